@@ -1,0 +1,208 @@
+"""The ``wehostvoip`` command.
+
+Every failure a person can fix (a bad setting, an unreachable database or
+broker, a database that needs migrating) ends the command with one line on
+stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import migrations
+from core.database import is_sqlite, make_sync_engine
+from core.logs import configure_logging
+from core.settings import ConfigurationError, Settings, load_settings
+from core.version import product_version
+from workers.broker import BrokerUnavailableError, check_connection, describe, install_broker
+
+log = logging.getLogger("wehostvoip")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_FAILURE = 1
+EXIT_CONFIGURATION = 2
+
+
+class CommandError(click.ClickException):
+    """A failure the operator can act on: printed as one line, exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"wehostvoip: {self.message}", err=True)
+
+
+def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors an operator can fix into one line and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ConfigurationError as error:
+            click.echo(f"wehostvoip: configuration error: {error}", err=True)
+            sys.exit(EXIT_CONFIGURATION)
+        except BrokerUnavailableError as error:
+            raise CommandError(str(error)) from None
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise CommandError(f"database error: {reason}") from None
+
+    return wrapper
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _require_migrated(settings: Settings) -> None:
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            if not migrations.is_up_to_date(connection):
+                raise CommandError(
+                    "the database is not at the latest schema revision; run `wehostvoip migrate`"
+                )
+    finally:
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(product_version(), prog_name="wehostvoip")
+def cli() -> None:
+    """WeHostVoIP control plane: the GraphQL API, background workers and scheduler.
+
+    Settings come from WEHOSTVOIP_* environment variables or a .env file; with
+    none set, everything runs in one process on a SQLite file (see README.md).
+    """
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: WEHOSTVOIP_LISTEN_HOST).")
+@click.option("--port", type=int, help="Port to listen on (default: WEHOSTVOIP_LISTEN_PORT).")
+@friendly_errors
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the API (GraphQL at /graphql, /healthz, /readyz).
+
+    On the embedded default (SQLite, stub:// broker) this one process also
+    creates and migrates the database and runs the background worker and the
+    scheduler. Against PostgreSQL the database must already be migrated
+    (`wehostvoip migrate`), and workers and the scheduler run as their own
+    processes (`wehostvoip worker`, `wehostvoip scheduler`).
+    """
+    import uvicorn
+
+    from api.app import create_app
+    from workers.runtime import start_scheduler_thread, start_worker, stop_worker
+    from workers.signals import termination_event
+
+    settings = _settings()
+    if is_sqlite(settings.resolved_database_url):
+        _migrate(settings)
+    else:
+        _require_migrated(settings)
+    broker = install_broker(settings.broker_url)
+    check_connection(broker)
+
+    # uvicorn re-raises the signal that stopped it once it has shut down; with
+    # our handler installed first, that sets ``stop`` instead of killing the
+    # process before the in-process worker has finished its messages.
+    stop = termination_event()
+    worker = None
+    if settings.in_process_broker:
+        worker = start_worker(broker, threads=2)
+        start_scheduler_thread(stop)
+
+    host = host or settings.listen_host
+    port = port or settings.listen_port
+    base = f"http://{host}:{port}"
+    click.echo(f"WeHostVoIP {product_version()} serving on {base}")
+    if settings.graphiql_enabled:
+        click.echo(f"GraphiQL: open {base}/graphql in a browser")
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                    proxy_headers=True)
+    finally:
+        stop.set()
+        if worker is not None:
+            stop_worker(worker)
+
+
+@cli.command()
+@friendly_errors
+def migrate() -> None:
+    """Upgrade the database schema to the latest revision (safe to run again)."""
+    settings = _settings()
+    _migrate(settings)
+    click.echo(f"database at revision {migrations.head_revision()}")
+
+
+@cli.command()
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Messages processed at once by this process.")
+@friendly_errors
+def worker(threads: int) -> None:
+    """Process background jobs from the broker until SIGTERM.
+
+    For the scaled set-up (WEHOSTVOIP_BROKER_URL=redis://... or amqp://...);
+    with the in-process broker, `serve` runs the worker itself.
+    """
+    from workers.runtime import start_worker, stop_worker
+    from workers.signals import termination_event
+
+    settings = _settings()
+    if settings.in_process_broker:
+        raise CommandError(
+            "the in-process broker (stub://) has no separate workers; "
+            "set WEHOSTVOIP_BROKER_URL to redis://... or amqp://..., or use `wehostvoip serve`"
+        )
+    stop = termination_event()
+    broker = install_broker(settings.broker_url)
+    check_connection(broker)
+    click.echo(f"worker connected to {describe(settings.broker_url)}")
+    running = start_worker(broker, threads=threads)
+    stop.wait()
+    stop_worker(running)
+    broker.close()
+
+
+@cli.command()
+@friendly_errors
+def scheduler() -> None:
+    """Start periodic background work until SIGTERM (run one per deployment)."""
+    from workers.runtime import run_scheduler
+    from workers.signals import termination_event
+
+    settings = _settings()
+    if settings.in_process_broker:
+        raise CommandError(
+            "the in-process broker (stub://) runs its scheduler inside `wehostvoip serve`; "
+            "set WEHOSTVOIP_BROKER_URL to redis://... or amqp://..."
+        )
+    stop = termination_event()
+    broker = install_broker(settings.broker_url)
+    check_connection(broker)
+    click.echo(f"scheduler connected to {describe(settings.broker_url)}")
+    run_scheduler(stop)
+    broker.close()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,4 @@
+"""Shared domain layer: settings, database, tables and rules.
+
+Imports no other package of the project.
+"""

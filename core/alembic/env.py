@@ -1,0 +1,39 @@
+"""Alembic environment: runs migrations on the connection ``core.migrations`` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+import core.models
+from core.database import is_sqlite, make_sync_engine
+
+target_metadata = core.models.metadata
+
+
+def _configure_and_run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
+        render_as_batch=is_sqlite(connection.engine.url),
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _configure_and_run(connection)
+        return
+    engine = make_sync_engine(context.config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        _configure_and_run(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run them against a database")
+run_migrations_online()

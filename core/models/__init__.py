@@ -1,0 +1,68 @@
+"""The tables of the control plane; importing this package registers all of them."""
+
+from sqlmodel import SQLModel
+
+from core.models.audit import AuditEvent
+from core.models.base import utcnow
+from core.models.billing import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan
+from core.models.carrier import DEFAULT_SIP_PORT, Carrier, Gateway
+from core.models.customer import Customer, CustomerStatus
+from core.models.dialplan import DialPlan, DialPlanRule
+from core.models.directory import DirectoryLink, DirectoryLinkStatus, DirectoryProvider
+from core.models.identity import Administrator, Role, RoleGrant, Scope
+from core.models.isp import Isp, IspStatus, VerifiedDomain, VerifiedDomainStatus
+from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus
+from core.models.number import Number, NumberState, NumberType
+from core.models.subscriber import (
+    SecurityGroup,
+    SecurityGroupDestination,
+    Subscriber,
+    SubscriberSource,
+    SubscriberStatus,
+)
+from core.models.tenant import Smbc, Tenant, TenantSmbc, TenantStatus
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ACTIVE_JOB_STATUSES",
+    "DEFAULT_SIP_PORT",
+    "Administrator",
+    "AuditEvent",
+    "Carrier",
+    "Customer",
+    "CustomerStatus",
+    "DialPlan",
+    "DialPlanRule",
+    "DirectoryLink",
+    "DirectoryLinkStatus",
+    "DirectoryProvider",
+    "Gateway",
+    "Isp",
+    "IspStatus",
+    "Job",
+    "JobStatus",
+    "Number",
+    "NumberState",
+    "NumberType",
+    "RateDeckEntry",
+    "Role",
+    "RoleGrant",
+    "Scope",
+    "SecurityGroup",
+    "SecurityGroupDestination",
+    "Service",
+    "ServiceDeckEntry",
+    "ServicePlan",
+    "Smbc",
+    "Subscriber",
+    "SubscriberSource",
+    "SubscriberStatus",
+    "Tenant",
+    "TenantSmbc",
+    "TenantStatus",
+    "VerifiedDomain",
+    "VerifiedDomainStatus",
+    "metadata",
+    "utcnow",
+]

@@ -1,0 +1,258 @@
+"""Configuration of the whole service, read once from the environment.
+
+Every setting has the prefix ``WEHOSTVOIP_`` and may also come from a ``.env``
+file in the working directory. The embedded default (SQLite, in-process broker)
+needs no setting at all; ``WEHOSTVOIP_ENVIRONMENT=production`` makes the
+settings that must not be guessed in production mandatory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.dns_names import DnsNameError, normalise_fqdn
+
+ENV_PREFIX = "WEHOSTVOIP_"
+SECRET_KEY_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+
+
+class Environment(StrEnum):
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def _split_list(value: object) -> object:
+    """Lists come as comma-separated strings from the environment."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    environment: Environment = Environment.EMBEDDED
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded default keeps its SQLite file and generated secret key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; sqlite:///... or postgresql://... "
+        "(default: a SQLite file in the data directory).",
+    )
+    broker_url: str = Field(
+        default="stub://",
+        description="stub:// (in-process), redis://... or amqp://...",
+    )
+    base_domain: str = Field(
+        default="wehostvoip.localhost",
+        description="Platform base domain; ISP namespaces are <label>.<base domain>.",
+    )
+    secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys, newest first: the first signs and encrypts, "
+        "all are accepted for reading. Each is at least 32 bytes, base64 or hex encoded.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The URL browsers and providers reach the API at.",
+    )
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    graphiql: bool | None = Field(
+        default=None, description="GraphiQL in the browser (default: on only when embedded)."
+    )
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "WeHostVoIP <no-reply@wehostvoip.localhost>"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme.split("+")[0]
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in {"stub", "redis", "rediss", "amqp", "amqps"}:
+            raise ValueError("must be stub://, redis://, rediss://, amqp:// or amqps://")
+        return value
+
+    @field_validator("base_domain")
+    @classmethod
+    def _check_base_domain(cls, value: str) -> str:
+        try:
+            return normalise_fqdn(value)
+        except DnsNameError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_secret_keys(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _check_secret_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for position, key in enumerate(value, start=1):
+            if len(decode_key(key.get_secret_value())) < 32:
+                raise ValueError(f"key {position} must decode to at least 32 bytes")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _require_production_settings(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        explicit = self.model_fields_set
+        for name in ("database_url", "secret_keys", "base_domain", "public_base_url"):
+            if name not in explicit:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} is required in production")
+        if self.broker_url.startswith("stub:"):
+            raise ValueError(f"{ENV_PREFIX}BROKER_URL must name Redis or RabbitMQ in production")
+        return self
+
+    # Derived values --------------------------------------------------------
+
+    @property
+    def embedded(self) -> bool:
+        return self.environment is Environment.EMBEDDED
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'wehostvoip.db').resolve()}"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.embedded if self.graphiql is None else self.graphiql
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @property
+    def in_process_broker(self) -> bool:
+        return self.broker_url.startswith("stub:")
+
+    def secret_key_bytes(self) -> list[bytes]:
+        """The secret keys as bytes, newest first.
+
+        The embedded default generates a key on first use and keeps it in the
+        data directory, so a restart can still read what it encrypted.
+        """
+        if self.secret_keys:
+            return [decode_key(key.get_secret_value()) for key in self.secret_keys]
+        return [_embedded_secret_key(self.data_dir)]
+
+
+def decode_key(text: str) -> bytes:
+    """Accept a key written as hex or as (urlsafe) base64."""
+    text = text.strip()
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("is neither hex nor base64") from None
+
+
+def _embedded_secret_key(data_dir: Path) -> bytes:
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not each write a key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+    return decode_key(path.read_text())
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line that names the first offending setting."""
+    first = error.errors()[0]
+    location = [str(part) for part in first.get("loc", ()) if part != "__root__"]
+    message = first["msg"].removeprefix("Value error, ")
+    if location:
+        return f"{ENV_PREFIX}{location[0].upper()}: {message}"
+    return message
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning any validation failure into one clear line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(describe_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` instead)."""
+    return load_settings()

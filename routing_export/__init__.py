@@ -1,0 +1,1 @@
+"""Routing export: desired state from core/ to Kamailio tables, then reload."""

@@ -1,0 +1,1 @@
+"""Directory synchronisation: one reconcile engine fed by provider adapters (google/, teams/)."""

@@ -1,0 +1,1 @@
+"""Google Workspace directory adapter (Admin SDK Directory API)."""

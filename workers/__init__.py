@@ -1,0 +1,1 @@
+"""Background work: the broker, dramatiq actors, the worker and scheduler processes."""
