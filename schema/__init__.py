@@ -16,7 +16,7 @@ class Query(PlatformQuery):
 def build_schema() -> strawberry.Schema:
     # Unexpected exceptions reach the client as a generic message; the
     # original is logged by strawberry's error handler on the server.
-    return strawberry.Schema(query=Query, extensions=[MaskErrors()])
+    return strawberry.Schema(query=Query, extensions=[MaskErrors])
 
 
 schema = build_schema()

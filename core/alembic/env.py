@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
+from sqlmodel.sql.sqltypes import AutoString
 
 import core.models
 from core.database import is_sqlite, make_sync_engine
+from core.models.base import UTCDateTime
 
 target_metadata = core.models.metadata
+
+
+def render_item(type_: str, item: Any, _autogen_context: AutogenContext) -> str | bool:
+    """Write our column types as plain SQLAlchemy types, so revisions import nothing of ours."""
+    if type_ == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(item, AutoString):
+        return f"sa.String(length={item.length})" if item.length else "sa.String()"
+    return False
 
 
 def _configure_and_run(connection: Connection) -> None:
@@ -18,6 +32,7 @@ def _configure_and_run(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=is_sqlite(connection.engine.url),
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

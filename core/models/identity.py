@@ -36,6 +36,22 @@ class Role(StrEnum):
     VIEWER = "VIEWER"
 
 
+def _one_grant_per_target() -> tuple[sa.Index, ...]:
+    targets = {"PLATFORM": (), "ISP": ("isp_id",), "CUSTOMER": ("customer_id",),
+               "TENANT": ("tenant_id",)}
+    return tuple(
+        sa.Index(
+            f"uq_role_grant_{scope.lower()}",
+            "administrator_id",
+            *columns,
+            unique=True,
+            sqlite_where=sa.text(f"scope = '{scope}'"),
+            postgresql_where=sa.text(f"scope = '{scope}'"),
+        )
+        for scope, columns in targets.items()
+    )
+
+
 class RoleGrant(IdMixin, TimestampsMixin, table=True):
     """A role held at one scope: the platform, one ISP, one customer or one tenant."""
 
@@ -52,7 +68,9 @@ class RoleGrant(IdMixin, TimestampsMixin, table=True):
             " AND customer_id IS NULL)",
             name="scope_matches_target",
         ),
-        sa.UniqueConstraint("administrator_id", "scope", "isp_id", "customer_id", "tenant_id"),
+        # One grant per person and scope target (NULLs never collide in a plain
+        # UNIQUE, hence one partial index per scope).
+        *_one_grant_per_target(),
     )
 
     administrator_id: uuid.UUID = foreign_key("administrator.id", ondelete="CASCADE")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 23:33:54.441920
+Create Date: 2026-11-26 23:38:04.601447
 """
 
 from collections.abc import Sequence
@@ -653,14 +653,6 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_role_grant")),
-        sa.UniqueConstraint(
-            "administrator_id",
-            "scope",
-            "isp_id",
-            "customer_id",
-            "tenant_id",
-            name=op.f("uq_role_grant_administrator_id_scope_isp_id_customer_id_tenant_id"),
-        ),
     )
     op.create_index(
         op.f("ix_role_grant_administrator_id"), "role_grant", ["administrator_id"], unique=False
@@ -668,6 +660,38 @@ def upgrade() -> None:
     op.create_index(op.f("ix_role_grant_customer_id"), "role_grant", ["customer_id"], unique=False)
     op.create_index(op.f("ix_role_grant_isp_id"), "role_grant", ["isp_id"], unique=False)
     op.create_index(op.f("ix_role_grant_tenant_id"), "role_grant", ["tenant_id"], unique=False)
+    op.create_index(
+        "uq_role_grant_customer",
+        "role_grant",
+        ["administrator_id", "customer_id"],
+        unique=True,
+        sqlite_where=sa.text("scope = 'CUSTOMER'"),
+        postgresql_where=sa.text("scope = 'CUSTOMER'"),
+    )
+    op.create_index(
+        "uq_role_grant_isp",
+        "role_grant",
+        ["administrator_id", "isp_id"],
+        unique=True,
+        sqlite_where=sa.text("scope = 'ISP'"),
+        postgresql_where=sa.text("scope = 'ISP'"),
+    )
+    op.create_index(
+        "uq_role_grant_platform",
+        "role_grant",
+        ["administrator_id"],
+        unique=True,
+        sqlite_where=sa.text("scope = 'PLATFORM'"),
+        postgresql_where=sa.text("scope = 'PLATFORM'"),
+    )
+    op.create_index(
+        "uq_role_grant_tenant",
+        "role_grant",
+        ["administrator_id", "tenant_id"],
+        unique=True,
+        sqlite_where=sa.text("scope = 'TENANT'"),
+        postgresql_where=sa.text("scope = 'TENANT'"),
+    )
     op.create_table(
         "security_group",
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -918,6 +942,30 @@ def downgrade() -> None:
     op.drop_table("tenant_smbc")
     op.drop_index(op.f("ix_security_group_tenant_id"), table_name="security_group")
     op.drop_table("security_group")
+    op.drop_index(
+        "uq_role_grant_tenant",
+        table_name="role_grant",
+        sqlite_where=sa.text("scope = 'TENANT'"),
+        postgresql_where=sa.text("scope = 'TENANT'"),
+    )
+    op.drop_index(
+        "uq_role_grant_platform",
+        table_name="role_grant",
+        sqlite_where=sa.text("scope = 'PLATFORM'"),
+        postgresql_where=sa.text("scope = 'PLATFORM'"),
+    )
+    op.drop_index(
+        "uq_role_grant_isp",
+        table_name="role_grant",
+        sqlite_where=sa.text("scope = 'ISP'"),
+        postgresql_where=sa.text("scope = 'ISP'"),
+    )
+    op.drop_index(
+        "uq_role_grant_customer",
+        table_name="role_grant",
+        sqlite_where=sa.text("scope = 'CUSTOMER'"),
+        postgresql_where=sa.text("scope = 'CUSTOMER'"),
+    )
     op.drop_index(op.f("ix_role_grant_tenant_id"), table_name="role_grant")
     op.drop_index(op.f("ix_role_grant_isp_id"), table_name="role_grant")
     op.drop_index(op.f("ix_role_grant_customer_id"), table_name="role_grant")

@@ -1,0 +1,170 @@
+"""Fixtures shared by the whole suite: a clean database per test, settings, the app."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+from starlette.applications import Starlette
+
+from api.app import create_app
+from core import migrations
+from core.database import make_sync_engine
+from core.settings import Settings
+from tests import services
+
+TEST_SECRET_KEY = "11" * 32
+TEST_BASE_DOMAIN = "wehostvoip.test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if services.TEST_DATABASE not in {"sqlite", "postgresql"}:
+        raise pytest.UsageError("WEHOSTVOIP_TEST_DATABASE must be sqlite or postgresql")
+    if services.TEST_BROKER not in {"stub", "redis"}:
+        raise pytest.UsageError("WEHOSTVOIP_TEST_BROKER must be stub or redis")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # When the whole suite runs on PostgreSQL or Redis, every test depends on them.
+    for item in items:
+        if services.TEST_DATABASE == "postgresql" and "database_url" in item.fixturenames:
+            item.add_marker(pytest.mark.postgres)
+        if services.TEST_BROKER == "redis" and "settings" in item.fixturenames:
+            item.add_marker(pytest.mark.redis)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in services.SERVICE_MARKERS:
+        if item.get_closest_marker(marker) is None:
+            continue
+        problem = services.service_problem(marker)
+        if problem is None:
+            continue
+        if services.REQUIRE_SERVICES:
+            pytest.fail(f"{marker} is required here (WEHOSTVOIP_TEST_REQUIRE_SERVICES=1): {problem}")
+        pytest.skip(f"needs {marker}: {problem}")
+
+
+# Databases ------------------------------------------------------------------
+
+
+def _postgres_admin_engine() -> Engine:
+    return make_sync_engine(services.POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+def create_postgres_database() -> str:
+    """A new, empty PostgreSQL database on the test server; returns its URL."""
+    name = f"wehostvoip_test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(services.POSTGRES_URL).set(database=name).render_as_string(False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    admin = _postgres_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def migrate_to_head(url: str) -> None:
+    engine = make_sync_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per run, which each test starts from."""
+    if services.TEST_DATABASE == "postgresql":
+        problem = services.postgres_problem()
+        if problem:
+            pytest.fail(problem) if services.REQUIRE_SERVICES else pytest.skip(problem)
+        url = create_postgres_database()
+        migrate_to_head(url)
+        yield url
+        drop_postgres_database(url)
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        migrate_to_head(f"sqlite:///{path}")
+        yield str(path)
+
+
+def _truncate_all(url: str) -> None:
+    from core.models import metadata
+
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    engine = make_sync_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> str:
+    """The URL of a clean, migrated database for this test alone."""
+    if services.TEST_DATABASE == "postgresql":
+        _truncate_all(template_database)
+        return template_database
+    path = tmp_path / "wehostvoip.db"
+    shutil.copyfile(template_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_sync_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+# Settings and the app -----------------------------------------------------------
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "broker_url": services.REDIS_URL if services.TEST_BROKER == "redis" else "stub://",
+        "secret_keys": TEST_SECRET_KEY,
+        "base_domain": TEST_BASE_DOMAIN,
+        "public_base_url": "http://testserver",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
