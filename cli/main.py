@@ -137,8 +137,9 @@ def serve(host: str | None, port: int | None) -> None:
     if settings.graphiql_enabled:
         click.echo(f"GraphiQL: open {base}/graphql in a browser")
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                    proxy_headers=True)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True
+        )
     finally:
         stop.set()
         if worker is not None:
@@ -155,8 +156,13 @@ def migrate() -> None:
 
 
 @cli.command()
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="Messages processed at once by this process.")
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Messages processed at once by this process.",
+)
 @friendly_errors
 def worker(threads: int) -> None:
     """Process background jobs from the broker until SIGTERM.

@@ -22,9 +22,9 @@ class SecretDecryptionError(Exception):
 
 def derive_key(secret_key: bytes, purpose: str, length: int = 32) -> bytes:
     """A key for one purpose ("encryption", "signing", ...) derived from a secret key."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()
-    ).derive(secret_key)
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(
+        secret_key
+    )
 
 
 class SecretBox:

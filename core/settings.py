@@ -126,7 +126,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_secret_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
         for position, key in enumerate(value, start=1):
-            if len(decode_key(key.get_secret_value())) < 32:
+            try:
+                decoded = decode_key(key.get_secret_value())
+            except ValueError as error:
+                raise ValueError(f"key {position} {error}") from None
+            if len(decoded) < 32:
                 raise ValueError(f"key {position} must decode to at least 32 bytes")
         return value
 
@@ -213,8 +217,9 @@ def decode_key(text: str) -> bytes:
         return bytes.fromhex(text)
     except ValueError:
         pass
+    standard = text.replace("-", "+").replace("_", "/")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("is neither hex nor base64") from None
 

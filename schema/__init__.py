@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from schema.platform import PlatformQuery
@@ -13,10 +14,17 @@ class Query(PlatformQuery):
     pass
 
 
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors raised by our code are masked; syntax and validation errors are not."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
 def build_schema() -> strawberry.Schema:
-    # Unexpected exceptions reach the client as a generic message; the
-    # original is logged by strawberry's error handler on the server.
-    return strawberry.Schema(query=Query, extensions=[MaskErrors])
+    # The client sees a generic message; strawberry logs the original.
+    return strawberry.Schema(
+        query=Query, extensions=[lambda: MaskErrors(should_mask_error=is_unexpected)]
+    )
 
 
 schema = build_schema()

@@ -49,7 +49,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if problem is None:
             continue
         if services.REQUIRE_SERVICES:
-            pytest.fail(f"{marker} is required here (WEHOSTVOIP_TEST_REQUIRE_SERVICES=1): {problem}")
+            pytest.fail(
+                f"{marker} is required here (WEHOSTVOIP_TEST_REQUIRE_SERVICES=1): {problem}"
+            )
         pytest.skip(f"needs {marker}: {problem}")
 
 

@@ -21,9 +21,7 @@ class AuditEvent(IdMixin, table=True):
 
     occurred_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The actor may be deleted later; the e-mail stays as it was at the time.
-    actor_id: uuid.UUID | None = foreign_key(
-        "administrator.id", ondelete="SET NULL", nullable=True
-    )
+    actor_id: uuid.UUID | None = foreign_key("administrator.id", ondelete="SET NULL", nullable=True)
     actor_email: str = Field(default="", max_length=254)
     actor_scope: str = Field(default="", max_length=100)
     # The ISP whose log this event belongs to; none for platform-level events.

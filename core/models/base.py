@@ -79,8 +79,9 @@ def uuid_pk() -> Any:
     return Field(default_factory=uuid.uuid4, primary_key=True)
 
 
-def foreign_key(target: str, *, ondelete: str | None = None, nullable: bool = False,
-                index: bool = True) -> Any:
+def foreign_key(
+    target: str, *, ondelete: str | None = None, nullable: bool = False, index: bool = True
+) -> Any:
     """A UUID foreign key with a deliberate ON DELETE rule.
 
     ``ondelete=None`` is the SQL default NO ACTION: the delete is refused unless

@@ -34,9 +34,7 @@ class DirectoryLink(IdMixin, TimestampsMixin, table=True):
 
     # One directory per tenant.
     tenant_id: uuid.UUID = Field(foreign_key="tenant.id", ondelete="CASCADE", unique=True)
-    provider: DirectoryProvider = Field(
-        sa_type=enum_type(DirectoryProvider, "directory_provider")
-    )
+    provider: DirectoryProvider = Field(sa_type=enum_type(DirectoryProvider, "directory_provider"))
     # Google customer id or Entra tenant id, known once consent is given.
     external_tenant_id: str | None = Field(default=None, max_length=255)
     # Refresh token, service-account key or similar: encrypted with core.secrets.

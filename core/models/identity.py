@@ -37,8 +37,12 @@ class Role(StrEnum):
 
 
 def _one_grant_per_target() -> tuple[sa.Index, ...]:
-    targets = {"PLATFORM": (), "ISP": ("isp_id",), "CUSTOMER": ("customer_id",),
-               "TENANT": ("tenant_id",)}
+    targets = {
+        "PLATFORM": (),
+        "ISP": ("isp_id",),
+        "CUSTOMER": ("customer_id",),
+        "TENANT": ("tenant_id",),
+    }
     return tuple(
         sa.Index(
             f"uq_role_grant_{scope.lower()}",

@@ -39,9 +39,7 @@ class Isp(IdMixin, TimestampsMixin, table=True):
     contact_phone: str = Field(default="", max_length=16, description="E.164 with +")
     theme_primary_color: str | None = Field(default=None, max_length=7)
     theme_secondary_color: str | None = Field(default=None, max_length=7)
-    status: IspStatus = Field(
-        default=IspStatus.ACTIVE, sa_type=enum_type(IspStatus, "isp_status")
-    )
+    status: IspStatus = Field(default=IspStatus.ACTIVE, sa_type=enum_type(IspStatus, "isp_status"))
 
 
 class VerifiedDomainStatus(StrEnum):

@@ -28,9 +28,7 @@ class SecurityGroupDestination(IdMixin, table=True):
 
     __tablename__ = "security_group_destination"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(country IS NULL) <> (prefix IS NULL)", name="country_or_prefix"
-        ),
+        sa.CheckConstraint("(country IS NULL) <> (prefix IS NULL)", name="country_or_prefix"),
         sa.UniqueConstraint("security_group_id", "country", "prefix"),
     )
 

@@ -1,0 +1,5 @@
+"""``python -m cli`` is the same as the ``wehostvoip`` command."""
+
+from cli.main import main
+
+main()
