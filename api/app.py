@@ -12,12 +12,16 @@ from starlette.routing import Route
 
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
+from api.media import media_routes
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
+from workers.broker import install_broker
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    # Mutations enqueue background work after they commit.
+    install_broker(settings.broker_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *media_routes,
         ],
         middleware=middleware,
         lifespan=lifespan,

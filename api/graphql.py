@@ -1,4 +1,4 @@
-"""The /graphql endpoint: strawberry on Starlette, with our request context."""
+"""The /graphql endpoint: strawberry on Starlette, with who is asking in the context."""
 
 from __future__ import annotations
 
@@ -7,26 +7,38 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.authentication import authenticate, origin_allowed, request_id
 from core.settings import Settings
-from schema import schema
+from schema import build_schema
 from schema.context import Context
 
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            schema,
+            build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=False,
+            # Uploads arrive as multipart forms, which browsers send cross-site without a
+            # preflight; the CSRF token check on mutations is what makes them safe.
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
+        sessions = request.app.state.sessions
+        rid = request_id(request)
+        authentication = await authenticate(request, self.settings, sessions, rid)
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             settings=self.settings,
-            sessions=request.app.state.sessions,
+            sessions=sessions,
+            viewer=authentication.viewer,
+            auth_session_id=authentication.auth_session_id,
+            csrf_token_valid=authentication.csrf_token_valid,
+            origin_allowed=origin_allowed(request, self.settings),
+            request_id=rid,
         )

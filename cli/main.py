@@ -21,6 +21,7 @@ from core.database import is_sqlite, make_sync_engine
 from core.logs import configure_logging
 from core.settings import ConfigurationError, Settings, load_settings
 from core.version import product_version
+from workers import context as worker_context
 from workers.broker import BrokerUnavailableError, check_connection, describe, install_broker
 
 log = logging.getLogger("wehostvoip")
@@ -120,6 +121,7 @@ def serve(host: str | None, port: int | None) -> None:
         _require_migrated(settings)
     broker = install_broker(settings.broker_url)
     check_connection(broker)
+    worker_context.configure(settings)
 
     # uvicorn re-raises the signal that stopped it once it has shut down; with
     # our handler installed first, that sets ``stop`` instead of killing the
@@ -182,6 +184,7 @@ def worker(threads: int) -> None:
     stop = termination_event()
     broker = install_broker(settings.broker_url)
     check_connection(broker)
+    worker_context.configure(settings)
     click.echo(f"worker connected to {describe(settings.broker_url)}")
     running = start_worker(broker, threads=threads)
     stop.wait()
@@ -208,6 +211,26 @@ def scheduler() -> None:
     click.echo(f"scheduler connected to {describe(settings.broker_url)}")
     run_scheduler(stop)
     broker.close()
+
+
+@cli.group()
+def schema() -> None:
+    """The GraphQL schema as SDL (schema.graphql is committed and checked by the tests)."""
+
+
+@schema.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True), default="schema.graphql")
+def schema_export(path: str) -> None:
+    """Write the GraphQL schema to PATH (default: schema.graphql; "-" for stdout)."""
+    from schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if path == "-":
+        click.echo(sdl, nl=False)
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(sdl)
+    click.echo(f"schema written to {path}")
 
 
 def main() -> None:

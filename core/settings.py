@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.dns_names import DnsNameError, normalise_fqdn
 
 ENV_PREFIX = "WEHOSTVOIP_"
-SECRET_KEY_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret.key"
 
 
 class Environment(StrEnum):
@@ -91,6 +91,18 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_from: str = "WeHostVoIP <no-reply@wehostvoip.localhost>"
     log_level: str = "INFO"
+    app_base_url: str | None = Field(
+        default=None,
+        description="URL of the web app that e-mailed links open (default: public base URL).",
+    )
+    graphql_introspection: bool | None = Field(
+        default=None, description="Schema introspection (default: on only when embedded)."
+    )
+    session_idle_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=30 * 24)
+    signup_link_hours: int = Field(default=24, ge=1, le=7 * 24)
+    invitation_link_days: int = Field(default=7, ge=1, le=30)
+    logo_max_bytes: int = Field(default=256 * 1024, ge=1024, le=5 * 1024 * 1024)
 
     @field_validator("database_url")
     @classmethod
@@ -134,9 +146,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"key {position} must decode to at least 32 bytes")
         return value
 
-    @field_validator("public_base_url")
+    @field_validator("public_base_url", "app_base_url")
     @classmethod
-    def _check_public_base_url(cls, value: str) -> str:
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http:// or https:// URL")
@@ -192,6 +206,25 @@ class Settings(BaseSettings):
         return self.embedded if self.graphiql is None else self.graphiql
 
     @property
+    def introspection_enabled(self) -> bool:
+        if self.graphql_introspection is None:
+            return self.embedded
+        return self.graphql_introspection
+
+    @property
+    def links_base_url(self) -> str:
+        """Where links in e-mails point: the web app."""
+        return self.app_base_url or self.public_base_url
+
+    @property
+    def allowed_origins(self) -> set[str]:
+        """Origins whose browsers may send state-changing requests."""
+        origins = {_origin(self.public_base_url), *self.cors_origins}
+        if self.app_base_url:
+            origins.add(_origin(self.app_base_url))
+        return origins
+
+    @property
     def cookie_secure(self) -> bool:
         return self.public_base_url.startswith("https://")
 
@@ -208,6 +241,11 @@ class Settings(BaseSettings):
         if self.secret_keys:
             return [decode_key(key.get_secret_value()) for key in self.secret_keys]
         return [_embedded_secret_key(self.data_dir)]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def decode_key(text: str) -> bytes:

@@ -6,11 +6,25 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from core.settings import Settings
+from schema.audit.queries import AuditQuery
+from schema.core.forgery import RequestForgeryProtection
+from schema.core.limits import limit_extensions
+from schema.core.node import NodeQuery
+from schema.identity.mutations import IdentityMutation
+from schema.identity.queries import IdentityQuery
+from schema.isp.mutations import IspMutation
+from schema.isp.queries import IspQuery
 from schema.platform import PlatformQuery
 
 
 @strawberry.type
-class Query(PlatformQuery):
+class Query(PlatformQuery, NodeQuery, IdentityQuery, IspQuery, AuditQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(IdentityMutation, IspMutation):
     pass
 
 
@@ -20,13 +34,18 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-def build_schema() -> strawberry.Schema:
-    # The client sees a generic message; strawberry logs the original.
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    introspection = True if settings is None else settings.introspection_enabled
     return strawberry.Schema(
-        query=Query, extensions=[lambda: MaskErrors(should_mask_error=is_unexpected)]
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            *limit_extensions(introspection=introspection),
+            RequestForgeryProtection,
+            # The client sees a generic message; strawberry logs the original.
+            lambda: MaskErrors(should_mask_error=is_unexpected),
+        ],
     )
 
 
-schema = build_schema()
-
-__all__ = ["Query", "build_schema", "schema"]
+__all__ = ["Mutation", "Query", "build_schema", "is_unexpected"]

@@ -1,8 +1,11 @@
-"""What every resolver gets: the request, the settings and a way to the database."""
+"""What every resolver gets: who is asking, the settings and a way to the database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +15,7 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from core.settings import Settings
+from core.viewer import ANONYMOUS, Viewer
 
 
 @dataclass
@@ -20,6 +24,21 @@ class Context:
     response: Response | None
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    viewer: Viewer = ANONYMOUS
+    # The browser session the request came with, when it came with one.
+    auth_session_id: uuid.UUID | None = None
+    # Whether the request echoed the session's CSRF token.
+    csrf_token_valid: bool = False
+    # Whether the request's Origin (if any) is one of ours.
+    origin_allowed: bool = True
+    request_id: str = ""
+    # Per-request dataloaders, created on first use.
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    def loader(self, name: str, factory: Callable[[], Any]) -> Any:
+        if name not in self.loaders:
+            self.loaders[name] = factory()
+        return self.loaders[name]
 
 
 Info = StrawberryInfo[Context, None]

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import dramatiq
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -156,6 +157,21 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[dramatiq.Broker]:
+    """A dramatiq worker on the suite's broker whose actors use this test's database."""
+    from workers import context
+    from workers.broker import install_broker
+    from workers.runtime import start_worker, stop_worker
+
+    context.configure(settings)
+    broker = install_broker(settings.broker_url)
+    broker.flush_all()  # nothing left over from an earlier test
+    running = start_worker(broker, threads=2)
+    yield broker
+    stop_worker(running)
 
 
 @pytest.fixture

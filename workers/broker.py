@@ -27,10 +27,24 @@ def make_broker(url: str) -> dramatiq.Broker:
     raise ValueError(f"unsupported broker URL scheme {scheme!r}")
 
 
+_installed: tuple[str, dramatiq.Broker] | None = None
+
+
 def install_broker(url: str) -> dramatiq.Broker:
-    """Make the broker for ``url`` the process-wide one that actors send through."""
+    """Make the broker for ``url`` the process-wide one that actors send through.
+
+    Installing the same URL again keeps the broker already installed, so the
+    API and an in-process worker share one.
+    """
+    global _installed
+    if _installed is not None and _installed[0] == url:
+        return _installed[1]
+    from workers.registry import bind_actors
+
     broker = make_broker(url)
     dramatiq.set_broker(broker)
+    bind_actors(broker)
+    _installed = (url, broker)
     return broker
 
 

@@ -1,7 +1,8 @@
 """Where the actors and periodic tasks of the project are declared.
 
-Actors bind to the broker that is installed when their module is imported, so
-processes install the broker first and then call :func:`load_actors`.
+Actors are declared with :func:`actor` against a placeholder broker and bound
+to the real one by :func:`bind_actors` when a process installs its broker, so
+importing an actor module never depends on what was installed first.
 """
 
 from __future__ import annotations
@@ -9,9 +10,43 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
-# Modules declaring dramatiq actors; later features add theirs here.
-ACTOR_MODULES: tuple[str, ...] = ()
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Modules declaring dramatiq actors.
+ACTOR_MODULES: tuple[str, ...] = ("workers.email",)
+
+_PLACEHOLDER_BROKER = StubBroker()
+_ACTORS: list[dramatiq.Actor[Any, Any]] = []
+
+
+def actor(**options: Any) -> Callable[[Callable[P, R]], dramatiq.Actor[P, R]]:
+    """Declare a dramatiq actor of this project (options as for ``dramatiq.actor``)."""
+
+    def declare(function: Callable[P, R]) -> dramatiq.Actor[P, R]:
+        declared = dramatiq.actor(function, broker=_PLACEHOLDER_BROKER, **options)
+        _ACTORS.append(declared)
+        return declared
+
+    return declare
+
+
+def load_actors() -> None:
+    for module in ACTOR_MODULES:
+        importlib.import_module(module)
+
+
+def bind_actors(broker: dramatiq.Broker) -> None:
+    """Make every declared actor send through, and be consumed from, ``broker``."""
+    load_actors()
+    for declared in _ACTORS:
+        declared.broker = broker
+        broker.declare_actor(declared)
 
 
 @dataclass(frozen=True)
@@ -25,8 +60,3 @@ class PeriodicTask:
 
 # Periodic tasks run by the scheduler; later features add theirs here.
 PERIODIC_TASKS: list[PeriodicTask] = []
-
-
-def load_actors() -> None:
-    for module in ACTOR_MODULES:
-        importlib.import_module(module)

@@ -9,7 +9,7 @@ import time
 import dramatiq
 from dramatiq import Worker
 
-from workers.registry import PERIODIC_TASKS, PeriodicTask, load_actors
+from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,6 @@ SCHEDULER_TICK_SECONDS = 1.0
 
 
 def start_worker(broker: dramatiq.Broker, threads: int) -> Worker:
-    load_actors()
     worker = Worker(broker, worker_threads=threads)
     worker.start()
     queues = len(broker.get_declared_queues())

@@ -12,7 +12,10 @@ def termination_event() -> threading.Event:
     stop = threading.Event()
 
     def _request_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        # The handler runs in the main thread, possibly while that thread is
+        # inside stop.wait() holding the event's lock; setting the event from
+        # here could deadlock, so another thread sets it.
+        threading.Thread(target=stop.set, name="stop-request", daemon=True).start()
 
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)

@@ -3,14 +3,16 @@
 from sqlmodel import SQLModel
 
 from core.models.audit import AuditEvent
+from core.models.auth import ApiToken, AuthSession, Invitation, LoginThrottle, SignupRequest
 from core.models.base import utcnow
 from core.models.billing import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan
 from core.models.carrier import DEFAULT_SIP_PORT, Carrier, Gateway
 from core.models.customer import Customer, CustomerStatus
 from core.models.dialplan import DialPlan, DialPlanRule
 from core.models.directory import DirectoryLink, DirectoryLinkStatus, DirectoryProvider
+from core.models.email import EmailMessage, EmailStatus
 from core.models.identity import Administrator, Role, RoleGrant, Scope
-from core.models.isp import Isp, IspStatus, VerifiedDomain, VerifiedDomainStatus
+from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
 from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus
 from core.models.number import Number, NumberState, NumberType
 from core.models.subscriber import (
@@ -28,7 +30,9 @@ __all__ = [
     "ACTIVE_JOB_STATUSES",
     "DEFAULT_SIP_PORT",
     "Administrator",
+    "ApiToken",
     "AuditEvent",
+    "AuthSession",
     "Carrier",
     "Customer",
     "CustomerStatus",
@@ -37,11 +41,16 @@ __all__ = [
     "DirectoryLink",
     "DirectoryLinkStatus",
     "DirectoryProvider",
+    "EmailMessage",
+    "EmailStatus",
     "Gateway",
+    "Invitation",
     "Isp",
+    "IspLogo",
     "IspStatus",
     "Job",
     "JobStatus",
+    "LoginThrottle",
     "Number",
     "NumberState",
     "NumberType",
@@ -54,6 +63,7 @@ __all__ = [
     "Service",
     "ServiceDeckEntry",
     "ServicePlan",
+    "SignupRequest",
     "Smbc",
     "Subscriber",
     "SubscriberSource",

@@ -74,3 +74,20 @@ class VerifiedDomain(IdMixin, TimestampsMixin, table=True):
     )
     last_checked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class IspLogo(TimestampsMixin, table=True):
+    """An ISP's logo, checked to be a PNG or JPEG image before it is stored."""
+
+    __tablename__ = "isp_logo"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "content_type IN ('image/png', 'image/jpeg')", name="content_type_allowed"
+        ),
+    )
+
+    isp_id: uuid.UUID = Field(foreign_key="isp.id", ondelete="CASCADE", primary_key=True)
+    content_type: str = Field(max_length=20)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    # Changes with the content; serves as the ETag and cache-busting version.
+    sha256: str = Field(max_length=64)

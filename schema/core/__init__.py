@@ -1,0 +1,1 @@
+"""What every domain of the schema shares: ids, nodes, connections, errors, limits."""

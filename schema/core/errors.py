@@ -1,0 +1,36 @@
+"""User errors as data in mutation payloads: ``errors: [UserError!]!``."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.utils.str_converters import to_camel_case
+
+from core.errors import DomainError, ErrorCode
+
+ErrorCodeEnum = strawberry.enum(
+    ErrorCode, name="ErrorCode", description="Why a mutation did not do what was asked."
+)
+
+
+@strawberry.type(description="A mistake the user can correct; nothing was changed.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description="Path of the input field concerned (null: the input as a whole)."
+    )
+    code: ErrorCodeEnum  # type: ignore[valid-type]
+    message: str
+
+
+def user_errors(error: DomainError) -> list[UserError]:
+    return [
+        UserError(
+            field=[to_camel_case(part) for part in item.field] or None,
+            code=item.code,
+            message=item.message,
+        )
+        for item in error.errors
+    ]
+
+
+def single_error(code: ErrorCode, message: str, *field: str) -> list[UserError]:
+    return user_errors(DomainError.single(code, message, *field))

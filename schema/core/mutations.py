@@ -1,0 +1,74 @@
+"""Running a mutation: one transaction, domain errors as data, work enqueued after commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import anyio
+from sqlmodel import Session
+
+from core.errors import DomainError, ErrorCode
+from schema.context import Info
+from schema.core.errors import UserError, single_error, user_errors
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """The value a mutation produced, or why it produced none."""
+
+    value: T | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+async def in_transaction(info: Info, work: Callable[[Session], T]) -> Outcome[T]:
+    """Run ``work`` (a core rule, against a sync session) in one transaction.
+
+    A DomainError rolls everything back and becomes the payload's errors.
+    """
+    try:
+        async with info.context.sessions() as session, session.begin():
+            value = await session.run_sync(work)
+    except DomainError as error:
+        return Outcome(errors=user_errors(error))
+    return Outcome(value=value)
+
+
+def login_required(info: Info) -> list[UserError]:
+    """Errors to return when nobody is logged in (empty when someone is)."""
+    if info.context.viewer.is_authenticated:
+        return []
+    return single_error(ErrorCode.UNAUTHENTICATED, "log in first")
+
+
+async def send_emails(message_ids: list[uuid.UUID]) -> None:
+    """Hand committed e-mails to the workers (never before the commit)."""
+    if not message_ids:
+        return
+    from workers.email import send_emails as enqueue
+
+    await anyio.to_thread.run_sync(enqueue, message_ids)
+
+
+async def act_as(info: Info, administrator_id: uuid.UUID) -> None:
+    """From now on this request is the administrator who just logged in (for the payload)."""
+    from core.viewer import AuthMethod, load_viewer
+
+    context = info.context
+    async with context.sessions() as session:
+        viewer = await session.run_sync(
+            lambda s: load_viewer(s, administrator_id, auth_method=AuthMethod.SESSION,
+                                  client_address=context.viewer.client_address,
+                                  request_id=context.request_id)
+        )
+    if viewer is not None:
+        context.viewer = viewer
+        context.loaders.clear()  # anything loaded so far was loaded for the anonymous viewer

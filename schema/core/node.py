@@ -1,0 +1,85 @@
+"""The Node interface and the root ``node`` / ``nodes`` fields.
+
+Each object type registers how to load and present its rows; lookups go
+through :func:`core.scoping.visible`, the same rule as every other path, so an
+id outside the viewer's scope resolves to null exactly like an unknown id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import select
+from sqlmodel import SQLModel
+
+from core.scoping import visible
+from schema.context import Info
+from schema.core.ids import from_global_id
+
+MAX_NODES = 100
+
+
+@strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID
+
+
+@dataclass(frozen=True)
+class NodeKind:
+    model: type[SQLModel]
+    to_node: Callable[[Any], Node]
+
+
+_KINDS: dict[str, NodeKind] = {}
+
+
+def register_node(type_name: str, model: type[SQLModel], to_node: Callable[[Any], Node]) -> None:
+    _KINDS[type_name] = NodeKind(model=model, to_node=to_node)
+
+
+def registered_node_types() -> dict[str, NodeKind]:
+    return dict(_KINDS)
+
+
+async def load_nodes(info: Info, global_ids: list[str]) -> list[Node | None]:
+    """Nodes in the order asked for; one query per type, null where not visible."""
+    wanted: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for global_id in global_ids:
+        decoded = from_global_id(global_id)
+        if decoded and decoded[0] in _KINDS:
+            wanted[decoded[0]].append(decoded[1])
+    found: dict[tuple[str, uuid.UUID], Node] = {}
+    async with info.context.sessions() as session:
+        for type_name, ids in wanted.items():
+            kind = _KINDS[type_name]
+            statement = select(kind.model).where(
+                kind.model.id.in_(ids),  # type: ignore[attr-defined]
+                visible(info.context.viewer, kind.model),
+            )
+            for row in (await session.execute(statement)).scalars():
+                found[(type_name, row.id)] = kind.to_node(row)
+    results: list[Node | None] = []
+    for global_id in global_ids:
+        decoded = from_global_id(global_id)
+        results.append(found.get(decoded) if decoded else None)
+    return results
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global id; null when there is none to see.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return (await load_nodes(info, [id]))[0]
+
+    @strawberry.field(description=f"Objects by global id (at most {MAX_NODES}), in order.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise GraphQLError(f"ask for at most {MAX_NODES} ids at once",
+                               extensions={"code": "TOO_MANY_IDS"})
+        return await load_nodes(info, list(ids))

@@ -1,0 +1,17 @@
+"""Reading GraphQL multipart uploads without trusting their declared size or type."""
+
+from __future__ import annotations
+
+from starlette.datastructures import UploadFile
+
+from core.errors import DomainError, ErrorCode
+
+
+async def read_upload(upload: UploadFile, *, max_bytes: int, field: str) -> bytes:
+    """The uploaded bytes; refuses more than ``max_bytes`` without reading further."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DomainError.single(
+            ErrorCode.TOO_LARGE, f"the file is larger than {max_bytes // 1024} KiB", field
+        )
+    return data

@@ -1,0 +1,120 @@
+"""GraphQL types of the people who administer the platform, ISPs and tenants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from core.models import Administrator, ApiToken, Invitation, Role, RoleGrant, Scope
+from schema.context import Info
+from schema.core.ids import to_global_id
+from schema.core.node import Node, register_node
+from schema.loaders import grants_by_administrator, isp_by_id
+
+RoleEnum = strawberry.enum(Role, name="Role", description="ADMIN manages; VIEWER reads.")
+ScopeEnum = strawberry.enum(Scope, name="Scope", description="Where a role applies.")
+
+if TYPE_CHECKING:
+    from schema.isp.types import IspType
+
+LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
+
+
+@strawberry.type(name="RoleGrant", description="A role one administrator holds at one scope.")
+class RoleGrantType(Node):
+    row: strawberry.Private[RoleGrant]
+    scope: ScopeEnum  # type: ignore[valid-type]
+    role: RoleEnum  # type: ignore[valid-type]
+    created_at: dt.datetime
+
+    @strawberry.field(description="The ISP the role belongs to (null for platform roles).")
+    async def isp(self, info: Info) -> LazyIsp | None:
+        from schema.isp.types import IspType as Isp
+
+        if self.row.isp_id is None:
+            return None
+        row = await isp_by_id(info.context).load(self.row.isp_id)
+        return Isp.from_row(row) if row else None
+
+    @strawberry.field(description="Global id of the tenant for tenant roles.")
+    def tenant_id(self) -> strawberry.ID | None:
+        if self.row.tenant_id is None:
+            return None
+        return strawberry.ID(to_global_id("Tenant", self.row.tenant_id))
+
+    @classmethod
+    def from_row(cls, row: RoleGrant) -> RoleGrantType:
+        return cls(id=strawberry.ID(to_global_id("RoleGrant", row.id)), row=row, scope=row.scope,
+                   role=row.role, created_at=row.created_at)
+
+
+@strawberry.type(name="Administrator", description="A person who logs in.")
+class AdministratorType(Node):
+    row: strawberry.Private[Administrator]
+    email: str
+    full_name: str
+    is_active: bool
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @strawberry.field(description="The roles of this person that you may see.")
+    async def grants(self, info: Info) -> list[RoleGrantType]:
+        rows = await grants_by_administrator(info.context).load(self.row.id)
+        return [RoleGrantType.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: Administrator) -> AdministratorType:
+        return cls(id=strawberry.ID(to_global_id("Administrator", row.id)), row=row,
+                   email=row.email, full_name=row.full_name, is_active=row.is_active,
+                   last_login_at=row.last_login_at, created_at=row.created_at)
+
+
+@strawberry.type(name="Invitation", description="An e-mailed offer of a role at a scope.")
+class InvitationType(Node):
+    row: strawberry.Private[Invitation]
+    email: str
+    scope: ScopeEnum  # type: ignore[valid-type]
+    role: RoleEnum  # type: ignore[valid-type]
+    expires_at: dt.datetime
+    accepted_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @strawberry.field
+    async def isp(self, info: Info) -> LazyIsp | None:
+        from schema.isp.types import IspType as Isp
+
+        row = await isp_by_id(info.context).load(self.row.isp_id)
+        return Isp.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: Invitation) -> InvitationType:
+        return cls(id=strawberry.ID(to_global_id("Invitation", row.id)), row=row,
+                   email=row.email, scope=row.scope, role=row.role, expires_at=row.expires_at,
+                   accepted_at=row.accepted_at, revoked_at=row.revoked_at,
+                   created_at=row.created_at)
+
+
+@strawberry.type(name="ApiToken", description="A personal token for automation (secret not shown).")
+class ApiTokenType(Node):
+    name: str
+    token_prefix: str = strawberry.field(description="The first characters, to tell tokens apart.")
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: ApiToken) -> ApiTokenType:
+        return cls(id=strawberry.ID(to_global_id("ApiToken", row.id)), name=row.name,
+                   token_prefix=row.token_prefix, created_at=row.created_at,
+                   expires_at=row.expires_at, last_used_at=row.last_used_at,
+                   revoked_at=row.revoked_at)
+
+
+register_node("RoleGrant", RoleGrant, RoleGrantType.from_row)
+register_node("Administrator", Administrator, AdministratorType.from_row)
+register_node("Invitation", Invitation, InvitationType.from_row)
+register_node("ApiToken", ApiToken, ApiTokenType.from_row)
