@@ -31,6 +31,8 @@ class GraphQLApp(GraphQL[Context, None]):
         sessions = request.app.state.sessions
         rid = request_id(request)
         authentication = await authenticate(request, self.settings, sessions, rid)
+        if isinstance(response, Response):
+            response.headers["X-Request-ID"] = rid
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,

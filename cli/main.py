@@ -214,6 +214,42 @@ def scheduler() -> None:
 
 
 @cli.group()
+def admin() -> None:
+    """Manage administrators from the command line."""
+
+
+@admin.command("create")
+@click.option("--email", required=True, help="E-mail address to log in with.")
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.option("--platform", is_flag=True, required=True,
+              help="Make a platform operator (the only kind created here; ISPs sign up).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of prompting.")
+@friendly_errors
+def admin_create(email: str, full_name: str, platform: bool, password_stdin: bool) -> None:
+    """Create a platform operator (or give an existing account the platform role)."""
+    from core.database import session_scope
+    from core.errors import DomainError
+    from core.operators import create_platform_operator
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        with session_scope(engine) as session:
+            create_platform_operator(session, email=email, password=password,
+                                     full_name=full_name)
+    except DomainError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"platform operator {email.strip().lower()} created")
+
+
+@cli.group()
 def schema() -> None:
     """The GraphQL schema as SDL (schema.graphql is committed and checked by the tests)."""
 

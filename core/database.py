@@ -14,10 +14,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -78,7 +82,10 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """Async sessions whose ``run_sync`` hands core rules a SQLModel ``Session``."""
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=Session, expire_on_commit=False
+    )
 
 
 @contextmanager

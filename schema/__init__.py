@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
 
 from core.settings import Settings
 from schema.audit.queries import AuditQuery
 from schema.core.forgery import RequestForgeryProtection
 from schema.core.limits import limit_extensions
+from schema.core.masking import LoggedSchema, MaskUnexpectedErrors, is_unexpected
 from schema.core.node import NodeQuery
 from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
@@ -28,22 +27,15 @@ class Mutation(IdentityMutation, IspMutation):
     pass
 
 
-def is_unexpected(error: GraphQLError) -> bool:
-    """Errors raised by our code are masked; syntax and validation errors are not."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
-
-
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     introspection = True if settings is None else settings.introspection_enabled
-    return strawberry.Schema(
+    return LoggedSchema(
         query=Query,
         mutation=Mutation,
         extensions=[
             *limit_extensions(introspection=introspection),
             RequestForgeryProtection,
-            # The client sees a generic message; strawberry logs the original.
-            lambda: MaskErrors(should_mask_error=is_unexpected),
+            MaskUnexpectedErrors,
         ],
     )
 

@@ -21,6 +21,7 @@ from core import migrations
 from core.database import make_sync_engine
 from core.settings import Settings
 from tests import services
+from tests.mailbox import Mailbox
 
 TEST_SECRET_KEY = "11" * 32
 TEST_BASE_DOMAIN = "wehostvoip.test"
@@ -157,6 +158,15 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback that keeps what it receives."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
 
 
 @pytest.fixture

@@ -16,8 +16,12 @@ log = logging.getLogger(__name__)
 SCHEDULER_TICK_SECONDS = 1.0
 
 
+# How long an idle worker thread waits for a message before checking for shutdown.
+WORKER_POLL_MS = 250
+
+
 def start_worker(broker: dramatiq.Broker, threads: int) -> Worker:
-    worker = Worker(broker, worker_threads=threads)
+    worker = Worker(broker, worker_threads=threads, worker_timeout=WORKER_POLL_MS)
     worker.start()
     queues = len(broker.get_declared_queues())
     log.info("worker started with %d threads, %d queues", threads, queues)

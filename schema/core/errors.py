@@ -21,10 +21,17 @@ class UserError:
     message: str
 
 
-def user_errors(error: DomainError) -> list[UserError]:
+FieldPaths = dict[tuple[str, ...], tuple[str, ...]]
+
+
+def user_errors(error: DomainError, paths: FieldPaths | None = None) -> list[UserError]:
+    """The domain error as payload errors; ``paths`` maps core field paths to input paths
+    where the input nests what the core keeps flat (e.g. isp.contact_phone -> isp.contact.phone).
+    """
     return [
         UserError(
-            field=[to_camel_case(part) for part in item.field] or None,
+            field=[to_camel_case(part) for part in (paths or {}).get(item.field, item.field)]
+            or None,
             code=item.code,
             message=item.message,
         )

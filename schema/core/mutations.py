@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from core.errors import DomainError, ErrorCode
 from schema.context import Info
-from schema.core.errors import UserError, single_error, user_errors
+from schema.core.errors import FieldPaths, UserError, single_error, user_errors
 
 T = TypeVar("T")
 
@@ -29,7 +29,8 @@ class Outcome(Generic[T]):
         return not self.errors
 
 
-async def in_transaction(info: Info, work: Callable[[Session], T]) -> Outcome[T]:
+async def in_transaction(info: Info, work: Callable[[Session], T],
+                         paths: FieldPaths | None = None) -> Outcome[T]:
     """Run ``work`` (a core rule, against a sync session) in one transaction.
 
     A DomainError rolls everything back and becomes the payload's errors.
@@ -38,7 +39,7 @@ async def in_transaction(info: Info, work: Callable[[Session], T]) -> Outcome[T]
         async with info.context.sessions() as session, session.begin():
             value = await session.run_sync(work)
     except DomainError as error:
-        return Outcome(errors=user_errors(error))
+        return Outcome(errors=user_errors(error, paths))
     return Outcome(value=value)
 
 

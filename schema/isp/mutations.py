@@ -19,7 +19,7 @@ from core.signup import (
 )
 from schema.context import Info
 from schema.core.cookies import set_login_cookies
-from schema.core.errors import UserError, user_errors
+from schema.core.errors import FieldPaths, UserError, user_errors
 from schema.core.mutations import act_as, in_transaction, send_emails
 from schema.core.uploads import read_upload
 from schema.isp.types import IspType
@@ -96,6 +96,20 @@ class IspSignUpCompletePayload:
     errors: list[UserError]
 
 
+# Where the input nests what the ISP row keeps flat.
+DETAIL_PATHS: FieldPaths = {
+    ("isp", core): ("isp", group, field)
+    for group, fields in {
+        "address": {"address_line1": "line1", "address_line2": "line2", "city": "city",
+                    "region": "region", "postal_code": "postal_code", "country": "country"},
+        "contact": {"contact_name": "name", "contact_email": "email", "contact_phone": "phone"},
+        "theme": {"theme_primary_color": "primary_color",
+                  "theme_secondary_color": "secondary_color"},
+    }.items()
+    for core, field in fields.items()
+}
+
+
 def _details(given: IspDetailsInput) -> IspDetails:
     address = given.address or PostalAddressInput()
     contact = given.contact or ContactInput()
@@ -152,7 +166,7 @@ class IspMutation:
             )
             return result, new_session
 
-        outcome = await in_transaction(info, work)
+        outcome = await in_transaction(info, work, DETAIL_PATHS)
         if not outcome.ok or outcome.value is None:
             return IspSignUpCompletePayload(errors=outcome.errors)
         result, new_session = outcome.value

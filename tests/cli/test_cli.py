@@ -240,3 +240,50 @@ def test_worker_runs_against_rabbitmq(tmp_path: Path):
     wait_for_line(process, "connected to amqp://")
     code, rest = stop(process)
     assert code == 0, rest
+
+
+# Platform operators ----------------------------------------------------------------
+
+
+def test_admin_create_makes_a_platform_operator(tmp_path: Path):
+    assert run(tmp_path, "migrate").returncode == 0
+    created = subprocess.run(
+        [*COMMAND, "admin", "create", "--email", "Ops@Example.com", "--name", "Op Erator",
+         "--platform", "--password-stdin"],
+        cwd=tmp_path, env=_environment(tmp_path), input="correct horse battery\n",
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "platform operator ops@example.com created" in created.stdout
+
+    from sqlmodel import Session, select
+
+    from core.models import Administrator, RoleGrant, Scope
+
+    engine = make_sync_engine(f"sqlite:///{tmp_path / 'var' / 'wehostvoip.db'}")
+    with Session(engine) as session:
+        person = session.exec(select(Administrator)).one()
+        grant = session.exec(select(RoleGrant)).one()
+    engine.dispose()
+    assert person.email == "ops@example.com"
+    assert person.password_hash.startswith("$argon2id$")
+    assert grant.scope is Scope.PLATFORM
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("short", "use at least 12 characters"), ("correct horse battery", "already")],
+)
+def test_admin_create_refuses_with_one_line(tmp_path: Path, password: str, message: str):
+    assert run(tmp_path, "migrate").returncode == 0
+    arguments = [*COMMAND, "admin", "create", "--email", "ops@example.com", "--platform",
+                 "--password-stdin"]
+    options = {"cwd": tmp_path, "env": _environment(tmp_path), "capture_output": True,
+               "text": True, "timeout": 60, "check": False}
+    if message == "already":
+        subprocess.run(arguments, input="correct horse battery\n", **options)
+    result = subprocess.run(arguments, input=f"{password}\n", **options)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert message in lines[0]

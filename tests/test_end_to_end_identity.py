@@ -1,0 +1,126 @@
+"""The identity flow end to end: real processes, real HTTP, e-mail read from a real SMTP server.
+
+sign-up -> e-mailed link -> complete -> me -> log in again -> invite -> e-mailed
+invitation -> accept -> audit log. `wehostvoip serve` runs as its own process
+(with `wehostvoip worker` beside it when the suite runs on Redis), on the
+suite's database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from tests import services
+from tests.cli.test_cli import free_port, wait_for_http
+from tests.conftest import TEST_SECRET_KEY
+from tests.graphql import LOGIN, PASSWORD, SIGN_UP, SIGN_UP_COMPLETE
+from tests.mailbox import Mailbox
+
+
+def _token_from(mailbox: Mailbox, to: str, path: str) -> str:
+    message = mailbox.wait_for_message(to, timeout=30)
+    for link in mailbox.links(message):
+        parts = urlsplit(link)
+        if parts.path == path:
+            return parse_qs(parts.query)["token"][0]
+    raise AssertionError(f"no {path} link in the message to {to}")
+
+
+@pytest.fixture
+def running_service(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Iterator[str]:
+    """`wehostvoip serve` (and a worker when on Redis) on the test database; yields its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEHOSTVOIP_")} | {
+        "WEHOSTVOIP_DATABASE_URL": database_url,
+        "WEHOSTVOIP_DATA_DIR": str(tmp_path / "var"),
+        "WEHOSTVOIP_SECRET_KEYS": TEST_SECRET_KEY,
+        "WEHOSTVOIP_BASE_DOMAIN": "wehostvoip.test",
+        "WEHOSTVOIP_PUBLIC_BASE_URL": base,
+        "WEHOSTVOIP_SMTP_HOST": "127.0.0.1",
+        "WEHOSTVOIP_SMTP_PORT": str(mailbox.port),
+        "WEHOSTVOIP_SMTP_STARTTLS": "false",
+        "WEHOSTVOIP_BROKER_URL": services.REDIS_URL if services.TEST_BROKER == "redis"
+        else "stub://",
+    }
+    commands = [["serve", "--port", str(port)]]
+    if services.TEST_BROKER == "redis":
+        commands.append(["worker", "--threads", "2"])
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "cli", *command], cwd=tmp_path, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    try:
+        wait_for_http(f"{base}/healthz")
+        yield base
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            _, errors = process.communicate(timeout=40)
+            assert process.returncode == 0, errors
+
+
+def _post(client: httpx.Client, query: str, variables: dict | None = None,
+          csrf: str | None = None) -> dict:
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    response = client.post("/graphql", json={"query": query, "variables": variables or {}},
+                           headers=headers)
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def test_sign_up_to_audit_log(running_service: str, mailbox: Mailbox):
+    owner = httpx.Client(base_url=running_service, timeout=30)
+    assert _post(owner, SIGN_UP, {"email": "founder@kages.example"}) == {
+        "ispSignUp": {"errors": []}}
+    token = _token_from(mailbox, "founder@kages.example", "/signup/complete")
+
+    done = _post(owner, SIGN_UP_COMPLETE, {"input": {
+        "token": token, "password": PASSWORD, "fullName": "Kim Founder",
+        "isp": {"name": "Kages", "namespaceLabel": "kages", "currency": "USD"},
+    }})["ispSignUpComplete"]
+    assert done["errors"] == []
+    assert done["isp"]["namespaceDomain"] == "kages.wehostvoip.test"
+    isp_id = done["isp"]["id"]
+
+    # A second browser logs in with the password chosen at sign-up.
+    browser = httpx.Client(base_url=running_service, timeout=30)
+    login = _post(browser, LOGIN, {"email": "founder@kages.example",
+                                   "password": PASSWORD})["login"]
+    assert login["errors"] == []
+    csrf = login["csrfToken"]
+    assert _post(browser, "{ me { email fullName } }")["me"] == {
+        "email": "founder@kages.example", "fullName": "Kim Founder"}
+
+    invited = _post(browser, """mutation($isp: ID!) {
+        administratorInvite(input: {email: "ops@kages.example", isp: $isp, role: ADMIN}) {
+          invitation { email } errors { code message } } }""", {"isp": isp_id}, csrf)
+    assert invited["administratorInvite"]["errors"] == []
+    invitation_token = _token_from(mailbox, "ops@kages.example", "/invitation/accept")
+
+    colleague = httpx.Client(base_url=running_service, timeout=30)
+    accepted = _post(colleague, """mutation($token: String!) {
+        invitationAccept(input: {token: $token, password: "another long passphrase",
+                                 fullName: "Ops Person"}) {
+          administrator { email grants { role } } errors { code } } }""",
+                     {"token": invitation_token})["invitationAccept"]
+    assert accepted["errors"] == []
+    assert accepted["administrator"]["grants"] == [{"role": "ADMIN"}]
+
+    events = _post(browser, "{ auditEvents { edges { node { action actorEmail } } } }")
+    assert [edge["node"] for edge in events["auditEvents"]["edges"]] == [
+        {"action": "invitation.accept", "actorEmail": "ops@kages.example"},
+        {"action": "administrator.invite", "actorEmail": "founder@kages.example"},
+        {"action": "isp.sign_up", "actorEmail": "founder@kages.example"},
+    ]
