@@ -15,13 +15,15 @@ from api.health import healthz, readyz
 from api.media import media_routes
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
+from workers import context as worker_context
 from workers.broker import install_broker
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    # Mutations enqueue background work after they commit.
+    # Mutations dispatch background jobs after they commit.
     install_broker(settings.broker_url)
+    worker_context.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -42,7 +44,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_origins=settings.cors_origins,
                 allow_credentials=True,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Content-Type", "Authorization", "X-Requested-With"],
+                allow_headers=["Content-Type", "Authorization", "X-CSRF-Token", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
             )
         )
     app = Starlette(

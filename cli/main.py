@@ -129,7 +129,10 @@ def serve(host: str | None, port: int | None) -> None:
     stop = termination_event()
     worker = None
     if settings.in_process_broker:
+        from workers.jobs import reconcile
+
         worker = start_worker(broker, threads=2)
+        reconcile()  # jobs queued before a restart run now, not at the next reconcile tick
         start_scheduler_thread(stop)
 
     host = host or settings.listen_host
@@ -208,6 +211,7 @@ def scheduler() -> None:
     stop = termination_event()
     broker = install_broker(settings.broker_url)
     check_connection(broker)
+    worker_context.configure(settings)
     click.echo(f"scheduler connected to {describe(settings.broker_url)}")
     run_scheduler(stop)
     broker.close()

@@ -80,9 +80,8 @@ def _grant_filter(target: Target) -> list[object]:
 
 
 def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
-           isp_id: uuid.UUID | None, tenant_id: uuid.UUID | None, role: Role
-           ) -> tuple[Invitation, list[uuid.UUID]]:
-    """Invite someone by e-mail; returns the invitation and the e-mails queued."""
+           isp_id: uuid.UUID | None, tenant_id: uuid.UUID | None, role: Role) -> Invitation:
+    """Invite someone by e-mail (the message is sent once the transaction commits)."""
     email = validation.email_address(email, ("email",))
     target = resolve_target(session, viewer, isp_id, tenant_id)
     existing = session.exec(
@@ -113,11 +112,11 @@ def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
     link = f"{settings.links_base_url}/invitation/accept?token={token}"
     message = invitation_message(viewer.email, target.name, role.value, link,
                                  settings.invitation_link_days)
-    queued = queue_email(session, to=email, subject=message.subject, body=message.body)
+    queue_email(session, to=email, subject=message.subject, body=message.body)
     audit.record(session, viewer, action="administrator.invite", object_type="Invitation",
                  object_id=row.id, isp_id=target.isp.id, tenant_id=row.tenant_id,
                  changes={"email": email, "role": role, "scope": target.scope})
-    return row, [queued.id]
+    return row
 
 
 def revoke_invitation(session: Session, viewer: Viewer, invitation_id: uuid.UUID) -> Invitation:

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from core.database import session_scope
+from core.jobs import JobSpec, enqueue, register_kind
 from core.models.base import utcnow
 from core.models.email import EmailMessage, EmailStatus
 from core.settings import Settings
@@ -40,6 +41,12 @@ CONSOLE_RULE = "-" * 72
 
 _in_flight: set[uuid.UUID] = set()
 _in_flight_lock = threading.Lock()
+
+
+DELIVERY = register_kind(
+    JobSpec(kind="email.deliver", subject_type="EmailMessage", max_attempts=MAX_ATTEMPTS,
+            timeout_seconds=300)
+)
 
 
 class EmailDeliveryError(Exception):
@@ -57,11 +64,10 @@ class _Outgoing:
 
 
 def queue_email(session: Session, *, to: str, subject: str, body: str) -> EmailMessage:
-    """Add a PENDING message to the caller's transaction, without committing it.
+    """Add a PENDING message and its delivery job to the caller's transaction.
 
-    The caller commits it together with the change that caused it, so a rolled
-    back change sends nothing, and hands the returned id to the worker after
-    the commit.
+    The caller commits both together with the change that caused them, so a
+    rolled back change sends nothing; the job is dispatched after the commit.
     """
     for name, value in (("to", to), ("subject", subject)):
         if "\r" in value or "\n" in value:
@@ -70,6 +76,7 @@ def queue_email(session: Session, *, to: str, subject: str, body: str) -> EmailM
     message = EmailMessage(to_address=to, subject=subject, body_text=body)
     session.add(message)
     session.flush()
+    enqueue(session, DELIVERY.kind, message.id)
     log.debug("e-mail %s to %s queued", message.id, to)
     return message
 

@@ -8,7 +8,6 @@ e-mail that the owner of the address receives.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -62,13 +61,14 @@ class SignupResult:
     isp: Isp
 
 
-def request_signup(session: Session, settings: Settings, email: str) -> list[uuid.UUID]:
-    """Send a sign-up link (or, for a known address, a login hint); returns the e-mails queued."""
+def request_signup(session: Session, settings: Settings, email: str) -> None:
+    """Send a sign-up link, or, for a known address, a hint to log in instead."""
     email = validation.email_address(email, ("email",))
     now = utcnow()
     if session.exec(select(Administrator).where(Administrator.email == email)).first():
         message = already_registered(f"{settings.links_base_url}/login")
-        return [queue_email(session, to=email, subject=message.subject, body=message.body).id]
+        queue_email(session, to=email, subject=message.subject, body=message.body)
+        return
     recent = session.exec(
         select(SignupRequest).where(
             SignupRequest.email == email,
@@ -77,7 +77,7 @@ def request_signup(session: Session, settings: Settings, email: str) -> list[uui
         )
     ).first()
     if recent is not None:
-        return []
+        return
     token = new_token()
     session.add(
         SignupRequest(
@@ -88,7 +88,7 @@ def request_signup(session: Session, settings: Settings, email: str) -> list[uui
     )
     link = f"{settings.links_base_url}/signup/complete?token={token}"
     message = signup_link(link, settings.signup_link_hours)
-    return [queue_email(session, to=email, subject=message.subject, body=message.body).id]
+    queue_email(session, to=email, subject=message.subject, body=message.body)
 
 
 def _redeemable(session: Session, token: str) -> SignupRequest:

@@ -18,8 +18,8 @@ from dramatiq.brokers.stub import StubBroker
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Modules declaring dramatiq actors.
-ACTOR_MODULES: tuple[str, ...] = ("workers.email",)
+# Modules declaring dramatiq actors or job handlers.
+ACTOR_MODULES: tuple[str, ...] = ("workers.jobs", "workers.email")
 
 _PLACEHOLDER_BROKER = StubBroker()
 _ACTORS: list[dramatiq.Actor[Any, Any]] = []

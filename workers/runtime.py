@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
 import threading
-import time
 
 import dramatiq
 from dramatiq import Worker
 
+from core.database import session_scope
+from core.schedule import claim_run
+from workers import context
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -35,21 +40,27 @@ def stop_worker(worker: Worker) -> None:
 
 
 def run_scheduler(stop: threading.Event, tasks: list[PeriodicTask] | None = None) -> None:
-    """Start each periodic task when it is due, until ``stop`` is set."""
+    """Start each periodic task when the database says it is due, until ``stop`` is set."""
     tasks = PERIODIC_TASKS if tasks is None else tasks
-    next_run = {task.name: time.monotonic() for task in tasks}
-    log.info("scheduler started with %d periodic tasks", len(tasks))
+    scheduler_id = f"{socket.gethostname()}:{os.getpid()}"
+    log.info("scheduler %s started with %d periodic tasks", scheduler_id, len(tasks))
     while not stop.is_set():
-        now = time.monotonic()
         for task in tasks:
-            if now >= next_run[task.name]:
-                next_run[task.name] = now + task.interval_seconds
-                try:
-                    task.run()
-                except Exception:
-                    log.exception("periodic task %s failed", task.name)
+            _run_if_due(task, scheduler_id)
         stop.wait(SCHEDULER_TICK_SECONDS)
     log.info("scheduler stopped")
+
+
+def _run_if_due(task: PeriodicTask, scheduler_id: str) -> None:
+    # A little less than the interval, so that tick jitter never skips a run.
+    interval = dt.timedelta(seconds=task.interval_seconds - SCHEDULER_TICK_SECONDS / 2)
+    try:
+        with session_scope(context.engine()) as session:
+            due = claim_run(session, task.name, interval, scheduler_id)
+        if due:
+            task.run()
+    except Exception:
+        log.exception("periodic task %s failed", task.name)
 
 
 def start_scheduler_thread(stop: threading.Event) -> threading.Thread:

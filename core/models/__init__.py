@@ -13,7 +13,7 @@ from core.models.directory import DirectoryLink, DirectoryLinkStatus, DirectoryP
 from core.models.email import EmailMessage, EmailStatus
 from core.models.identity import Administrator, Role, RoleGrant, Scope
 from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
-from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus
+from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
 from core.models.number import Number, NumberState, NumberType
 from core.models.subscriber import (
     SecurityGroup,
@@ -54,6 +54,7 @@ __all__ = [
     "Number",
     "NumberState",
     "NumberType",
+    "PeriodicTaskRun",
     "RateDeckEntry",
     "Role",
     "RoleGrant",

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import JSON, Field
+from sqlmodel import JSON, Field, SQLModel
 
 from core.models.base import IdMixin, TimestampsMixin, UTCDateTime, enum_type, foreign_key
 
@@ -40,6 +40,7 @@ class Job(IdMixin, TimestampsMixin, table=True):
         sa.Index("ix_job_status_updated", "status", "updated_at"),
         sa.CheckConstraint("progress_done >= 0", name="progress_done"),
         sa.CheckConstraint("attempts >= 0", name="attempts"),
+        sa.CheckConstraint("timeout_seconds > 0", name="timeout_seconds"),
     )
 
     kind: str = Field(max_length=64)
@@ -59,7 +60,31 @@ class Job(IdMixin, TimestampsMixin, table=True):
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     attempts: int = 0
     max_attempts: int = 5
+    # Seconds one attempt may run before it is stopped and counted as failed.
+    timeout_seconds: int = 3600
     result_ref: str | None = Field(default=None, max_length=255)
+    # The code of the error that ended the job, for the web app to explain.
+    error_code: str | None = Field(default=None, max_length=64)
+    # When a message for this job was last handed to the broker.
+    dispatched_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A retry waits until then (backoff, or a provider's Retry-After).
+    run_after: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    worker_id: str | None = Field(default=None, max_length=100)
+    cancel_requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     heartbeat_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PeriodicTaskRun(SQLModel, table=True):
+    """When each periodic task last started: the claim that makes it fire once per interval.
+
+    A scheduler fires a task only if its conditional UPDATE of this row succeeds,
+    so two schedulers started by mistake cannot both fire it.
+    """
+
+    __tablename__ = "periodic_task_run"
+
+    name: str = Field(primary_key=True, max_length=100)
+    last_started_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_scheduler: str = Field(default="", max_length=100)

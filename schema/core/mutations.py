@@ -11,8 +11,10 @@ import anyio
 from sqlmodel import Session
 
 from core.errors import DomainError, ErrorCode
+from core.jobs import take_pending_dispatch
 from schema.context import Info
 from schema.core.errors import FieldPaths, UserError, single_error, user_errors
+from workers.jobs import dispatch
 
 T = TypeVar("T")
 
@@ -36,10 +38,15 @@ async def in_transaction(info: Info, work: Callable[[Session], T],
     A DomainError rolls everything back and becomes the payload's errors.
     """
     try:
-        async with info.context.sessions() as session, session.begin():
-            value = await session.run_sync(work)
+        async with info.context.sessions() as session:
+            async with session.begin():
+                value = await session.run_sync(work)
+            pending = take_pending_dispatch(session.sync_session)
     except DomainError as error:
         return Outcome(errors=user_errors(error, paths))
+    if pending:
+        # Only now that the jobs are committed may a worker look for them.
+        await anyio.to_thread.run_sync(dispatch, pending)
     return Outcome(value=value)
 
 
@@ -48,15 +55,6 @@ def login_required(info: Info) -> list[UserError]:
     if info.context.viewer.is_authenticated:
         return []
     return single_error(ErrorCode.UNAUTHENTICATED, "log in first")
-
-
-async def send_emails(message_ids: list[uuid.UUID]) -> None:
-    """Hand committed e-mails to the workers (never before the commit)."""
-    if not message_ids:
-        return
-    from workers.email import send_emails as enqueue
-
-    await anyio.to_thread.run_sync(enqueue, message_ids)
 
 
 async def act_as(info: Info, administrator_id: uuid.UUID) -> None:

@@ -12,7 +12,7 @@ from schema.context import Info
 from schema.core.cookies import clear_login_cookies, set_login_cookies
 from schema.core.errors import UserError, single_error
 from schema.core.ids import id_of
-from schema.core.mutations import act_as, in_transaction, login_required, send_emails
+from schema.core.mutations import act_as, in_transaction, login_required
 from schema.identity.types import (
     AdministratorType,
     ApiTokenType,
@@ -257,9 +257,7 @@ class IdentityMutation:
             tenant_id=tenant_id, role=input.role))
         if not outcome.ok or outcome.value is None:
             return AdministratorInvitePayload(errors=outcome.errors)
-        invitation, message_ids = outcome.value
-        await send_emails(message_ids)
-        return AdministratorInvitePayload(invitation=InvitationType.from_row(invitation),
+        return AdministratorInvitePayload(invitation=InvitationType.from_row(outcome.value),
                                           errors=[])
 
     @strawberry.mutation(description="Accept an invitation (creating your account if needed) "

@@ -20,7 +20,7 @@ from core.signup import (
 from schema.context import Info
 from schema.core.cookies import set_login_cookies
 from schema.core.errors import FieldPaths, UserError, user_errors
-from schema.core.mutations import act_as, in_transaction, send_emails
+from schema.core.mutations import act_as, in_transaction
 from schema.core.uploads import read_upload
 from schema.isp.types import IspType
 
@@ -132,8 +132,6 @@ class IspMutation:
     async def isp_sign_up(self, info: Info, input: IspSignUpInput) -> IspSignUpPayload:
         settings = info.context.settings
         outcome = await in_transaction(info, lambda s: request_signup(s, settings, input.email))
-        if outcome.ok:
-            await send_emails(outcome.value or [])
         return IspSignUpPayload(errors=outcome.errors)
 
     @strawberry.mutation(

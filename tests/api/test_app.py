@@ -84,7 +84,8 @@ async def test_graphiql_follows_the_setting(
 
 async def test_cors_allows_only_configured_origins(database_url: str, tmp_path: Path):
     settings = make_settings(database_url, tmp_path, cors_origins="https://app.example.com")
-    headers = {"Access-Control-Request-Method": "POST"}
+    headers = {"Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "content-type, x-csrf-token"}
     app = create_app(settings)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
@@ -97,6 +98,7 @@ async def test_cors_allows_only_configured_origins(database_url: str, tmp_path: 
             )
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert "x-csrf-token" in allowed.headers["access-control-allow-headers"].lower()
     assert "access-control-allow-origin" not in refused.headers
 
 

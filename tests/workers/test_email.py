@@ -10,33 +10,26 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.utils import parseaddr
 from pathlib import Path
 
 import dramatiq
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from core.mail import MAX_ATTEMPTS, EmailDeliveryError, queue_email
+from core.mail import DELIVERY, queue_email
+from core.models import Job, JobStatus
 from core.models.email import EmailMessage, EmailStatus
 from core.settings import Settings
 from tests.conftest import make_settings
 from tests.mailbox import Mailbox, links, text_body
-from workers.email import deliver_email, send_emails
+from workers.jobs import dispatch, transaction
 
 TO = "new-owner@example.test"
 LINK = "https://app.example.test/signup/complete?token=worker-s3cr3t-token"
 BODY = f"Welcome!\n\nFinish signing up: {LINK}\n"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
 
 
 @pytest.fixture
@@ -47,12 +40,17 @@ def settings(database_url: str, tmp_path: Path, mailbox: Mailbox) -> Settings:
     )
 
 
-def queue_committed(engine: Engine, subject: str = "Finish your sign-up") -> uuid.UUID:
-    """What an API mutation does: queue the message and commit it with its cause."""
-    with Session(engine) as session:
+def queue_committed(subject: str = "Finish your sign-up") -> uuid.UUID:
+    """What an API mutation does: queue the message with its cause; the job goes after commit."""
+    with transaction() as session:
         message = queue_email(session, to=TO, subject=subject, body=BODY)
-        session.commit()
-        return message.id
+    return message.id
+
+
+def job_of(engine: Engine, message_id: uuid.UUID) -> Job:
+    with Session(engine) as session:
+        return session.exec(select(Job).where(Job.kind == DELIVERY.kind,
+                                              Job.subject_id == str(message_id))).one()
 
 
 def row(engine: Engine, message_id: uuid.UUID) -> EmailMessage:
@@ -80,9 +78,7 @@ def test_a_committed_message_is_delivered_by_the_worker_without_logging_its_body
     caplog.set_level(logging.DEBUG)
     # The test's SMTP server logs every line it receives; only our side is under test.
     caplog.set_level(logging.INFO, logger="mail.log")
-    message_id = queue_committed(engine)
-
-    send_emails([message_id])
+    message_id = queue_committed()
 
     received = mailbox.wait_for_message(TO)
     assert received["To"] == TO
@@ -97,22 +93,20 @@ def test_a_committed_message_is_delivered_by_the_worker_without_logging_its_body
     assert f"e-mail {message_id} to {TO} sent" in caplog.text
     assert "worker-s3cr3t-token" not in caplog.text
     assert all("s3cr3t" not in record.getMessage() for record in caplog.records)
+    wait_until(lambda: job_of(engine, message_id).status is JobStatus.SUCCEEDED, "the job")
 
 
 def test_a_message_sent_again_is_delivered_once(
     engine: Engine, mailbox: Mailbox, worker: dramatiq.Broker, caplog: pytest.LogCaptureFixture
 ):
     caplog.set_level(logging.INFO, logger="core.mail")
-    message_id = queue_committed(engine)
-
-    send_emails([message_id, message_id])
+    message_id = queue_committed()
+    job_id = job_of(engine, message_id).id
+    dispatch([job_id, job_id])  # duplicate broker messages for the same job
     mailbox.wait_for_message(TO)
-    wait_until(lambda: row(engine, message_id).status is EmailStatus.SENT, "the row to be SENT")
-    send_emails([message_id])
-    wait_until(
-        lambda: f"e-mail {message_id} to {TO} already SENT" in caplog.text,
-        "the repeat to find the message sent",
-    )
+    wait_until(lambda: job_of(engine, message_id).status is JobStatus.SUCCEEDED, "the job")
+    dispatch([job_id])  # and a late one, after it ended
+    time.sleep(0.5)
 
     assert len(mailbox.messages_to(TO)) == 1
     assert row(engine, message_id).status is EmailStatus.SENT
@@ -122,9 +116,8 @@ def test_a_failed_attempt_is_retried_by_the_worker(
     engine: Engine, mailbox: Mailbox, worker: dramatiq.Broker
 ):
     mailbox.stop()  # the SMTP server is down when the worker first tries
-    message_id = queue_committed(engine)
+    message_id = queue_committed()
 
-    send_emails([message_id])
     wait_until(lambda: row(engine, message_id).attempts == 1, "a failed attempt")
     mailbox.start()
 
@@ -133,13 +126,23 @@ def test_a_failed_attempt_is_retried_by_the_worker(
     retried = row(engine, message_id)
     assert retried.attempts >= 1
     assert retried.last_error is not None
+    job = job_of(engine, message_id)
+    wait_until(lambda: job_of(engine, message_id).status is JobStatus.SUCCEEDED, "the job")
+    job = job_of(engine, message_id)
+    assert job.attempts == 2
+    assert [error["code"] for error in job.errors] == ["SMTP_UNAVAILABLE"]
 
 
-def test_only_failures_that_may_pass_are_retried():
-    should_retry = deliver_email.options["retry_when"]
-
-    assert should_retry(0, EmailDeliveryError("connection refused"))
-    assert should_retry(MAX_ATTEMPTS - 1, EmailDeliveryError("connection refused"))
-    assert not should_retry(MAX_ATTEMPTS, EmailDeliveryError("connection refused"))
-    assert not should_retry(0, ValueError("badly formed hexadecimal UUID string"))
-    assert deliver_email.queue_name == "email"
+def test_a_message_that_is_gone_fails_its_job_for_good(engine: Engine, worker: dramatiq.Broker):
+    with Session(engine) as session:  # committed, but not dispatched yet
+        message_id = queue_email(session, to=TO, subject="Gone", body=BODY).id
+        session.commit()
+    with Session(engine) as session:
+        session.delete(session.get(EmailMessage, message_id))
+        session.commit()
+    job_id = job_of(engine, message_id).id
+    dispatch([job_id])
+    wait_until(lambda: job_of(engine, message_id).status is JobStatus.FAILED, "the job to fail")
+    failed = job_of(engine, message_id)
+    assert failed.error_code == "NOT_FOUND"
+    assert failed.attempts == 1

@@ -1,0 +1,279 @@
+"""Background jobs: the database row is the truth, the broker only carries its id.
+
+A job is written in the same transaction as the change that asks for it; the
+ids enqueued in a transaction are collected on the session so that whoever
+commits it hands them to the broker afterwards (:func:`take_pending_dispatch`).
+Every state change is one conditional UPDATE, so it is atomic on PostgreSQL and
+SQLite alike and two workers can never both own a job:
+
+    QUEUED --claim--> RUNNING --finish--> SUCCEEDED | FAILED | CANCELLED
+      ^                  |
+      +--- retry_later --+   (backoff; a stale heartbeat also sends it back)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core.errors import DomainError, ErrorCode
+from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, utcnow
+
+# A running job whose heartbeat is older than this lost its worker.
+STALE_AFTER = dt.timedelta(seconds=30)
+# A queued job whose message has not started it by then is sent again.
+RESEND_AFTER = dt.timedelta(minutes=2)
+HEARTBEAT_INTERVAL = dt.timedelta(seconds=5)
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+
+_PENDING_DISPATCH = "wehostvoip.jobs_to_dispatch"
+TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobError(Exception):
+    """A job attempt failed; ``code`` is what the web app shows."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TransientJobError(JobError):
+    """Worth trying again: a network fault, a 429 or 5xx, a serialization failure."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
+class PermanentJobError(JobError):
+    """Trying again cannot help (bad credentials, revoked consent): fail now."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The limits of one kind of job."""
+
+    kind: str
+    subject_type: str
+    max_attempts: int = 5
+    timeout_seconds: int = 3600
+
+
+_SPECS: dict[str, JobSpec] = {}
+
+
+def register_kind(spec: JobSpec) -> JobSpec:
+    _SPECS[spec.kind] = spec
+    return spec
+
+
+def spec_of(kind: str) -> JobSpec:
+    try:
+        return _SPECS[kind]
+    except KeyError:
+        raise ValueError(f"unknown job kind {kind!r}") from None
+
+
+# Enqueueing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job: Job
+    created: bool  # False: a job for the same kind and subject was already queued or running
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    subject_id: uuid.UUID | str,
+    *,
+    payload: dict[str, Any] | None = None,
+    isp_id: uuid.UUID | None = None,
+    tenant_id: uuid.UUID | None = None,
+    requested_by_id: uuid.UUID | None = None,
+) -> Enqueued:
+    """Add a job to the caller's transaction, or return the one already active.
+
+    At most one job per (kind, subject) is queued or running: the database's
+    partial unique index decides when two requests race.
+    """
+    spec = spec_of(kind)
+    subject = str(subject_id)
+    active = _active(session, kind, spec.subject_type, subject)
+    if active is not None:
+        return Enqueued(job=active, created=False)
+    job = Job(kind=kind, subject_type=spec.subject_type, subject_id=subject,
+              payload=payload or {}, isp_id=isp_id, tenant_id=tenant_id,
+              requested_by_id=requested_by_id, max_attempts=spec.max_attempts,
+              timeout_seconds=spec.timeout_seconds)
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        active = _active(session, kind, spec.subject_type, subject)
+        if active is None:
+            raise
+        return Enqueued(job=active, created=False)
+    session.info.setdefault(_PENDING_DISPATCH, []).append(job.id)
+    return Enqueued(job=job, created=True)
+
+
+def _active(session: Session, kind: str, subject_type: str, subject_id: str) -> Job | None:
+    return session.exec(select(Job).where(
+        Job.kind == kind, Job.subject_type == subject_type, Job.subject_id == subject_id,
+        Job.status.in_(ACTIVE_JOB_STATUSES),  # type: ignore[attr-defined]
+    )).first()
+
+
+def take_pending_dispatch(session: Session) -> list[uuid.UUID]:
+    """The jobs enqueued in this session's transaction, to send once it has committed."""
+    return session.info.pop(_PENDING_DISPATCH, [])
+
+
+def mark_dispatched(session: Session, job_ids: list[uuid.UUID]) -> None:
+    if job_ids:
+        session.execute(update(Job).where(Job.id.in_(job_ids))  # type: ignore[attr-defined]
+                        .values(dispatched_at=utcnow()))
+
+
+# Running ---------------------------------------------------------------------------------
+
+
+def claim(session: Session, job_id: uuid.UUID, worker_id: str) -> Job | None:
+    """Make this worker the job's owner, or None when it is not to be run now.
+
+    A queued job that is due is claimed; so is a running one whose worker
+    stopped heart-beating. Anything else (running elsewhere, finished, not yet
+    due) is left alone: a duplicate message is harmless.
+    """
+    now = utcnow()
+    due = and_(Job.status == JobStatus.QUEUED,
+               or_(Job.run_after.is_(None), Job.run_after <= now))  # type: ignore[union-attr]
+    abandoned = and_(Job.status == JobStatus.RUNNING,
+                     Job.heartbeat_at < now - STALE_AFTER)  # type: ignore[operator]
+    result = session.execute(
+        update(Job).where(Job.id == job_id, or_(due, abandoned)).values(
+            status=JobStatus.RUNNING, attempts=Job.attempts + 1, worker_id=worker_id,
+            heartbeat_at=now, started_at=now, run_after=None, updated_at=now,
+        )
+    )
+    if result.rowcount != 1:
+        return None
+    session.flush()
+    return session.get(Job, job_id, populate_existing=True)
+
+
+@dataclass(frozen=True)
+class Beat:
+    owned: bool  # False: another worker took the job over
+    cancel_requested: bool
+
+
+def heartbeat(session: Session, job_id: uuid.UUID, worker_id: str, *,
+              done: int | None = None, total: int | None = None,
+              counters: dict[str, int] | None = None) -> Beat:
+    values: dict[str, Any] = {"heartbeat_at": utcnow(), "updated_at": utcnow()}
+    if done is not None:
+        values["progress_done"] = done
+    if total is not None:
+        values["progress_total"] = total
+    if counters is not None:
+        values["counters"] = counters
+    result = session.execute(update(Job).where(
+        Job.id == job_id, Job.worker_id == worker_id, Job.status == JobStatus.RUNNING,
+    ).values(**values))
+    if result.rowcount != 1:
+        return Beat(owned=False, cancel_requested=False)
+    cancel = session.exec(select(Job.cancel_requested_at).where(Job.id == job_id)).one()
+    return Beat(owned=True, cancel_requested=cancel is not None)
+
+
+def finish(session: Session, job_id: uuid.UUID, worker_id: str, status: JobStatus, *,
+           error: JobError | None = None, result_ref: str | None = None) -> bool:
+    """End the job; False when this worker no longer owned it."""
+    job = session.get(Job, job_id)
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "updated_at": utcnow(),
+                              "result_ref": result_ref}
+    if error is not None:
+        values["error_code"] = error.code
+        values["errors"] = [*(job.errors if job else []), _error_entry(error)]
+    result = session.execute(update(Job).where(
+        Job.id == job_id, Job.worker_id == worker_id, Job.status == JobStatus.RUNNING,
+    ).values(**values))
+    return result.rowcount == 1
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter; a provider's Retry-After is a floor."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+    return max(delay, retry_after or 0.0)
+
+
+def retry_later(session: Session, job_id: uuid.UUID, worker_id: str,
+                error: TransientJobError) -> float | None:
+    """Queue the job again after a backoff; None when its attempts are used up (then FAILED)."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.worker_id != worker_id or job.status is not JobStatus.RUNNING:
+        return None
+    if job.attempts >= job.max_attempts:
+        finish(session, job_id, worker_id, JobStatus.FAILED, error=error)
+        return None
+    delay = backoff_seconds(job.attempts, error.retry_after)
+    session.execute(update(Job).where(Job.id == job_id, Job.worker_id == worker_id).values(
+        status=JobStatus.QUEUED, worker_id=None, updated_at=utcnow(),
+        run_after=utcnow() + dt.timedelta(seconds=delay),
+        errors=[*job.errors, _error_entry(error)],
+    ))
+    return delay
+
+
+def _error_entry(error: JobError) -> dict[str, Any]:
+    return {"code": error.code, "message": error.message[:500], "at": utcnow().isoformat()}
+
+
+# Cancelling and recovering --------------------------------------------------------------------
+
+
+def cancel(session: Session, job: Job) -> Job:
+    """Cancel a queued job now; ask a running one to stop at its next heartbeat."""
+    now = utcnow()
+    if job.status in TERMINAL_STATUSES:
+        raise DomainError.single(ErrorCode.INVALID, f"the job has already ended ({job.status})",
+                                 "id")
+    if job.status is JobStatus.QUEUED:
+        session.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+                        .values(status=JobStatus.CANCELLED, finished_at=now, updated_at=now))
+    session.execute(update(Job).where(Job.id == job.id).values(cancel_requested_at=now))
+    session.flush()
+    return session.get(Job, job.id, populate_existing=True)
+
+
+def recover_lost(session: Session) -> list[uuid.UUID]:
+    """Jobs whose message or worker was lost, made ready to be sent again.
+
+    Running jobs without a heartbeat go back to the queue; queued jobs that are
+    due and were not (re)sent recently are returned for sending.
+    """
+    now = utcnow()
+    session.execute(update(Job).where(
+        Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - STALE_AFTER,  # type: ignore[operator]
+    ).values(status=JobStatus.QUEUED, worker_id=None, dispatched_at=None, updated_at=now))
+    lost = session.exec(select(Job.id).where(
+        Job.status == JobStatus.QUEUED,
+        or_(Job.run_after.is_(None), Job.run_after <= now),  # type: ignore[union-attr]
+        or_(Job.dispatched_at.is_(None),  # type: ignore[union-attr]
+            Job.dispatched_at < now - RESEND_AFTER),  # type: ignore[operator]
+    ).order_by(Job.created_at)).all()
+    return list(lost)
