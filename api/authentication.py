@@ -84,6 +84,27 @@ def _authenticate(
     return Authentication(viewer, auth_session_id=row.id, csrf_token_valid=csrf_valid)
 
 
+async def authenticate_bearer(
+    token: str,
+    connection: HTTPConnection,
+    session_factory: async_sessionmaker[AsyncSession],
+    rid: str,
+) -> Viewer | None:
+    """The viewer for a bearer token given outside the headers (WebSocket connection_init)."""
+
+    def find(session: Session) -> Viewer | None:
+        row = api_tokens.find_token(session, token)
+        if row is None:
+            return None
+        return load_viewer(session, row.administrator_id, auth_method=AuthMethod.API_TOKEN,
+                           client_address=client_address(connection), request_id=rid)
+
+    async with session_factory() as session:
+        viewer = await session.run_sync(find)
+        await session.commit()
+    return viewer
+
+
 async def authenticate(
     connection: HTTPConnection,
     settings: Settings,

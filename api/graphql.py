@@ -6,8 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
-from api.authentication import authenticate, origin_allowed, request_id
+from api.authentication import authenticate, authenticate_bearer, origin_allowed, request_id
 from core.settings import Settings
 from schema import build_schema
 from schema.context import Context
@@ -22,6 +25,8 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uploads arrive as multipart forms, which browsers send cross-site without a
             # preflight; the CSRF token check on mutations is what makes them safe.
             multipart_uploads_enabled=True,
+            # Only the maintained protocol; the legacy graphql-ws one is off.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
 
@@ -44,3 +49,18 @@ class GraphQLApp(GraphQL[Context, None]):
             origin_allowed=origin_allowed(request, self.settings),
             request_id=rid,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Refuse foreign origins; accept a bearer token in the connection_init payload."""
+        if not context.origin_allowed:
+            raise ConnectionRejectionError({"reason": "origin not allowed"})
+        params = context.connection_params or {}
+        given = str(params.get("Authorization") or params.get("authorization") or "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() == "bearer" and token and not context.viewer.is_authenticated:
+            viewer = await authenticate_bearer(token.strip(), context.request, context.sessions,
+                                               context.request_id)
+            if viewer is None:
+                raise ConnectionRejectionError({"reason": "invalid API token"})
+            context.viewer = viewer
+        return UNSET

@@ -112,7 +112,9 @@ def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
     link = f"{settings.links_base_url}/invitation/accept?token={token}"
     message = invitation_message(viewer.email, target.name, role.value, link,
                                  settings.invitation_link_days)
-    queue_email(session, to=email, subject=message.subject, body=message.body)
+    queue_email(session, to=email, subject=message.subject, body=message.body,
+                isp_id=target.isp.id, tenant_id=row.tenant_id,
+                requested_by_id=viewer.administrator_id)
     audit.record(session, viewer, action="administrator.invite", object_type="Invitation",
                  object_id=row.id, isp_id=target.isp.id, tenant_id=row.tenant_id,
                  changes={"email": email, "role": role, "scope": target.scope})

@@ -26,9 +26,8 @@ from sqlmodel import Session, select
 from core.errors import DomainError, ErrorCode
 from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, utcnow
 
-# A running job whose heartbeat is older than this lost its worker.
+# Defaults; the settings job_stale_seconds and job_resend_seconds override them.
 STALE_AFTER = dt.timedelta(seconds=30)
-# A queued job whose message has not started it by then is sent again.
 RESEND_AFTER = dt.timedelta(minutes=2)
 HEARTBEAT_INTERVAL = dt.timedelta(seconds=5)
 BACKOFF_BASE_SECONDS = 2.0
@@ -150,7 +149,8 @@ def mark_dispatched(session: Session, job_ids: list[uuid.UUID]) -> None:
 # Running ---------------------------------------------------------------------------------
 
 
-def claim(session: Session, job_id: uuid.UUID, worker_id: str) -> Job | None:
+def claim(session: Session, job_id: uuid.UUID, worker_id: str,
+          stale_after: dt.timedelta = STALE_AFTER) -> Job | None:
     """Make this worker the job's owner, or None when it is not to be run now.
 
     A queued job that is due is claimed; so is a running one whose worker
@@ -161,7 +161,7 @@ def claim(session: Session, job_id: uuid.UUID, worker_id: str) -> Job | None:
     due = and_(Job.status == JobStatus.QUEUED,
                or_(Job.run_after.is_(None), Job.run_after <= now))  # type: ignore[union-attr]
     abandoned = and_(Job.status == JobStatus.RUNNING,
-                     Job.heartbeat_at < now - STALE_AFTER)  # type: ignore[operator]
+                     Job.heartbeat_at < now - stale_after)  # type: ignore[operator]
     result = session.execute(
         update(Job).where(Job.id == job_id, or_(due, abandoned)).values(
             status=JobStatus.RUNNING, attempts=Job.attempts + 1, worker_id=worker_id,
@@ -260,7 +260,8 @@ def cancel(session: Session, job: Job) -> Job:
     return session.get(Job, job.id, populate_existing=True)
 
 
-def recover_lost(session: Session) -> list[uuid.UUID]:
+def recover_lost(session: Session, stale_after: dt.timedelta = STALE_AFTER,
+                 resend_after: dt.timedelta = RESEND_AFTER) -> list[uuid.UUID]:
     """Jobs whose message or worker was lost, made ready to be sent again.
 
     Running jobs without a heartbeat go back to the queue; queued jobs that are
@@ -268,12 +269,12 @@ def recover_lost(session: Session) -> list[uuid.UUID]:
     """
     now = utcnow()
     session.execute(update(Job).where(
-        Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - STALE_AFTER,  # type: ignore[operator]
+        Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - stale_after,  # type: ignore[operator]
     ).values(status=JobStatus.QUEUED, worker_id=None, dispatched_at=None, updated_at=now))
     lost = session.exec(select(Job.id).where(
         Job.status == JobStatus.QUEUED,
         or_(Job.run_after.is_(None), Job.run_after <= now),  # type: ignore[union-attr]
         or_(Job.dispatched_at.is_(None),  # type: ignore[union-attr]
-            Job.dispatched_at < now - RESEND_AFTER),  # type: ignore[operator]
+            Job.dispatched_at < now - resend_after),  # type: ignore[operator]
     ).order_by(Job.created_at)).all()
     return list(lost)

@@ -63,7 +63,9 @@ class _Outgoing:
     body: str
 
 
-def queue_email(session: Session, *, to: str, subject: str, body: str) -> EmailMessage:
+def queue_email(session: Session, *, to: str, subject: str, body: str,
+                isp_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None,
+                requested_by_id: uuid.UUID | None = None) -> EmailMessage:
     """Add a PENDING message and its delivery job to the caller's transaction.
 
     The caller commits both together with the change that caused them, so a
@@ -76,7 +78,9 @@ def queue_email(session: Session, *, to: str, subject: str, body: str) -> EmailM
     message = EmailMessage(to_address=to, subject=subject, body_text=body)
     session.add(message)
     session.flush()
-    enqueue(session, DELIVERY.kind, message.id)
+    # The job is visible to whoever may see the change that caused the e-mail.
+    enqueue(session, DELIVERY.kind, message.id, isp_id=isp_id, tenant_id=tenant_id,
+            requested_by_id=requested_by_id)
     log.debug("e-mail %s to %s queued", message.id, to)
     return message
 

@@ -21,6 +21,7 @@ from core.models import (
     AuditEvent,
     Invitation,
     Isp,
+    Job,
     RoleGrant,
     Scope,
     Tenant,
@@ -125,6 +126,17 @@ def _invitation(viewer: Viewer) -> ColumnElement[bool]:
 def _audit_event(viewer: Viewer) -> ColumnElement[bool]:
     # The audit log is the ISP's: ISP-wide roles read it, nobody reads another ISP's.
     return true() if viewer.is_platform else _in(AuditEvent.isp_id, viewer.isp_ids())
+
+
+@rule(Job)
+def _job(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_platform:
+        return true()
+    return or_(
+        _in(Job.isp_id, viewer.isp_ids()),
+        _in(Job.tenant_id, viewer.tenant_ids()),
+        Job.requested_by_id == viewer.administrator_id,
+    )
 
 
 @rule(ApiToken)

@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     signup_link_hours: int = Field(default=24, ge=1, le=7 * 24)
     invitation_link_days: int = Field(default=7, ge=1, le=30)
     logo_max_bytes: int = Field(default=256 * 1024, ge=1024, le=5 * 1024 * 1024)
+    job_stale_seconds: int = Field(
+        default=30, ge=1, le=3600,
+        description="A running job whose heartbeat is older than this lost its worker.",
+    )
+    job_resend_seconds: int = Field(
+        default=120, ge=0, le=86400,
+        description="A queued job not started this long after its message was sent is resent.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -14,16 +14,22 @@ from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
 from schema.isp.mutations import IspMutation
 from schema.isp.queries import IspQuery
+from schema.jobs.queries import JobMutation, JobQuery, JobSubscription
 from schema.platform import PlatformQuery
 
 
 @strawberry.type
-class Query(PlatformQuery, NodeQuery, IdentityQuery, IspQuery, AuditQuery):
+class Query(PlatformQuery, NodeQuery, IdentityQuery, IspQuery, AuditQuery, JobQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, IspMutation):
+class Mutation(IdentityMutation, IspMutation, JobMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(JobSubscription):
     pass
 
 
@@ -32,6 +38,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return LoggedSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             *limit_extensions(introspection=introspection),
             RequestForgeryProtection,
@@ -40,4 +47,4 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
 
 
-__all__ = ["Mutation", "Query", "build_schema", "is_unexpected"]
+__all__ = ["Mutation", "Query", "Subscription", "build_schema", "is_unexpected"]

@@ -31,6 +31,8 @@ class Context:
     # Whether the request's Origin (if any) is one of ours.
     origin_allowed: bool = True
     request_id: str = ""
+    # The graphql-transport-ws connection_init payload, on WebSockets.
+    connection_params: dict[str, Any] | None = None
     # Per-request dataloaders, created on first use.
     loaders: dict[str, Any] = field(default_factory=dict)
 

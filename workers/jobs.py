@@ -10,6 +10,7 @@ PermanentJobError to fail at once with a code the web app can show.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -112,7 +113,7 @@ def _heartbeat_loop(run: JobRun, stop: threading.Event) -> None:
 
 def _claim(job_id: uuid.UUID, owner: str) -> JobRun | None:
     with session_scope(context.engine()) as session:
-        job = job_rules.claim(session, job_id, owner)
+        job = job_rules.claim(session, job_id, owner, _stale_after())
         if job is None:
             return None
         return JobRun(id=job.id, kind=job.kind, subject_id=job.subject_id,
@@ -201,10 +202,15 @@ def dispatch(job_ids: Iterable[uuid.UUID]) -> None:
             log.exception("could not send job %s; the reconciler will", job_id)
 
 
+def _stale_after() -> dt.timedelta:
+    return dt.timedelta(seconds=context.settings().job_stale_seconds)
+
+
 def reconcile() -> int:
     """Send again every job whose message or worker was lost; returns how many."""
+    resend_after = dt.timedelta(seconds=context.settings().job_resend_seconds)
     with session_scope(context.engine()) as session:
-        lost = job_rules.recover_lost(session)
+        lost = job_rules.recover_lost(session, _stale_after(), resend_after)
     dispatch(lost)
     if lost:
         log.info("reconciler re-sent %d jobs", len(lost))

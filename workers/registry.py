@@ -19,7 +19,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # Modules declaring dramatiq actors or job handlers.
-ACTOR_MODULES: tuple[str, ...] = ("workers.jobs", "workers.email")
+ACTOR_MODULES: tuple[str, ...] = ("workers.jobs", "workers.email", "workers.selftest")
 
 _PLACEHOLDER_BROKER = StubBroker()
 _ACTORS: list[dramatiq.Actor[Any, Any]] = []

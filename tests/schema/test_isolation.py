@@ -70,6 +70,14 @@ async def _api_token(isp: SignedUp) -> str:
     return data["apiTokenCreate"]["apiToken"]["id"]
 
 
+async def _job(isp: SignedUp) -> str:
+    await _invitation(isp)  # the invitation's e-mail is delivered by a job of the ISP
+    data = await isp.client.execute('{ jobs(first: 1) { edges { node { id kind } } } }')
+    edge = data["jobs"]["edges"][0]["node"]
+    assert edge["kind"] == "email.deliver"
+    return edge["id"]
+
+
 INVITE_TO_ISP = Probe(
     """mutation($id: ID!) { administratorInvite(input: {email: "x@alpha.example", isp: $id})
          { invitation { id } errors { field code message } } }""",
@@ -93,6 +101,10 @@ CASES = {
                   "invitationRevoke"),
         )),
         Case("AuditEvent", _audit_event, "auditEvents"),
+        Case("Job", _job, "jobs", (
+            Probe("""mutation($id: ID!) { jobCancel(input: {id: $id})
+                     { job { id } errors { field code message } } }""", "jobCancel"),
+        )),
         Case("ApiToken", _api_token, "apiTokens", (
             Probe("""mutation($id: ID!) { apiTokenRevoke(input: {id: $id})
                      { apiToken { id } errors { field code message } } }""", "apiTokenRevoke"),
