@@ -27,6 +27,8 @@ class GraphQLApp(GraphQL[Context, None]):
             multipart_uploads_enabled=True,
             # Only the maintained protocol; the legacy graphql-ws one is off.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # Cross-site WebSocket hijacking: browsers may open sockets only from our origins.
+            allowed_origins=sorted(settings.allowed_origins),
         )
         self.settings = settings
 

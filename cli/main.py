@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import migrations
 from core.database import is_sqlite, make_sync_engine
 from core.logs import configure_logging
+from core.models import JobStatus
 from core.settings import ConfigurationError, Settings, load_settings
 from core.version import product_version
 from workers import context as worker_context
@@ -251,6 +252,50 @@ def admin_create(email: str, full_name: str, platform: bool, password_stdin: boo
     finally:
         engine.dispose()
     click.echo(f"platform operator {email.strip().lower()} created")
+
+
+@cli.group()
+def jobs() -> None:
+    """Background jobs: list them, follow one."""
+
+
+@jobs.command("list")
+@click.option("--status", type=click.Choice([s.value for s in JobStatus]), help="Only this status.")
+@click.option("--kind", help="Only this kind, e.g. email.deliver.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@friendly_errors
+def jobs_list(status: str | None, kind: str | None, limit: int) -> None:
+    """The newest jobs, with their progress and attempts."""
+    from cli.jobs import list_jobs
+
+    settings = _settings()
+    _require_migrated(settings)
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        list_jobs(engine, status=status, kind=kind, limit=limit)
+    finally:
+        engine.dispose()
+
+
+@jobs.command("watch")
+@click.argument("job_id")
+@friendly_errors
+def jobs_watch(job_id: str) -> None:
+    """Follow a job (uuid or global id) with a live progress bar until it ends.
+
+    Exits 0 when it succeeded, 1 when it failed or was cancelled.
+    """
+    from cli.jobs import parse_job_id, watch_job
+
+    settings = _settings()
+    _require_migrated(settings)
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        ended = watch_job(engine, parse_job_id(job_id))
+    finally:
+        engine.dispose()
+    if ended is not JobStatus.SUCCEEDED:
+        sys.exit(EXIT_FAILURE)
 
 
 @cli.group()

@@ -162,16 +162,13 @@ def claim(session: Session, job_id: uuid.UUID, worker_id: str,
                or_(Job.run_after.is_(None), Job.run_after <= now))  # type: ignore[union-attr]
     abandoned = and_(Job.status == JobStatus.RUNNING,
                      Job.heartbeat_at < now - stale_after)  # type: ignore[operator]
-    result = session.execute(
+    statement = (
         update(Job).where(Job.id == job_id, or_(due, abandoned)).values(
             status=JobStatus.RUNNING, attempts=Job.attempts + 1, worker_id=worker_id,
             heartbeat_at=now, started_at=now, run_after=None, updated_at=now,
-        )
+        ).returning(Job).execution_options(populate_existing=True)
     )
-    if result.rowcount != 1:
-        return None
-    session.flush()
-    return session.get(Job, job_id, populate_existing=True)
+    return session.execute(statement).scalars().first()
 
 
 @dataclass(frozen=True)
@@ -202,10 +199,10 @@ def heartbeat(session: Session, job_id: uuid.UUID, worker_id: str, *,
 def finish(session: Session, job_id: uuid.UUID, worker_id: str, status: JobStatus, *,
            error: JobError | None = None, result_ref: str | None = None) -> bool:
     """End the job; False when this worker no longer owned it."""
-    job = session.get(Job, job_id)
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "updated_at": utcnow(),
                               "result_ref": result_ref}
     if error is not None:
+        job = session.get(Job, job_id)
         values["error_code"] = error.code
         values["errors"] = [*(job.errors if job else []), _error_entry(error)]
     result = session.execute(update(Job).where(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -196,3 +199,44 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+# A live service -------------------------------------------------------------------
+
+
+@pytest.fixture
+def running_service(database_url: str, mailbox: Mailbox, tmp_path: Path) -> Iterator[str]:
+    """`wehostvoip serve` (and a worker when on Redis) on the test database; yields its URL."""
+    from tests.cli.test_cli import free_port, wait_for_http
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEHOSTVOIP_")} | {
+        "WEHOSTVOIP_DATABASE_URL": database_url,
+        "WEHOSTVOIP_DATA_DIR": str(tmp_path / "var"),
+        "WEHOSTVOIP_SECRET_KEYS": TEST_SECRET_KEY,
+        "WEHOSTVOIP_BASE_DOMAIN": "wehostvoip.test",
+        "WEHOSTVOIP_PUBLIC_BASE_URL": base,
+        "WEHOSTVOIP_SMTP_HOST": "127.0.0.1",
+        "WEHOSTVOIP_SMTP_PORT": str(mailbox.port),
+        "WEHOSTVOIP_SMTP_STARTTLS": "false",
+        "WEHOSTVOIP_BROKER_URL": services.REDIS_URL if services.TEST_BROKER == "redis"
+        else "stub://",
+    }
+    commands = [["serve", "--port", str(port)]]
+    if services.TEST_BROKER == "redis":
+        commands.append(["worker", "--threads", "2"])
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "cli", *command], cwd=tmp_path, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    try:
+        wait_for_http(f"{base}/healthz")
+        yield base
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            _, errors = process.communicate(timeout=40)
+            assert process.returncode == 0, errors

@@ -195,11 +195,17 @@ def transaction() -> Iterator[Session]:
 
 def dispatch(job_ids: Iterable[uuid.UUID]) -> None:
     """Hand committed jobs to the broker. A failure is logged: the reconciler resends."""
+    sent: list[uuid.UUID] = []
     for job_id in job_ids:
         try:
-            _send(job_id)
+            run_job.send(str(job_id))
         except Exception:
             log.exception("could not send job %s; the reconciler will", job_id)
+        else:
+            sent.append(job_id)
+    if sent:
+        with session_scope(context.engine()) as session:
+            job_rules.mark_dispatched(session, sent)
 
 
 def _stale_after() -> dt.timedelta:

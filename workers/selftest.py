@@ -12,6 +12,8 @@ from workers.jobs import JobRun, handles
 def run_selftest(job: JobRun) -> str:
     steps = int(job.payload.get("steps", 0))
     step_seconds = float(job.payload.get("step_seconds", 0))
+    if steps == 0:
+        return "ok"  # the no-op job: what is left is the machinery's own cost
     job.progress(0, steps)
     for step in range(1, steps + 1):
         time.sleep(step_seconds)
