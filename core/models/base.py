@@ -41,6 +41,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[dt.datetime]:
+        return dt.datetime
+
     def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
         if value is None:
             return None

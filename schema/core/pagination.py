@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from schema.context import Info
@@ -92,8 +92,13 @@ def _typed(column: InstrumentedAttribute[Any], value: Any) -> Any:
     python_type = column.type.python_type
     if value is None:
         return None
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL in cursor")
     if python_type is dt.datetime:
-        return dt.datetime.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("cursor time without a zone")
+        return moment
     if issubclass(python_type, enum.Enum | uuid.UUID | decimal.Decimal | int):
         return python_type(value)
     return str(value)
@@ -148,7 +153,9 @@ async def paginate(
     statement = select(model).where(*where)
     cursor = before if backwards else after
     if cursor is not None:
-        boundary = tuple_(*decode_cursor(cursor, order))
+        value, row_id = decode_cursor(cursor, order)
+        # Bound with the columns' own types, so values convert exactly as stored ones do.
+        boundary = tuple_(literal(value, order.column.type), literal(row_id, model.id.type))
         statement = statement.where(key_columns > boundary if ascending else key_columns < boundary)
     columns = (order.column, model.id)
     statement = statement.order_by(*(c.asc() if ascending else c.desc() for c in columns))
