@@ -19,12 +19,28 @@ from core.models import (
     Administrator,
     ApiToken,
     AuditEvent,
+    Carrier,
+    Customer,
+    DialPlan,
+    DialPlanRule,
+    DirectoryLink,
+    Gateway,
     Invitation,
     Isp,
     Job,
+    Number,
+    RateDeckEntry,
     RoleGrant,
     Scope,
+    SecurityGroup,
+    SecurityGroupDestination,
+    ServiceDeckEntry,
+    ServicePlan,
+    Smbc,
+    StoredFile,
+    Subscriber,
     Tenant,
+    VerifiedDomain,
 )
 from core.viewer import Viewer
 
@@ -143,3 +159,113 @@ def _job(viewer: Viewer) -> ColumnElement[bool]:
 def _api_token(viewer: Viewer) -> ColumnElement[bool]:
     # Tokens are personal: not even a platform operator lists someone else's.
     return ApiToken.administrator_id == viewer.administrator_id
+
+
+# The ISP's catalogue --------------------------------------------------------------------------
+# Owned by an ISP and managed by its ISP-wide roles; rows below a parent (gateways,
+# rules, deck entries) are visible exactly when their parent is.
+
+
+def _isp_wide(column: Any, viewer: Viewer) -> ColumnElement[bool]:
+    return true() if viewer.is_platform else _in(column, viewer.isp_ids())
+
+
+def _below(child_column: Any, parent: Any, viewer: Viewer) -> ColumnElement[bool]:
+    return child_column.in_(select(parent.id).where(visible(viewer, parent)))
+
+
+@rule(Customer)
+def _customer(viewer: Viewer) -> ColumnElement[bool]:
+    return or_(_isp_wide(Customer.isp_id, viewer), _in(Customer.id, viewer.customer_ids()))
+
+
+@rule(ServicePlan)
+def _service_plan(viewer: Viewer) -> ColumnElement[bool]:
+    return _isp_wide(ServicePlan.isp_id, viewer)
+
+
+@rule(ServiceDeckEntry)
+def _service_deck_entry(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(ServiceDeckEntry.service_plan_id, ServicePlan, viewer)
+
+
+@rule(RateDeckEntry)
+def _rate_deck_entry(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(RateDeckEntry.service_plan_id, ServicePlan, viewer)
+
+
+@rule(Carrier)
+def _carrier(viewer: Viewer) -> ColumnElement[bool]:
+    return _isp_wide(Carrier.isp_id, viewer)
+
+
+@rule(Gateway)
+def _gateway(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(Gateway.carrier_id, Carrier, viewer)
+
+
+@rule(DialPlan)
+def _dial_plan(viewer: Viewer) -> ColumnElement[bool]:
+    return _isp_wide(DialPlan.isp_id, viewer)
+
+
+@rule(DialPlanRule)
+def _dial_plan_rule(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(DialPlanRule.dial_plan_id, DialPlan, viewer)
+
+
+@rule(Smbc)
+def _smbc(viewer: Viewer) -> ColumnElement[bool]:
+    # A customer's own SMBCs are also visible to that customer's administrators.
+    return or_(_isp_wide(Smbc.isp_id, viewer), _in(Smbc.customer_id, viewer.customer_ids()))
+
+
+@rule(Number)
+def _number(viewer: Viewer) -> ColumnElement[bool]:
+    # The inventory is the ISP's; a tenant sees the numbers assigned to it.
+    return or_(_isp_wide(Number.isp_id, viewer), _in(Number.tenant_id, viewer.tenant_ids()))
+
+
+@rule(VerifiedDomain)
+def _verified_domain(viewer: Viewer) -> ColumnElement[bool]:
+    return _isp_wide(VerifiedDomain.isp_id, viewer)
+
+
+# What lives inside a tenant -------------------------------------------------------------------
+
+
+def _in_visible_tenant(column: Any, viewer: Viewer) -> ColumnElement[bool]:
+    return column.in_(select(Tenant.id).where(visible(viewer, Tenant)))
+
+
+@rule(Subscriber)
+def _subscriber(viewer: Viewer) -> ColumnElement[bool]:
+    return _in_visible_tenant(Subscriber.tenant_id, viewer)
+
+
+@rule(SecurityGroup)
+def _security_group(viewer: Viewer) -> ColumnElement[bool]:
+    return _in_visible_tenant(SecurityGroup.tenant_id, viewer)
+
+
+@rule(SecurityGroupDestination)
+def _security_group_destination(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(SecurityGroupDestination.security_group_id, SecurityGroup, viewer)
+
+
+@rule(DirectoryLink)
+def _directory_link(viewer: Viewer) -> ColumnElement[bool]:
+    return _in_visible_tenant(DirectoryLink.tenant_id, viewer)
+
+
+@rule(StoredFile)
+def _stored_file(viewer: Viewer) -> ColumnElement[bool]:
+    # Files hold imports and exports (SIP passwords among them): ISP-wide roles,
+    # the tenant's own administrators, and whoever made the file.
+    if viewer.is_platform:
+        return true()
+    return or_(
+        _in(StoredFile.isp_id, viewer.isp_ids(admin_only=True)),
+        _in(StoredFile.tenant_id, viewer.tenant_ids(admin_only=True)),
+        StoredFile.created_by_id == viewer.administrator_id,
+    )

@@ -1,36 +1,45 @@
-"""The GraphQL schema, composed from one query/mutation class per domain."""
+"""The GraphQL schema, composed from the domain packages below this one.
+
+Each domain package (``schema/<domain>/``) lists its root classes in its
+``__init__``: ``QUERIES``, ``MUTATIONS`` and ``SUBSCRIPTIONS``. The root types
+are those classes merged, in a stable order; adding a domain is adding a folder.
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
 
 import strawberry
 
 from core.settings import Settings
-from schema.audit.queries import AuditQuery
 from schema.core.forgery import RequestForgeryProtection
 from schema.core.limits import limit_extensions
 from schema.core.masking import LoggedSchema, MaskUnexpectedErrors, is_unexpected
 from schema.core.node import NodeQuery
-from schema.identity.mutations import IdentityMutation
-from schema.identity.queries import IdentityQuery
-from schema.isp.mutations import IspMutation
-from schema.isp.queries import IspQuery
-from schema.jobs.queries import JobMutation, JobQuery, JobSubscription
 from schema.platform import PlatformQuery
 
-
-@strawberry.type
-class Query(PlatformQuery, NodeQuery, IdentityQuery, IspQuery, AuditQuery, JobQuery):
-    pass
+_NOT_DOMAINS = {"core"}
 
 
-@strawberry.type
-class Mutation(IdentityMutation, IspMutation, JobMutation):
-    pass
+def _domain_roots(attribute: str) -> list[type]:
+    roots: list[type] = []
+    for module in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]),
+                         key=lambda found: found.name):
+        if module.ispkg and module.name not in _NOT_DOMAINS:
+            package = importlib.import_module(f"schema.{module.name}")
+            roots.extend(getattr(package, attribute, []))
+    return roots
 
 
-@strawberry.type
-class Subscription(JobSubscription):
-    pass
+def _merged(name: str, bases: list[type]) -> type:
+    return strawberry.type(type(name, tuple(bases), {}))
+
+
+Query = _merged("Query", [PlatformQuery, NodeQuery, *_domain_roots("QUERIES")])
+Mutation = _merged("Mutation", _domain_roots("MUTATIONS"))
+Subscription = _merged("Subscription", _domain_roots("SUBSCRIPTIONS"))
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

@@ -8,8 +8,10 @@ importing an actor module never depends on what was installed first.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import dramatiq
@@ -18,8 +20,6 @@ from dramatiq.brokers.stub import StubBroker
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Modules declaring dramatiq actors or job handlers.
-ACTOR_MODULES: tuple[str, ...] = ("workers.jobs", "workers.email", "workers.selftest")
 
 _PLACEHOLDER_BROKER = StubBroker()
 _ACTORS: list[dramatiq.Actor[Any, Any]] = []
@@ -37,8 +37,9 @@ def actor(**options: Any) -> Callable[[Callable[P, R]], dramatiq.Actor[P, R]]:
 
 
 def load_actors() -> None:
-    for module in ACTOR_MODULES:
-        importlib.import_module(module)
+    """Import every module of the workers package: that declares all actors and handlers."""
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"workers.{module.name}")
 
 
 def bind_actors(broker: dramatiq.Broker) -> None:

@@ -11,6 +11,7 @@ from core.models.customer import Customer, CustomerStatus
 from core.models.dialplan import DialPlan, DialPlanRule
 from core.models.directory import DirectoryLink, DirectoryLinkStatus, DirectoryProvider
 from core.models.email import EmailMessage, EmailStatus
+from core.models.files import StoredFile
 from core.models.identity import Administrator, Role, RoleGrant, Scope
 from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
 from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
@@ -66,6 +67,7 @@ __all__ = [
     "ServicePlan",
     "SignupRequest",
     "Smbc",
+    "StoredFile",
     "Subscriber",
     "SubscriberSource",
     "SubscriberStatus",

@@ -22,6 +22,8 @@ class Isp(IdMixin, TimestampsMixin, table=True):
     __table_args__ = (
         sa.CheckConstraint("length(currency) = 3", name="currency_iso4217"),
         sa.CheckConstraint("namespace_label <> ''", name="namespace_label_not_empty"),
+        sa.CheckConstraint("number_quarantine_days BETWEEN 0 AND 365",
+                           name="number_quarantine_days"),
     )
 
     name: str = Field(max_length=200)
@@ -40,6 +42,8 @@ class Isp(IdMixin, TimestampsMixin, table=True):
     theme_primary_color: str | None = Field(default=None, max_length=7)
     theme_secondary_color: str | None = Field(default=None, max_length=7)
     status: IspStatus = Field(default=IspStatus.ACTIVE, sa_type=enum_type(IspStatus, "isp_status"))
+    # Released numbers rest this long before they can be assigned again.
+    number_quarantine_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
 
 
 class VerifiedDomainStatus(StrEnum):

@@ -46,6 +46,10 @@ class Number(IdMixin, TimestampsMixin, table=True):
             "(state = 'QUARANTINE') = (quarantine_until IS NOT NULL)", name="quarantine_until"
         ),
         sa.Index("ix_number_isp_state", "isp_id", "state"),
+        # Lists of an ISP's numbers sort by number and filter by prefix (LIKE '+1209%'),
+        # which PostgreSQL can serve from an index only with text_pattern_ops.
+        sa.Index("ix_number_isp_e164", "isp_id", "e164",
+                 postgresql_ops={"e164": "text_pattern_ops"}),
     )
 
     isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE")

@@ -1,0 +1,5 @@
+"""The audit log."""
+
+from schema.audit.queries import AuditQuery
+
+QUERIES = [AuditQuery]

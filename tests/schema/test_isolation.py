@@ -1,116 +1,27 @@
 """Multi-tenant isolation: another ISP's object answers exactly like one that does not exist.
 
-Every node type registers a case here: how to make one of its objects in
-ISP B, the list it would appear in, and the mutations that take its id. The
-same four checks then run for every type, and a guard test fails when a new
-node type has no case.
+The same checks run for every case registered under ``tests/isolation_cases/``,
+and a guard test fails when a node type has no case.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+import tests.isolation_cases
 from schema.core.ids import from_global_id, to_global_id
 from schema.core.node import registered_node_types
 from tests.graphql import Client, SignedUp
+from tests.isolation import CASES, Case
 
-
-@dataclass(frozen=True)
-class Probe:
-    """A mutation that takes the object's id as ``$id``; ``path`` leads to its payload."""
-
-    query: str
-    path: str
-
-
-@dataclass(frozen=True)
-class Case:
-    type_name: str
-    # Makes an object in ISP B (acting as B) and returns its global id.
-    create: Callable[[SignedUp], Awaitable[str]]
-    # A root list field that would contain it (queried with `edges { node { id } }`).
-    list_field: str | None = None
-    mutations: tuple[Probe, ...] = field(default_factory=tuple)
-
-
-async def _own_isp(isp: SignedUp) -> str:
-    return isp.isp_id
-
-
-async def _own_administrator(isp: SignedUp) -> str:
-    return isp.administrator_id
-
-
-async def _own_grant(isp: SignedUp) -> str:
-    return isp.grant_id
-
-
-async def _invitation(isp: SignedUp) -> str:
-    data = await isp.client.execute(
-        """mutation($isp: ID!) { administratorInvite(input: {email: "new@bravo.example",
-             isp: $isp, role: VIEWER}) { invitation { id } errors { code } } }""",
-        {"isp": isp.isp_id},
-    )
-    return data["administratorInvite"]["invitation"]["id"]
-
-
-async def _audit_event(isp: SignedUp) -> str:
-    data = await isp.client.execute("{ auditEvents(first: 1) { edges { node { id } } } }")
-    return data["auditEvents"]["edges"][0]["node"]["id"]
-
-
-async def _api_token(isp: SignedUp) -> str:
-    data = await isp.client.execute(
-        'mutation { apiTokenCreate(input: {name: "b"}) { apiToken { id } errors { code } } }'
-    )
-    return data["apiTokenCreate"]["apiToken"]["id"]
-
-
-async def _job(isp: SignedUp) -> str:
-    await _invitation(isp)  # the invitation's e-mail is delivered by a job of the ISP
-    data = await isp.client.execute('{ jobs(first: 1) { edges { node { id kind } } } }')
-    edge = data["jobs"]["edges"][0]["node"]
-    assert edge["kind"] == "email.deliver"
-    return edge["id"]
-
-
-INVITE_TO_ISP = Probe(
-    """mutation($id: ID!) { administratorInvite(input: {email: "x@alpha.example", isp: $id})
-         { invitation { id } errors { field code message } } }""",
-    "administratorInvite",
-)
-
-CASES = {
-    case.type_name: case
-    for case in (
-        Case("Isp", _own_isp, "isps", (INVITE_TO_ISP,)),
-        Case("Administrator", _own_administrator, "administrators"),
-        Case("RoleGrant", _own_grant, None, (
-            Probe("""mutation($id: ID!) { roleGrantUpdate(input: {id: $id, role: VIEWER})
-                     { roleGrant { id } errors { field code message } } }""", "roleGrantUpdate"),
-            Probe("""mutation($id: ID!) { roleGrantRemove(input: {id: $id})
-                     { removedId errors { field code message } } }""", "roleGrantRemove"),
-        )),
-        Case("Invitation", _invitation, "invitations", (
-            Probe("""mutation($id: ID!) { invitationRevoke(input: {id: $id})
-                     { invitation { id } errors { field code message } } }""",
-                  "invitationRevoke"),
-        )),
-        Case("AuditEvent", _audit_event, "auditEvents"),
-        Case("Job", _job, "jobs", (
-            Probe("""mutation($id: ID!) { jobCancel(input: {id: $id})
-                     { job { id } errors { field code message } } }""", "jobCancel"),
-        )),
-        Case("ApiToken", _api_token, "apiTokens", (
-            Probe("""mutation($id: ID!) { apiTokenRevoke(input: {id: $id})
-                     { apiToken { id } errors { field code message } } }""", "apiTokenRevoke"),
-        )),
-    )
-}
+for _module in pkgutil.iter_modules([str(Path(tests.isolation_cases.__file__).parent)]):
+    importlib.import_module(f"tests.isolation_cases.{_module.name}")
 
 
 def _missing_like(global_id: str) -> str:

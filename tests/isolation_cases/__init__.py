@@ -1,0 +1,1 @@
+"""Isolation cases, one module per domain; every module here is loaded by the tests."""
