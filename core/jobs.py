@@ -37,20 +37,26 @@ _PENDING_DISPATCH = "wehostvoip.jobs_to_dispatch"
 TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-class JobError(Exception):
-    """A job attempt failed; ``code`` is what the web app shows."""
+MAX_ERROR_DETAILS = 100
 
-    def __init__(self, code: str, message: str) -> None:
+
+class JobError(Exception):
+    """A job attempt failed; ``code`` is what the web app shows, ``details`` the specifics
+    (e.g. one line per bad row of an imported file)."""
+
+    def __init__(self, code: str, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = (details or [])[:MAX_ERROR_DETAILS]
 
 
 class TransientJobError(JobError):
     """Worth trying again: a network fault, a 429 or 5xx, a serialization failure."""
 
-    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(code, message)
+    def __init__(self, code: str, message: str, retry_after: float | None = None,
+                 details: list[str] | None = None) -> None:
+        super().__init__(code, message, details)
         self.retry_after = retry_after
 
 
@@ -237,7 +243,8 @@ def retry_later(session: Session, job_id: uuid.UUID, worker_id: str,
 
 
 def _error_entry(error: JobError) -> dict[str, Any]:
-    return {"code": error.code, "message": error.message[:500], "at": utcnow().isoformat()}
+    return {"code": error.code, "message": error.message[:500], "at": utcnow().isoformat(),
+            "details": [detail[:500] for detail in error.details]}
 
 
 # Cancelling and recovering --------------------------------------------------------------------

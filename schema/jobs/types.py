@@ -27,6 +27,7 @@ class JobErrorEntry:
     code: str
     message: str
     at: str
+    details: list[str] = strawberry.field(description="Specifics, e.g. one per bad file line.")
 
 
 @strawberry.type(name="Job", description="Long work started by a request; follow it here "
@@ -59,7 +60,8 @@ class JobType(Node):
             progress=JobProgress(done=row.progress_done, total=row.progress_total),
             counters=row.counters,
             errors=[JobErrorEntry(code=e.get("code", ""), message=e.get("message", ""),
-                                  at=e.get("at", "")) for e in row.errors],
+                                  at=e.get("at", ""), details=e.get("details", []))
+                    for e in row.errors],
             error_code=row.error_code, attempts=row.attempts, max_attempts=row.max_attempts,
             cancel_requested=row.cancel_requested_at is not None, result_ref=row.result_ref,
             created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
