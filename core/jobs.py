@@ -166,8 +166,11 @@ def claim(session: Session, job_id: uuid.UUID, worker_id: str,
     now = utcnow()
     due = and_(Job.status == JobStatus.QUEUED,
                or_(Job.run_after.is_(None), Job.run_after <= now))  # type: ignore[union-attr]
+    # A job whose worker died is taken over only while it has attempts left
+    # (one that kills its worker every time must not run forever).
     abandoned = and_(Job.status == JobStatus.RUNNING,
-                     Job.heartbeat_at < now - stale_after)  # type: ignore[operator]
+                     Job.heartbeat_at < now - stale_after,  # type: ignore[operator]
+                     Job.attempts < Job.max_attempts)
     statement = (
         update(Job).where(Job.id == job_id, or_(due, abandoned)).values(
             status=JobStatus.RUNNING, attempts=Job.attempts + 1, worker_id=worker_id,
@@ -264,6 +267,20 @@ def cancel(session: Session, job: Job) -> Job:
     return session.get(Job, job.id, populate_existing=True)
 
 
+WORKER_LOST = "WORKER_LOST"
+
+
+def _fail_exhausted(session: Session, abandoned: Any, now: dt.datetime) -> None:
+    """Abandoned jobs that used all their attempts end FAILED instead of running again."""
+    exhausted = session.exec(select(Job).where(abandoned, Job.attempts >= Job.max_attempts)).all()
+    for job in exhausted:
+        error = PermanentJobError(WORKER_LOST, "the worker running the job stopped "
+                                               "responding on every attempt")
+        session.execute(update(Job).where(Job.id == job.id).values(
+            status=JobStatus.FAILED, error_code=error.code, finished_at=now, updated_at=now,
+            worker_id=None, errors=[*job.errors, _error_entry(error)]))
+
+
 def recover_lost(session: Session, stale_after: dt.timedelta = STALE_AFTER,
                  resend_after: dt.timedelta = RESEND_AFTER) -> list[uuid.UUID]:
     """Jobs whose message or worker was lost, made ready to be sent again.
@@ -272,9 +289,11 @@ def recover_lost(session: Session, stale_after: dt.timedelta = STALE_AFTER,
     due and were not (re)sent recently are returned for sending.
     """
     now = utcnow()
-    session.execute(update(Job).where(
-        Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - stale_after,  # type: ignore[operator]
-    ).values(status=JobStatus.QUEUED, worker_id=None, dispatched_at=None, updated_at=now))
+    abandoned = and_(Job.status == JobStatus.RUNNING,
+                     Job.heartbeat_at < now - stale_after)  # type: ignore[operator]
+    _fail_exhausted(session, abandoned, now)
+    session.execute(update(Job).where(abandoned).values(
+        status=JobStatus.QUEUED, worker_id=None, dispatched_at=None, updated_at=now))
     lost = session.exec(select(Job.id).where(
         Job.status == JobStatus.QUEUED,
         or_(Job.run_after.is_(None), Job.run_after <= now),  # type: ignore[union-attr]

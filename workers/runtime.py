@@ -52,8 +52,9 @@ def run_scheduler(stop: threading.Event, tasks: list[PeriodicTask] | None = None
 
 
 def _run_if_due(task: PeriodicTask, scheduler_id: str) -> None:
-    # A little less than the interval, so that tick jitter never skips a run.
-    interval = dt.timedelta(seconds=task.interval_seconds - SCHEDULER_TICK_SECONDS / 2)
+    # Due once the whole interval has passed: a task may start up to one tick late,
+    # never early, so schedulers ticking out of phase cannot fire it twice.
+    interval = dt.timedelta(seconds=task.interval_seconds)
     try:
         with session_scope(context.engine()) as session:
             due = claim_run(session, task.name, interval, scheduler_id)
