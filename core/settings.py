@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     signup_link_hours: int = Field(default=24, ge=1, le=7 * 24)
     invitation_link_days: int = Field(default=7, ge=1, le=30)
     logo_max_bytes: int = Field(default=256 * 1024, ge=1024, le=5 * 1024 * 1024)
+    dns_resolvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Resolvers for domain verification as ip or ip:port, comma-separated "
+        "(default: the system's).",
+    )
+    dns_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    domain_pending_days: int = Field(
+        default=7, ge=1, le=90,
+        description="How long a domain waiting for its TXT record is re-checked.",
+    )
     job_stale_seconds: int = Field(
         default=30, ge=1, le=3600,
         description="A running job whose heartbeat is older than this lost its worker.",
@@ -163,6 +173,26 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("dns_resolvers", mode="before")
+    @classmethod
+    def _split_resolvers(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("dns_resolvers")
+    @classmethod
+    def _check_resolvers(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+            try:
+                ipaddress.ip_address(host.strip("[]"))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address (with optional :port)") from None
+            if port and not (port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"{entry!r} has an invalid port") from None
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
