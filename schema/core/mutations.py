@@ -14,6 +14,7 @@ from core.errors import DomainError, ErrorCode
 from core.jobs import take_pending_dispatch
 from schema.context import Info
 from schema.core.errors import FieldPaths, UserError, single_error, user_errors
+from schema.core.ids import id_of
 from workers.jobs import dispatch
 
 T = TypeVar("T")
@@ -71,3 +72,19 @@ async def act_as(info: Info, administrator_id: uuid.UUID) -> None:
     if viewer is not None:
         context.viewer = viewer
         context.loaders.clear()  # anything loaded so far was loaded for the anonymous viewer
+
+
+async def with_object(info: Info, global_id: str, type_name: str, what: str,
+                      work: Callable[[Session, uuid.UUID], T]) -> Outcome[T]:
+    """The common shape of a mutation on one object named by its global id.
+
+    Refuses anonymous callers, answers NOT_FOUND for an id that is not one of
+    ``type_name`` (exactly as the core rule does for an object out of scope),
+    and runs ``work(session, object_id)`` in one transaction.
+    """
+    if errors := login_required(info):
+        return Outcome(errors=errors)
+    object_id = id_of(global_id, type_name)
+    if object_id is None:
+        return Outcome(errors=single_error(ErrorCode.NOT_FOUND, f"{what} not found", "id"))
+    return await in_transaction(info, lambda session: work(session, object_id))

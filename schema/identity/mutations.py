@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from sqlmodel import Session
 
@@ -12,7 +14,7 @@ from schema.context import Info
 from schema.core.cookies import clear_login_cookies, set_login_cookies
 from schema.core.errors import UserError, single_error
 from schema.core.ids import id_of
-from schema.core.mutations import act_as, in_transaction, login_required
+from schema.core.mutations import act_as, in_transaction, login_required, with_object
 from schema.identity.types import (
     AdministratorType,
     ApiTokenType,
@@ -219,20 +221,15 @@ class IdentityMutation:
     @strawberry.mutation(description="Revoke one of your API tokens.")
     async def api_token_revoke(self, info: Info, input: ApiTokenRevokeInput
                                ) -> ApiTokenRevokePayload:
-        if errors := login_required(info):
-            return ApiTokenRevokePayload(errors=errors)
         viewer = info.context.viewer
-        token_id = id_of(input.id, "ApiToken")
-        if token_id is None:
-            return ApiTokenRevokePayload(errors=_not_found("API token"))
 
-        def work(session: Session) -> object:
+        def work(session: Session, token_id: uuid.UUID) -> object:
             row = api_tokens.revoke_token(session, viewer.administrator_id, token_id)
             audit.record(session, viewer, action="api_token.revoke", object_type="ApiToken",
                          object_id=row.id, isp_id=None)
             return row
 
-        outcome = await in_transaction(info, work)
+        outcome = await with_object(info, input.id, "ApiToken", "API token", work)
         if not outcome.ok:
             return ApiTokenRevokePayload(errors=outcome.errors)
         return ApiTokenRevokePayload(api_token=ApiTokenType.from_row(outcome.value), errors=[])
@@ -287,14 +284,9 @@ class IdentityMutation:
     @strawberry.mutation(description="Withdraw an invitation that was not accepted yet.")
     async def invitation_revoke(self, info: Info, input: InvitationRevokeInput
                                 ) -> InvitationRevokePayload:
-        if errors := login_required(info):
-            return InvitationRevokePayload(errors=errors)
-        invitation_id = id_of(input.id, "Invitation")
-        if invitation_id is None:
-            return InvitationRevokePayload(errors=_not_found("invitation"))
         viewer = info.context.viewer
-        outcome = await in_transaction(
-            info, lambda s: administrators.revoke_invitation(s, viewer, invitation_id))
+        outcome = await with_object(info, input.id, "Invitation", "invitation",
+                                    lambda s, i: administrators.revoke_invitation(s, viewer, i))
         if not outcome.ok:
             return InvitationRevokePayload(errors=outcome.errors)
         return InvitationRevokePayload(invitation=InvitationType.from_row(outcome.value),
@@ -303,14 +295,10 @@ class IdentityMutation:
     @strawberry.mutation(description="Change the role of an administrator at one scope.")
     async def role_grant_update(self, info: Info, input: RoleGrantUpdateInput
                                 ) -> RoleGrantUpdatePayload:
-        if errors := login_required(info):
-            return RoleGrantUpdatePayload(errors=errors)
-        grant_id = id_of(input.id, "RoleGrant")
-        if grant_id is None:
-            return RoleGrantUpdatePayload(errors=_not_found("role grant"))
         viewer = info.context.viewer
-        outcome = await in_transaction(
-            info, lambda s: administrators.change_role(s, viewer, grant_id, input.role))
+        outcome = await with_object(
+            info, input.id, "RoleGrant", "role grant",
+            lambda s, i: administrators.change_role(s, viewer, i, input.role))
         if not outcome.ok:
             return RoleGrantUpdatePayload(errors=outcome.errors)
         return RoleGrantUpdatePayload(role_grant=RoleGrantType.from_row(outcome.value), errors=[])
@@ -319,14 +307,9 @@ class IdentityMutation:
                          "(an ISP keeps at least one ADMIN).")
     async def role_grant_remove(self, info: Info, input: RoleGrantRemoveInput
                                 ) -> RoleGrantRemovePayload:
-        if errors := login_required(info):
-            return RoleGrantRemovePayload(errors=errors)
-        grant_id = id_of(input.id, "RoleGrant")
-        if grant_id is None:
-            return RoleGrantRemovePayload(errors=_not_found("role grant"))
         viewer = info.context.viewer
-        outcome = await in_transaction(
-            info, lambda s: administrators.remove_grant(s, viewer, grant_id))
+        outcome = await with_object(info, input.id, "RoleGrant", "role grant",
+                                    lambda s, i: administrators.remove_grant(s, viewer, i))
         if not outcome.ok:
             return RoleGrantRemovePayload(errors=outcome.errors)
         return RoleGrantRemovePayload(removed_id=input.id, errors=[])

@@ -21,7 +21,7 @@ from schema.context import Info
 from schema.core.errors import UserError, single_error
 from schema.core.filters import refers_to
 from schema.core.ids import id_of
-from schema.core.mutations import in_transaction, login_required
+from schema.core.mutations import in_transaction, login_required, with_object
 from schema.core.pagination import Connection, SortKey, paginate
 from schema.jobs.types import JobStatusEnum, JobType
 
@@ -125,18 +125,15 @@ class JobMutation:
 
     @strawberry.mutation(description="Cancel a queued job, or ask a running one to stop.")
     async def job_cancel(self, info: Info, input: JobCancelInput) -> JobCancelPayload:
-        if errors := login_required(info):
-            return JobCancelPayload(errors=errors)
         viewer = info.context.viewer
-        job_id = id_of(input.id, "Job")
 
-        def work(session: Session) -> Job:
+        def work(session: Session, job_id: uuid.UUID) -> Job:
             job = get_visible(session, viewer, Job, job_id)
             if job is None:
                 raise not_found("job", "id")
             return job_rules.cancel(session, job)
 
-        outcome = await in_transaction(info, work)
+        outcome = await with_object(info, input.id, "Job", "job", work)
         if not outcome.ok:
             return JobCancelPayload(errors=outcome.errors)
         return JobCancelPayload(job=JobType.from_row(outcome.value), errors=[])
