@@ -1,0 +1,107 @@
+"""Attempt and run-time limits, Retry-After and permanent failures, through a real worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import dramatiq
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from core.jobs import JobSpec, PermanentJobError, TransientJobError, enqueue, register_kind
+from core.models import Job, JobStatus
+from workers.jobs import JobRun, handles, transaction
+
+SLOW = register_kind(JobSpec(kind="test.slow", subject_type="Test", max_attempts=2,
+                             timeout_seconds=1))
+THROTTLED = register_kind(JobSpec(kind="test.throttled", subject_type="Test", max_attempts=3))
+BROKEN = register_kind(JobSpec(kind="test.broken", subject_type="Test", max_attempts=5))
+CANCELLABLE = register_kind(JobSpec(kind="test.cancellable", subject_type="Test"))
+
+
+@handles(SLOW.kind)
+def _runs_forever(job: JobRun) -> None:
+    while True:
+        time.sleep(0.05)
+        job.check()
+
+
+@handles(THROTTLED.kind)
+def _throttled_once(job: JobRun) -> str:
+    if job.attempt == 1:
+        raise TransientJobError("RATE_LIMITED", "429 from the provider", retry_after=1.5)
+    return "done"
+
+
+@handles(BROKEN.kind)
+def _bad_credentials(job: JobRun) -> None:
+    raise PermanentJobError("CONSENT_REVOKED", "the provider refused our token")
+
+
+@handles(CANCELLABLE.kind)
+def _until_cancelled(job: JobRun) -> None:
+    for step in range(600):
+        job.progress(step)
+        time.sleep(0.05)
+
+
+def _start(kind: str) -> uuid.UUID:
+    with transaction() as session:
+        return enqueue(session, kind, uuid.uuid4()).job.id
+
+
+def _job(engine: Engine, job_id: uuid.UUID) -> Job:
+    with Session(engine) as session:
+        return session.get(Job, job_id)
+
+
+def _wait(engine: Engine, job_id: uuid.UUID, done: Callable[[Job], bool],
+          timeout: float = 20) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = _job(engine, job_id)
+        if done(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job never got there: {_job(engine, job_id)}")
+
+
+def test_a_job_past_its_time_limit_is_stopped_and_retried_until_its_attempts_end(
+    engine: Engine, worker: dramatiq.Broker
+):
+    job_id = _start(SLOW.kind)
+    job = _wait(engine, job_id, lambda j: j.status is JobStatus.FAILED)
+    assert job.attempts == 2
+    assert job.error_code == "TIMEOUT"
+    assert [error["code"] for error in job.errors] == ["TIMEOUT", "TIMEOUT"]
+
+
+def test_retry_waits_at_least_for_retry_after(engine: Engine, worker: dramatiq.Broker):
+    job_id = _start(THROTTLED.kind)
+    first = _wait(engine, job_id, lambda j: j.status is JobStatus.QUEUED and j.attempts == 1)
+    retried_at = time.time()
+    assert first.run_after.timestamp() - retried_at >= 1.0  # 1.5 s floor, minus our own delay
+    job = _wait(engine, job_id, lambda j: j.status is JobStatus.SUCCEEDED)
+    assert job.attempts == 2
+    assert job.started_at.timestamp() >= first.run_after.timestamp() - 0.01
+    assert job.result_ref == "done"
+
+
+def test_a_permanent_failure_ends_the_job_at_once(engine: Engine, worker: dramatiq.Broker):
+    job_id = _start(BROKEN.kind)
+    job = _wait(engine, job_id, lambda j: j.status is JobStatus.FAILED)
+    assert (job.attempts, job.error_code) == (1, "CONSENT_REVOKED")
+
+
+def test_a_running_job_stops_when_cancelled(engine: Engine, worker: dramatiq.Broker):
+    from core.jobs import cancel
+
+    job_id = _start(CANCELLABLE.kind)
+    _wait(engine, job_id, lambda j: j.progress_done >= 3)
+    with Session(engine) as session:
+        cancel(session, session.get(Job, job_id))
+        session.commit()
+    job = _wait(engine, job_id, lambda j: j.status is JobStatus.CANCELLED)
+    assert job.progress_done < 600
