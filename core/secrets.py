@@ -52,3 +52,14 @@ class SecretBox:
             return self._fernet.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:
             raise SecretDecryptionError("no configured key decrypts this value") from None
+
+
+_boxes: dict[tuple[bytes, ...], SecretBox] = {}
+
+
+def secret_box(keys: Sequence[bytes]) -> SecretBox:
+    """The box for these keys, built once (HKDF and Fernet set-up are not free)."""
+    cache_key = tuple(keys)
+    if cache_key not in _boxes:
+        _boxes[cache_key] = SecretBox(keys)
+    return _boxes[cache_key]

@@ -118,6 +118,8 @@ class SignedUp:
     isp_id: str
     administrator_id: str
     grant_id: str
+    # For arranging what has no API (or not yet) directly in the database.
+    engine: Engine
 
 
 async def sign_up(app: Starlette, engine: Engine, *, label: str | None = None,
@@ -137,4 +139,4 @@ async def sign_up(app: Starlette, engine: Engine, *, label: str | None = None,
     client.csrf_token = payload["csrfToken"]
     return SignedUp(client=client, email=email, isp_id=payload["isp"]["id"],
                     administrator_id=payload["administrator"]["id"],
-                    grant_id=payload["administrator"]["grants"][0]["id"])
+                    grant_id=payload["administrator"]["grants"][0]["id"], engine=engine)
