@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import idna
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_FQDN_LENGTH = 253
+DNS_PORT = 53
 
 
 class DnsNameError(ValueError):
@@ -55,3 +57,21 @@ def normalise_fqdn(name: str) -> str:
 def is_subdomain(name: str, parent: str) -> bool:
     """True when ``name`` is ``parent`` itself or lies below it (both normalised)."""
     return name == parent or name.endswith("." + parent)
+
+
+def parse_resolver(entry: str) -> tuple[str, int]:
+    """The address and port of a resolver written as ip, ip:port, [ipv6]:port or a bare IPv6."""
+    text = entry.strip()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"{entry!r} is not [address]:port")
+        port = rest[1:] if rest else str(DNS_PORT)
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, str(DNS_PORT)
+    ipaddress.ip_address(host)  # raises ValueError for anything but an address
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{entry!r} has an invalid port")
+    return host, int(port)

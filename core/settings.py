@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.dns_names import DnsNameError, normalise_fqdn
+from core.dns_names import DnsNameError, normalise_fqdn, parse_resolver
 
 ENV_PREFIX = "WEHOSTVOIP_"
 SECRET_KEY_FILE = "secret.key"
@@ -182,16 +182,13 @@ class Settings(BaseSettings):
     @field_validator("dns_resolvers")
     @classmethod
     def _check_resolvers(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for entry in value:
-            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
             try:
-                ipaddress.ip_address(host.strip("[]"))
+                parse_resolver(entry)
             except ValueError:
-                raise ValueError(f"{entry!r} is not an IP address (with optional :port)") from None
-            if port and not (port.isdigit() and 0 < int(port) < 65536):
-                raise ValueError(f"{entry!r} has an invalid port") from None
+                raise ValueError(
+                    f"{entry!r} is not ip, ip:port or [ipv6]:port"
+                ) from None
         return value
 
     @field_validator("cors_origins", mode="before")

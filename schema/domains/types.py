@@ -1,0 +1,67 @@
+"""GraphQL types of the domains an ISP proves it owns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from core.dns_check import CheckOutcome
+from core.domains import record_for
+from core.models import VerifiedDomain, VerifiedDomainStatus
+from schema.context import Info
+from schema.core.ids import to_global_id
+from schema.core.node import Node, register_node
+from schema.loaders import isp_by_id
+
+VerifiedDomainStatusEnum = strawberry.enum(
+    VerifiedDomainStatus, name="VerifiedDomainStatus",
+    description="PENDING until the TXT record is found; LAPSED when it disappeared since; "
+    "FAILED when it was not found in time.",
+)
+DomainCheckOutcomeEnum = strawberry.enum(CheckOutcome, name="DomainCheckOutcome")
+
+if TYPE_CHECKING:
+    from schema.isp.types import IspType
+
+LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
+
+
+@strawberry.type(description="What one look at the domain's TXT record found.")
+class DomainCheck:
+    outcome: DomainCheckOutcomeEnum  # type: ignore[valid-type]
+    message: str
+
+
+@strawberry.type(name="VerifiedDomain",
+                 description="A domain an ISP proves it controls with a TXT record; only a "
+                 "verified domain can be a tenant's domain outside the ISP's namespace.")
+class VerifiedDomainType(Node):
+    row: strawberry.Private[VerifiedDomain]
+    fqdn: str = strawberry.field(description="In its ASCII (punycode) form.")
+    status: VerifiedDomainStatusEnum  # type: ignore[valid-type]
+    txt_record_name: str = strawberry.field(description="Where to publish the TXT record.")
+    txt_record_value: str = strawberry.field(description="The exact value to publish.")
+    last_checked_at: dt.datetime | None
+    verified_at: dt.datetime | None = strawberry.field(
+        description="When the domain last became verified.")
+    created_at: dt.datetime
+
+    @strawberry.field
+    async def isp(self, info: Info) -> LazyIsp | None:
+        from schema.isp.types import IspType as Isp
+
+        row = await isp_by_id(info.context).load(self.row.isp_id)
+        return Isp.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: VerifiedDomain) -> VerifiedDomainType:
+        name, value = record_for(row)
+        return cls(id=strawberry.ID(to_global_id("VerifiedDomain", row.id)), row=row,
+                   fqdn=row.fqdn, status=row.status, txt_record_name=name,
+                   txt_record_value=value, last_checked_at=row.last_checked_at,
+                   verified_at=row.verified_at, created_at=row.created_at)
+
+
+register_node("VerifiedDomain", VerifiedDomain, VerifiedDomainType.from_row)
