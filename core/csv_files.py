@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from core.errors import DomainError, ErrorCode, FieldError
 
-MAX_REPORTED = 100
+MAX_REPORTED = 99  # plus the "... and N more" line: a job keeps 100 details
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""How a call is priced under a service plan.
+
+A call is rated by the first deck that applies: the rate deck (the entry with
+the longest prefix of the destination), else the service deck (the entry for
+the call's service), else nothing per minute: the plan's monthly prices per
+subscriber and per DID cover it. Money is Decimal throughout, never float.
+
+The checks of the values that make up a deck entry live here too, so that the
+GraphQL mutations and the CSV import accept exactly the same things.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlmodel import Session
+
+from core import scoping, validation
+from core.errors import DomainError, ErrorCode
+from core.models import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan, utcnow
+from core.models.base import MONEY_DIGITS, MONEY_PLACES
+from core.viewer import Viewer
+
+CENT_FRACTION = Decimal(1).scaleb(-MONEY_PLACES)  # 0.0001, the smallest amount stored
+MAX_MONEY = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
+MAX_DURATION_SECONDS = 86_400
+_PREFIX = re.compile(r"^\+[0-9]{1,15}$")
+T = TypeVar("T")
+
+
+# The billing rule --------------------------------------------------------------------------
+
+
+def billing_seconds(real_seconds: int, *, minimum: int, increment: int, delay: int) -> int:
+    """The seconds billed for a call that lasted ``real_seconds``.
+
+    Nothing at or below the delay (a call that barely connected); otherwise the
+    minimum duration, plus whole increments, rounded up, for what exceeds it.
+    """
+    if real_seconds <= delay:
+        return 0
+    beyond_minimum = max(real_seconds - minimum, 0)
+    increments = -(-beyond_minimum // increment)  # ceiling division on integers
+    return minimum + increments * increment
+
+
+def price(rate_per_minute: Decimal, seconds: int) -> Decimal:
+    """What ``seconds`` cost at ``rate_per_minute``, to the stored precision (half up)."""
+    return (rate_per_minute * seconds / 60).quantize(CENT_FRACTION, rounding=ROUND_HALF_UP)
+
+
+# Checking deck values ------------------------------------------------------------------------
+
+
+def _present(value: T | None, field: tuple[str, ...]) -> T:
+    if value is None:
+        raise DomainError.single(ErrorCode.REQUIRED, "this field cannot be empty", *field)
+    return value
+
+
+def _invalid(message: str, field: tuple[str, ...]) -> DomainError:
+    return DomainError.single(ErrorCode.INVALID, message, *field)
+
+
+def money(value: Decimal | None, field: tuple[str, ...]) -> Decimal:
+    """An amount of money: not negative, at most four decimal places, within the column."""
+    value = _present(value, field)
+    if not value.is_finite() or value < 0:
+        raise _invalid("write an amount of zero or more", field)
+    if value.as_tuple().exponent < -MONEY_PLACES:  # type: ignore[operator]
+        raise _invalid(f"use at most {MONEY_PLACES} decimal places", field)
+    if value >= MAX_MONEY:
+        raise _invalid(f"use an amount below {MAX_MONEY}", field)
+    return value.quantize(CENT_FRACTION)
+
+
+def duration(value: int | None, field: tuple[str, ...], *, minimum: int = 0) -> int:
+    """Seconds of a deck's minimum duration, increment or delay."""
+    value = _present(value, field)
+    if not minimum <= value <= MAX_DURATION_SECONDS:
+        raise _invalid(f"use {minimum} to {MAX_DURATION_SECONDS} seconds", field)
+    return value
+
+
+def prefix(value: str | None, field: tuple[str, ...]) -> str:
+    """A destination prefix in E.164 form: '+' and 1 to 15 digits, e.g. +44 or +1209."""
+    text = (value or "").strip()
+    if not _PREFIX.match(text):
+        raise _invalid("write the prefix as + and 1 to 15 digits, e.g. +44", field)
+    return text
+
+
+def moment(value: dt.datetime | None, field: tuple[str, ...], *,
+           required: bool = False) -> dt.datetime | None:
+    """A start or end of validity, in UTC; a time written without an offset is taken as UTC."""
+    if value is None and not required:
+        return None
+    value = _present(value, field)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def validity(valid_from: dt.datetime, valid_to: dt.datetime | None,
+             field: tuple[str, ...] = ("valid_to",)) -> None:
+    """A deck entry's validity ends after it starts (an open end never ends)."""
+    if valid_to is not None and valid_to <= valid_from:
+        raise _invalid("the end of validity must come after its start", field)
+
+
+# Rating a call -----------------------------------------------------------------------------
+
+
+class Deck(StrEnum):
+    """Which of a plan's charges priced a call."""
+
+    RATE_DECK = "RATE_DECK"
+    SERVICE_DECK = "SERVICE_DECK"
+    MONTHLY = "MONTHLY"
+
+
+@dataclass(frozen=True)
+class Rating:
+    """How a call would be charged: the deck and entry that applied, and the price."""
+
+    plan: ServicePlan
+    destination: str
+    service: Service
+    seconds: int
+    deck: Deck
+    entry: RateDeckEntry | ServiceDeckEntry | None
+    billing_seconds: int
+    price: Decimal
+
+
+def _valid_at(model: type[RateDeckEntry] | type[ServiceDeckEntry],
+              at: dt.datetime) -> ColumnElement[bool]:
+    return (model.valid_from <= at) & or_(model.valid_to.is_(None),  # type: ignore[union-attr]
+                                          model.valid_to > at)  # type: ignore[operator]
+
+
+def rate_deck_match(session: Session, plan_id: uuid.UUID, destination: str,
+                    at: dt.datetime) -> RateDeckEntry | None:
+    """The valid rate deck entry with the longest prefix of ``destination``."""
+    prefixes = [destination[:length] for length in range(2, len(destination) + 1)]
+    statement = (
+        select(RateDeckEntry)
+        .where(RateDeckEntry.service_plan_id == plan_id,
+               RateDeckEntry.prefix.in_(prefixes),  # type: ignore[attr-defined]
+               _valid_at(RateDeckEntry, at))
+        .order_by(func.length(RateDeckEntry.prefix).desc(), RateDeckEntry.valid_from.desc())
+        .limit(1)
+    )
+    return session.execute(statement).scalars().first()
+
+
+def service_deck_match(session: Session, plan_id: uuid.UUID, service: Service,
+                       at: dt.datetime) -> ServiceDeckEntry | None:
+    """The valid service deck entry for ``service``; the most recently started one wins."""
+    statement = (
+        select(ServiceDeckEntry)
+        .where(ServiceDeckEntry.service_plan_id == plan_id, ServiceDeckEntry.service == service,
+               _valid_at(ServiceDeckEntry, at))
+        .order_by(ServiceDeckEntry.valid_from.desc())
+        .limit(1)
+    )
+    return session.execute(statement).scalars().first()
+
+
+def rate_call(session: Session, plan: ServicePlan, destination: str, seconds: int,
+              service: Service = Service.PSTN, at: dt.datetime | None = None) -> Rating:
+    """Price a call of ``seconds`` to ``destination`` under ``plan``, as at ``at`` (now)."""
+    destination = validation.e164_phone(destination, ("destination",))
+    if seconds < 0:
+        raise _invalid("a call lasts zero seconds or more", ("seconds",))
+    at = at or utcnow()
+    entry: RateDeckEntry | ServiceDeckEntry | None = rate_deck_match(
+        session, plan.id, destination, at)
+    deck = Deck.RATE_DECK
+    if entry is None:
+        entry, deck = service_deck_match(session, plan.id, service, at), Deck.SERVICE_DECK
+    if entry is None:
+        return Rating(plan=plan, destination=destination, service=service, seconds=seconds,
+                      deck=Deck.MONTHLY, entry=None, billing_seconds=0, price=Decimal("0.0000"))
+    billed = billing_seconds(seconds, minimum=entry.minimum_duration, increment=entry.increment,
+                             delay=entry.delay)
+    return Rating(plan=plan, destination=destination, service=service, seconds=seconds,
+                  deck=deck, entry=entry, billing_seconds=billed,
+                  price=price(entry.rate_per_minute, billed))
+
+
+def preview_rate(session: Session, viewer: Viewer, plan_id: uuid.UUID | None, destination: str,
+                 seconds: int, service: Service = Service.PSTN) -> Rating | None:
+    """:func:`rate_call` for a plan the viewer may see; None when they may not."""
+    plan = scoping.get_visible(session, viewer, ServicePlan, plan_id)
+    if plan is None:
+        return None
+    return rate_call(session, plan, destination, seconds, service)

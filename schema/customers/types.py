@@ -1,0 +1,54 @@
+"""GraphQL type of a customer of an ISP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from core.models import Customer, CustomerStatus
+from schema.context import Info
+from schema.core.ids import to_global_id
+from schema.core.node import Node, register_node
+from schema.isp.types import Contact, PostalAddress
+from schema.service_plans.loaders import service_plan_by_id
+from schema.service_plans.types import ServicePlanType
+
+CustomerStatusEnum = strawberry.enum(CustomerStatus, name="CustomerStatus")
+
+
+@strawberry.type(name="Customer", description="A client of an ISP; it may own several tenants.")
+class CustomerType(Node):
+    row: strawberry.Private[Customer]
+    name: str
+    contact: Contact
+    address: PostalAddress
+    max_subscribers: int = strawberry.field(
+        description="Subscribers allowed across all the customer's tenants (at least 1).")
+    max_concurrent_calls: int = strawberry.field(description="At least 1.")
+    status: CustomerStatusEnum  # type: ignore[valid-type]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(description="The plan the customer is billed under; null: none yet.")
+    async def service_plan(self, info: Info) -> ServicePlanType | None:
+        if self.row.service_plan_id is None:
+            return None
+        row = await service_plan_by_id(info.context).load(self.row.service_plan_id)
+        return ServicePlanType.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: Customer) -> CustomerType:
+        return cls(
+            id=strawberry.ID(to_global_id("Customer", row.id)), row=row, name=row.name,
+            contact=Contact(name=row.contact_name, email=row.contact_email,
+                            phone=row.contact_phone),
+            address=PostalAddress(line1=row.address_line1, line2=row.address_line2,
+                                  city=row.city, region=row.region,
+                                  postal_code=row.postal_code, country=row.country),
+            max_subscribers=row.max_subscribers, max_concurrent_calls=row.max_concurrent_calls,
+            status=row.status, created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+
+register_node("Customer", Customer, CustomerType.from_row)

@@ -1,0 +1,42 @@
+"""GraphQL type of a session and media border controller."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from core.models import Smbc
+from schema.context import Info
+from schema.core.ids import to_global_id
+from schema.core.node import Node, register_node
+from schema.customers.loaders import customer_by_id
+from schema.customers.types import CustomerType
+
+
+@strawberry.type(name="Smbc", description="A session and media border controller of an ISP, "
+                 "or of one of its customers; tenants' phones register through it.")
+class SmbcType(Node):
+    row: strawberry.Private[Smbc]
+    name: str
+    address: str = strawberry.field(description="IP literal or FQDN, with an optional :port "
+                                    "(IPv6 in brackets when a port follows).")
+    region: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(description="The customer owning it; null for the ISP's own.")
+    async def customer(self, info: Info) -> CustomerType | None:
+        if self.row.customer_id is None:
+            return None
+        row = await customer_by_id(info.context).load(self.row.customer_id)
+        return CustomerType.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: Smbc) -> SmbcType:
+        return cls(id=strawberry.ID(to_global_id("Smbc", row.id)), row=row, name=row.name,
+                   address=row.address, region=row.region, created_at=row.created_at,
+                   updated_at=row.updated_at)
+
+
+register_node("Smbc", Smbc, SmbcType.from_row)
