@@ -80,7 +80,7 @@ def _refuse_while_tenants_use(session: Session, used_by: Any, row: Any) -> None:
         what = _what(type(row))
         listed = ", ".join(names[:shown]) + (" and others" if len(names) > shown else "")
         raise DomainError.single(
-            ErrorCode.INVALID, f"this {what} is used by tenants {listed}; "
+            ErrorCode.IN_USE, f"this {what} is used by tenants {listed}; "
             f"give them another {what} first", "id")
 
 

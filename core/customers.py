@@ -207,7 +207,7 @@ def delete_customer(session: Session, viewer: Viewer, customer_id: uuid.UUID | N
     owned = _names(session, select(Tenant.name).where(Tenant.customer_id == customer.id))
     if owned:
         raise DomainError.single(
-            ErrorCode.INVALID, f"the customer still owns tenants ({owned}); delete them or "
+            ErrorCode.IN_USE, f"the customer still owns tenants ({owned}); delete them or "
             "give them to another customer first", "id")
     using_smbcs = _names(session, select(Tenant.name).distinct()
                          .join(TenantSmbc, TenantSmbc.tenant_id == Tenant.id)
@@ -215,7 +215,7 @@ def delete_customer(session: Session, viewer: Viewer, customer_id: uuid.UUID | N
                          .where(Smbc.customer_id == customer.id))
     if using_smbcs:
         raise DomainError.single(
-            ErrorCode.INVALID, f"tenants use the customer's SMBCs ({using_smbcs}); "
+            ErrorCode.IN_USE, f"tenants use the customer's SMBCs ({using_smbcs}); "
             "take the SMBCs off those tenants first", "id")
     session.delete(customer)
     session.flush()

@@ -208,7 +208,7 @@ def remove_domain(session: Session, viewer: Viewer, domain_id: uuid.UUID) -> Ver
     row = managed_domain(session, viewer, domain_id)
     tenant = session.exec(select(Tenant.name).where(Tenant.verified_domain_id == row.id)).first()
     if tenant is not None:
-        raise DomainError.single(ErrorCode.INVALID, f"{row.fqdn} is the domain of tenant {tenant}; "
+        raise DomainError.single(ErrorCode.IN_USE, f"{row.fqdn} is the domain of tenant {tenant}; "
                                  "give the tenant another domain first", "id")
     session.delete(row)
     audit.record(session, viewer, action="verified_domain.remove", object_type="VerifiedDomain",

@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "TOO_LARGE"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     LAST_ADMINISTRATOR = "LAST_ADMINISTRATOR"
+    # Still referenced (by tenants, customers...): change those first.
+    IN_USE = "IN_USE"
 
 
 @dataclass(frozen=True)

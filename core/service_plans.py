@@ -135,7 +135,7 @@ def delete_plan(session: Session, viewer: Viewer, plan_id: uuid.UUID | None) -> 
                             .order_by(Customer.name).limit(10)).scalars().all()
     if users:
         raise DomainError.single(
-            ErrorCode.INVALID,
+            ErrorCode.IN_USE,
             f"customers are billed under this plan ({', '.join(users)}); "
             "give them another plan first", "id")
     session.delete(plan)

@@ -157,7 +157,7 @@ def delete_smbc(session: Session, viewer: Viewer, smbc_id: uuid.UUID | None) -> 
         .where(TenantSmbc.smbc_id == smbc.id).order_by(Tenant.name).limit(10)).scalars().all()
     if users:
         raise DomainError.single(
-            ErrorCode.INVALID, f"tenants use this SMBC ({', '.join(users)}); "
+            ErrorCode.IN_USE, f"tenants use this SMBC ({', '.join(users)}); "
             "take it off those tenants first", "id")
     session.delete(smbc)
     session.flush()

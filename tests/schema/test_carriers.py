@@ -166,7 +166,7 @@ async def test_carrier_delete_is_refused_while_tenants_use_it(isp_a: SignedUp, s
     make_tenant(session, isp, make_customer(session, isp), name="Acme PBX",
                 carrier_id=id_of(carrier, "Carrier"))
     refused = await mutate(isp_a.client, "carrierDelete", id=carrier)
-    assert codes(refused) == [(["id"], "INVALID")]
+    assert codes(refused) == [(["id"], "IN_USE")]
     assert "Acme PBX" in refused["errors"][0]["message"]
 
 

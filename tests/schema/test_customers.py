@@ -167,7 +167,7 @@ async def test_a_customer_owning_tenants_cannot_be_deleted(isp_a: SignedUp, engi
     isp, customer = _rows(engine, isp_a)
     tenant = make_tenant(session, isp, customer, name="Head office")
     refused = (await isp_a.client.execute(DELETE, {"id": customer_id}))["customerDelete"]
-    assert _codes(refused) == [(["id"], "INVALID")]
+    assert _codes(refused) == [(["id"], "IN_USE")]
     assert "Head office" in refused["errors"][0]["message"]
 
     session.delete(tenant)
@@ -192,7 +192,7 @@ async def test_a_customer_whose_smbc_serves_another_tenant_cannot_be_deleted(
     session.add(TenantSmbc(tenant_id=tenant.id, smbc_id=id_of(smbc_id, "Smbc")))
     session.commit()
     refused = (await isp_a.client.execute(DELETE, {"id": owner_id}))["customerDelete"]
-    assert _codes(refused) == [(["id"], "INVALID")]
+    assert _codes(refused) == [(["id"], "IN_USE")]
     assert "Next door" in refused["errors"][0]["message"]
 
 

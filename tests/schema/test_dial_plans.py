@@ -115,7 +115,7 @@ async def test_dial_plan_delete_is_refused_while_tenants_use_it(isp_a: SignedUp,
     make_tenant(session, isp, make_customer(session, isp), name="Acme PBX",
                 dial_plan_id=id_of(plan, "DialPlan"))
     refused = await mutate(isp_a.client, "dialPlanDelete", id=plan)
-    assert codes(refused) == [(["id"], "INVALID")]
+    assert codes(refused) == [(["id"], "IN_USE")]
     assert "Acme PBX" in refused["errors"][0]["message"]
 
 

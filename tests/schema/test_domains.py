@@ -290,7 +290,7 @@ async def test_a_domain_is_removed_unless_a_tenant_uses_it(
         make_tenant(session, isp, make_customer(session, isp), name="Acme PBX",
                     domain="example.com", verified_domain_id=id_of(used["id"], "VerifiedDomain"))
     refused = (await isp_a.client.execute(REMOVE, {"id": used["id"]}))["domainRemove"]
-    assert _codes(refused) == [(["id"], "INVALID")]
+    assert _codes(refused) == [(["id"], "IN_USE")]
     assert "Acme PBX" in refused["errors"][0]["message"]
 
 

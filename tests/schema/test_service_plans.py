@@ -155,7 +155,7 @@ async def test_a_plan_in_use_cannot_be_deleted_and_its_decks_go_with_it(isp_a: S
     await create_service_deck_entry(isp_a, plan_id)
     customer = await create_customer(isp_a, "Acme", servicePlan=plan_id)
     refused = await isp_a.client.execute(DELETE, {"id": plan_id})
-    assert _codes(refused["servicePlanDelete"]) == [(["id"], "INVALID")]
+    assert _codes(refused["servicePlanDelete"]) == [(["id"], "IN_USE")]
     assert "Acme" in refused["servicePlanDelete"]["errors"][0]["message"]
 
     await isp_a.client.execute("""mutation($id: ID!) { customerUpdate(input: {id: $id,

@@ -130,7 +130,7 @@ async def test_an_smbc_used_by_a_tenant_cannot_be_deleted(isp_a: SignedUp, sessi
     session.add(link)
     session.commit()
     refused = (await isp_a.client.execute(DELETE, {"id": smbc_id}))["smbcDelete"]
-    assert _codes(refused) == [(["id"], "INVALID")]
+    assert _codes(refused) == [(["id"], "IN_USE")]
     assert "Head office" in refused["errors"][0]["message"]
 
     session.delete(link)
