@@ -1,0 +1,86 @@
+"""What the number mutations answer, and the one way they all produce it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+from sqlmodel import Session
+
+from core.models import Number
+from schema.context import Info
+from schema.core.errors import UserError
+from schema.core.mutations import in_transaction, login_required
+from schema.jobs.types import JobType
+from schema.numbers.types import NumberNode
+
+P = TypeVar("P")
+T = TypeVar("T")
+
+
+async def respond(info: Info, payload: Callable[..., P], work: Callable[[Session], T],
+                  present: Callable[[T], dict[str, Any]]) -> P:
+    """Run a core rule for a logged-in viewer in one transaction; its result or its errors."""
+    if errors := login_required(info):
+        return payload(errors=errors)
+    outcome = await in_transaction(info, work)
+    if not outcome.ok:
+        return payload(errors=outcome.errors)
+    return payload(**present(outcome.value), errors=[])
+
+
+def as_number(row: Number) -> dict[str, Any]:
+    return {"number": NumberNode.from_row(row)}
+
+
+@strawberry.type
+class NumberCreatePayload:
+    number: NumberNode | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberRangeCreatePayload:
+    count: int | None = strawberry.field(default=None, description="How many numbers were added.")
+    first: NumberNode | None = None
+    last: NumberNode | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberUpdatePayload:
+    number: NumberNode | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberDeletePayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberImportPayload:
+    job: JobType | None = strawberry.field(default=None,
+                                           description="Follow the import here; it ends FAILED "
+                                           "with INVALID_FILE and a detail per bad line.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberAssignPayload:
+    number: NumberNode | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberReleasePayload:
+    number: NumberNode | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NumberTargetSetPayload:
+    number: NumberNode | None = None
+    errors: list[UserError]
