@@ -46,15 +46,23 @@ class Number(IdMixin, TimestampsMixin, table=True):
             "(state = 'QUARANTINE') = (quarantine_until IS NOT NULL)", name="quarantine_until"
         ),
         sa.Index("ix_number_isp_state", "isp_id", "state"),
-        # Lists of an ISP's numbers sort by number and filter by prefix (LIKE '+1209%'),
-        # which PostgreSQL can serve from an index only with text_pattern_ops.
-        sa.Index("ix_number_isp_e164", "isp_id", "e164",
-                 postgresql_ops={"e164": "text_pattern_ops"}),
+        # Lists of an ISP's numbers sort by number and filter by prefix (LIKE '+1209%');
+        # with the C collation one plain index serves both on PostgreSQL.
+        sa.Index("ix_number_isp_e164", "isp_id", "e164"),
+        # The periodic quarantine expiry looks only at numbers in quarantine.
+        sa.Index("ix_number_quarantine_until", "quarantine_until",
+                 postgresql_where=sa.text("state = 'QUARANTINE'"),
+                 sqlite_where=sa.text("state = 'QUARANTINE'")),
     )
 
     isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE")
     # Unique across the platform: a number routes to exactly one place.
-    e164: str = Field(max_length=16, unique=True)
+    # Byte order ("C" collation on PostgreSQL): numbers sort as written, and
+    # prefix matches can use the index. SQLite compares bytes already.
+    e164: str = Field(
+        sa_type=sa.String(16).with_variant(sa.String(16, collation="C"), "postgresql"),
+        unique=True,
+    )
     source: str = Field(default="", max_length=200)
     number_type: NumberType = Field(
         default=NumberType.LOCAL, sa_type=enum_type(NumberType, "number_type")
