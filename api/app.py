@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.downloads import download_routes
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.media import media_routes
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *media_routes,
+            *download_routes,
         ],
         middleware=middleware,
         lifespan=lifespan,

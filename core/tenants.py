@@ -177,6 +177,12 @@ def update_tenant(session: Session, settings: Settings, viewer: Viewer,
     for name, value in values.items():
         setattr(tenant, name, value)
     session.add(tenant)
+    if "domain" in values:
+        # The proxies' digests include the realm (the domain): derive them anew.
+        from core.sip_credentials import refresh_digests
+
+        session.flush()
+        refresh_digests(session, settings, tenant)
     if given.smbc_ids is not None:
         _set_smbcs(session, tenant, given.smbc_ids)
         values["smbc_ids"] = given.smbc_ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -63,7 +64,7 @@ class DialPlanQuery:
         info: Info,
         dial_plan: strawberry.ID,
         number: str,
-        country_code: str = strawberry.argument(description="Without +, e.g. 1 or 44."),
+        country_code: Annotated[str, strawberry.argument(description="Without +, e.g. 1 or 44.")],
         area_code: str = "",
     ) -> DialPlanSimulation:
         viewer = info.context.viewer

@@ -1,0 +1,656 @@
+"""Subscribers (extensions) of a tenant: creating and changing them, one or a thousand at once.
+
+What is checked, and why:
+
+- username: lower case letters, digits and ``. _ - +`` (an e-mail's local part,
+  which SIP URIs carry as it is), 1 to 64, unique in the tenant. The domain is
+  always the tenant's, so an ``@`` is refused.
+- alias (the extension number): 2 to 8 digits, unique in the tenant, and not
+  matched by any rule of the tenant's dial plan: the proxies apply the dial
+  plan to what is dialled, so such an extension would be rewritten into an
+  outside number and never ring.
+- caller ID: one of the tenant's own numbers. Carriers reject or flag calls
+  whose caller ID the platform does not hold, and accepting any E.164 number
+  would let a tenant present someone else's.
+- forwards: stored as the user dials them. Another alias of the tenant is
+  fine; anything else goes through the tenant's dial plan with the
+  subscriber's country and area code, must come out as a valid E.164 number,
+  and must be allowed for the subscriber by :mod:`core.international` (a
+  forward is a call the tenant pays for: international stays closed unless the
+  security group opens it).
+- concurrent calls: at least 1; exactly 1 is saved with a warning, since
+  transfers and three-way calls need a second.
+- the SIP password is generated unless given, and kept encrypted and as the
+  proxies' digests (:mod:`core.sip_credentials`); the PIN as an argon2 hash.
+
+A batch is all or nothing: every subscriber is checked, every mistake is
+reported at its position (``subscribers``, index, field), and nothing is
+written unless all are right. Uniqueness is checked against the tenant's
+usernames and aliases read once, after locking the tenant's row, so that
+concurrent changes queue up instead of racing. Creating checks the customer's
+maximum across its tenants once for the whole batch.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from typing import Any, TypeVar
+
+import phonenumbers
+import pycountry
+from sqlmodel import Session, select
+
+from core import audit, scoping, validation
+from core.customers import ensure_subscriber_capacity
+from core.dial_plans import ordered_rules
+from core.dialplan_engine import apply_rules, check_rule
+from core.errors import DomainError, ErrorCode, ErrorCollector, FieldError, not_found
+from core.international import Opening, destination_allowed
+from core.models import (
+    DialPlanRule,
+    Number,
+    SecurityGroup,
+    SecurityGroupDestination,
+    Subscriber,
+    SubscriberSource,
+    SubscriberStatus,
+    Tenant,
+    utcnow,
+)
+from core.numbers import e164_of, parse_e164
+from core.passwords import hash_password
+from core.scoping import visible
+from core.settings import Settings
+from core.sip_credentials import (
+    check_sip_password,
+    generate_sip_password,
+    sip_password_of,
+    stored_credentials,
+)
+from core.tenants import area_code, country_code, managed_tenant
+from core.viewer import Viewer
+
+T = TypeVar("T")
+Check = Callable[[Any, tuple[str, ...]], Any]
+
+MAX_BATCH = 1000
+MAX_CONCURRENT_CALLS = 1000
+FORWARDS = ("forward_unconditional", "forward_busy", "forward_no_answer")
+FEW_CALLS = "at least 2 are advised for transfers and three-way calls"
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._+-]{0,63}")
+_ALIAS = re.compile(r"[0-9]{2,8}")
+_PIN = re.compile(r"[0-9]{4,12}")
+
+
+@dataclass
+class SubscriberFields:
+    """What a create or update sets; on update, None means "leave as it is".
+
+    ``clear`` names the optional fields to empty (e.g. ``alias``, ``pin``).
+    """
+
+    username: str | None = None
+    email: str | None = None
+    display_name: str | None = None
+    sip_password: str | None = None
+    pin: str | None = None
+    country_code: str | None = None
+    area_code: str | None = None
+    voicemail_to_email: bool | None = None
+    caller_id: str | None = None
+    alias: str | None = None
+    security_group_id: uuid.UUID | None = None
+    concurrent_calls: int | None = None
+    ring_timeout: int | None = None
+    call_group: int | None = None
+    pickup_group: int | None = None
+    forward_unconditional: str | None = None
+    forward_busy: str | None = None
+    forward_no_answer: str | None = None
+    status: SubscriberStatus | None = None
+    source: SubscriberSource | None = None
+    external_id: str | None = None
+    clear: set[str] = field(default_factory=set)
+
+
+CLEARABLE = frozenset({"pin", "caller_id", "alias", "security_group_id", "call_group",
+                       "pickup_group", "external_id", *FORWARDS})
+# Where a field is kept when its column has another name.
+_COLUMNS = {"pin": "pin_hash"}
+
+
+@dataclass(frozen=True)
+class SavedSubscriber:
+    subscriber: Subscriber
+    # Generated by this change: shown this once, never stored in clear.
+    sip_password: str | None = None
+    # Saved anyway, but worth a second look.
+    warnings: tuple[FieldError, ...] = ()
+
+
+# Simple values ------------------------------------------------------------------------------------
+
+
+def _between(low: int, high: int) -> Check:
+    def check(value: int, field: tuple[str, ...]) -> int:
+        if not low <= value <= high:
+            raise DomainError.single(ErrorCode.INVALID, f"choose {low} to {high}", *field)
+        return value
+
+    return check
+
+
+def _optional_email(value: str, field: tuple[str, ...]) -> str:
+    return validation.email_address(value, field) if value.strip() else ""
+
+
+def _pin_hash(value: str, field: tuple[str, ...]) -> str:
+    if not _PIN.fullmatch(value.strip()):
+        raise DomainError.single(ErrorCode.INVALID, "a PIN is 4 to 12 digits", *field)
+    return hash_password(value.strip())
+
+
+def _username(value: str, field: tuple[str, ...]) -> str:
+    name = value.strip().lower()
+    if "@" in name:
+        raise DomainError.single(ErrorCode.INVALID, "write the part before the @: the domain "
+                                 "is always the tenant's", *field)
+    if not _USERNAME.fullmatch(name):
+        raise DomainError.single(ErrorCode.INVALID, "use 1 to 64 letters, digits, . _ - or +, "
+                                 "starting with a letter or a digit", *field)
+    return name
+
+
+_PLAIN: dict[str, Check] = {
+    "email": _optional_email,
+    "display_name": partial(validation.bounded_text, max_length=200),
+    "pin": _pin_hash,
+    "country_code": lambda value, field: country_code(value, *field),
+    "area_code": lambda value, field: area_code(value, *field),
+    "voicemail_to_email": lambda value, _field: bool(value),
+    "concurrent_calls": _between(1, MAX_CONCURRENT_CALLS),
+    "ring_timeout": _between(1, 600),  # seconds, as the column's CHECK allows
+    # Call and pickup groups are numbered 0-63 on the PBXs and phones that use them.
+    "call_group": _between(0, 63),
+    "pickup_group": _between(0, 63),
+    "status": lambda value, _field: SubscriberStatus(value),
+    "source": lambda value, _field: SubscriberSource(value),
+    "external_id": partial(validation.bounded_text, max_length=255, required=True),
+}
+
+
+# What one tenant's checks read, loaded once per change ------------------------------------------
+
+
+@dataclass
+class _Unique:
+    """Values unique in a tenant: who holds each, and which position of the batch claims it."""
+
+    what: str
+    held: dict[str, uuid.UUID]
+    claimed: dict[str, int] = field(default_factory=dict)
+
+    def claim(self, value: str, holder: uuid.UUID, position: int, field: str) -> str:
+        owner = self.held.get(value)
+        if owner is not None and owner != holder:
+            raise DomainError.single(ErrorCode.ALREADY_EXISTS, f"another subscriber of the "
+                                     f"tenant has the {self.what} {value}", field)
+        if self.claimed.setdefault(value, position) != position:
+            raise DomainError.single(ErrorCode.ALREADY_EXISTS, f"the {self.what} {value} is "
+                                     f"also given at position {self.claimed[value]} of this "
+                                     "list", field)
+        return value
+
+
+@dataclass
+class _Tenancy:
+    tenant: Tenant
+    rules: list[DialPlanRule]
+    matchers: list[tuple[DialPlanRule, re.Pattern[str]]]
+    # The tenant's security groups, each with what it opens.
+    groups: dict[uuid.UUID, list[Opening]]
+    numbers: frozenset[str]
+    usernames: _Unique
+    aliases: _Unique
+    # Aliases the batch gives, which forwards of the same batch may name.
+    incoming_aliases: frozenset[str]
+
+
+def _lock(session: Session, tenant: Tenant) -> None:
+    # Serialises changes to one tenant's subscribers (a no-op on SQLite, which has one
+    # writer): the usernames and aliases read next stay true until the commit.
+    session.exec(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update()).first()
+
+
+def _openings_by_group(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, list[Opening]]:
+    rows = session.exec(
+        select(SecurityGroup.id, SecurityGroupDestination.country, SecurityGroupDestination.prefix)
+        .outerjoin(SecurityGroupDestination,
+                   SecurityGroupDestination.security_group_id == SecurityGroup.id)
+        .where(SecurityGroup.tenant_id == tenant_id))
+    groups: dict[uuid.UUID, list[Opening]] = defaultdict(list)
+    for group_id, country, prefix in rows:
+        opened = groups[group_id]  # a group that opens nothing is still a group
+        if country or prefix:
+            opened.append(Opening(country=country, prefix=prefix))
+    return dict(groups)
+
+
+def _tenancy(session: Session, tenant: Tenant, batch: Iterable[SubscriberFields]) -> _Tenancy:
+    """Lock the tenant and read, in a fixed number of queries, what the checks need."""
+    _lock(session, tenant)
+    rules = ordered_rules(session, tenant.dial_plan_id) if tenant.dial_plan_id else []
+    held = session.exec(select(Subscriber.id, Subscriber.username, Subscriber.alias)
+                        .where(Subscriber.tenant_id == tenant.id)).all()
+    numbers = session.exec(select(Number.e164).where(Number.tenant_id == tenant.id)).all()
+    return _Tenancy(
+        tenant=tenant, rules=rules,
+        matchers=[(rule, check_rule(rule).match) for rule in rules],
+        groups=_openings_by_group(session, tenant.id), numbers=frozenset(numbers),
+        usernames=_Unique("username", {username: id_ for id_, username, _ in held}),
+        aliases=_Unique("alias", {alias: id_ for id_, _, alias in held if alias}),
+        incoming_aliases=frozenset(given.alias.strip() for given in batch if given.alias))
+
+
+# Checks that read the tenant --------------------------------------------------------------------
+
+
+def _alias(tenancy: _Tenancy, value: str, field: tuple[str, ...]) -> str:
+    alias = value.strip()
+    if not _ALIAS.fullmatch(alias):
+        raise DomainError.single(ErrorCode.INVALID, "an extension number is 2 to 8 digits",
+                                 *field)
+    for rule, match in tenancy.matchers:
+        if match.search(alias):
+            name = rule.description or rule.match_expression
+            raise DomainError.single(ErrorCode.INVALID, f"the dial plan rule {name!r} matches "
+                                     f"{alias}: dialled, it would be rewritten as an outside "
+                                     "number", *field)
+    return alias
+
+
+def _caller_id(tenancy: _Tenancy, value: str, field: tuple[str, ...]) -> str:
+    e164 = e164_of(parse_e164(value, field))
+    if e164 not in tenancy.numbers:
+        raise DomainError.single(
+            ErrorCode.INVALID, f"{e164} is not one of the tenant's numbers: carriers reject or "
+            "flag caller IDs the platform does not hold for the caller", *field)
+    return e164
+
+
+def _security_group(tenancy: _Tenancy, group_id: uuid.UUID, field: tuple[str, ...]) -> uuid.UUID:
+    if group_id not in tenancy.groups:
+        raise not_found("security group", *field)
+    return group_id
+
+
+def _country_of(e164: str) -> str:
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    country = pycountry.countries.get(alpha_2=region) if region else None
+    return f"{country.name} ({region})" if country else "another country"
+
+
+def _destination(tenancy: _Tenancy, dialled: str, state: dict[str, Any],
+                 field: tuple[str, ...]) -> str:
+    """The E.164 number the proxies make of ``dialled`` for this subscriber."""
+    try:
+        translated = apply_rules(tenancy.rules, dialled, state["country_code"],
+                                 state["area_code"]).result
+    except DomainError:
+        raise DomainError.single(ErrorCode.INVALID, "write the number as it is dialled: up to "
+                                 "32 digits, + * or #", *field) from None
+    # A number that no rule rewrites goes on as it was dialled, as on the proxies.
+    number = translated or dialled
+    try:
+        return e164_of(parse_e164(number, field))
+    except DomainError as error:
+        through = f" (through the tenant's dial plan: {number})" if number != dialled else ""
+        raise DomainError.single(ErrorCode.INVALID, f"{dialled}{through} is not a phone "
+                                 f"number: {error.errors[0].message}", *field) from None
+
+
+def _forward(tenancy: _Tenancy, dialled: str, state: dict[str, Any],
+             field: tuple[str, ...]) -> str:
+    """A forward as dialled, once it is known to lead somewhere the subscriber may call."""
+    if dialled == state["alias"]:
+        raise DomainError.single(ErrorCode.INVALID, "a subscriber cannot forward to itself",
+                                 *field)
+    if dialled in tenancy.aliases.held or dialled in tenancy.incoming_aliases:
+        return dialled
+    e164 = _destination(tenancy, dialled, state, field)
+    group_id = state["security_group_id"]
+    if not destination_allowed(e164, home_country_code=state["country_code"],
+                               openings=tenancy.groups.get(group_id, [])):
+        why = ("the subscriber's security group does not open it" if group_id
+               else "the subscriber has no security group, so international calls are closed")
+        raise DomainError.single(ErrorCode.NOT_PERMITTED,
+                                 f"{e164} is in {_country_of(e164)}: {why}", *field)
+    return dialled
+
+
+# One subscriber ----------------------------------------------------------------------------------
+
+
+def _plain_values(errors: ErrorCollector, given: SubscriberFields) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, check in _PLAIN.items():
+        value = getattr(given, name)
+        checked = None if value is None else errors.check(check, value, (name,))
+        if checked is not None:
+            values[_COLUMNS.get(name, name)] = checked
+    for name in FORWARDS:  # checked once the rest is known; "" empties them
+        value = getattr(given, name)
+        if value is not None:
+            values[name] = value.strip() or None
+    return values
+
+
+def _tenant_values(errors: ErrorCollector, tenancy: _Tenancy, given: SubscriberFields,
+                   holder: uuid.UUID, position: int) -> dict[str, Any]:
+    """The values checked against the tenant: unique names, its numbers, its groups."""
+    checks: dict[str, Callable[[], Any]] = {
+        "username": lambda: tenancy.usernames.claim(
+            _username(given.username, ("username",)), holder, position, "username"),
+        "alias": lambda: tenancy.aliases.claim(
+            _alias(tenancy, given.alias, ("alias",)), holder, position, "alias"),
+        "caller_id": lambda: _caller_id(tenancy, given.caller_id, ("caller_id",)),
+        "security_group_id": lambda: _security_group(tenancy, given.security_group_id,
+                                                      ("security_group",)),
+    }
+    values = {name: errors.check(check) for name, check in checks.items()
+              if getattr(given, name) is not None}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _state(tenancy: _Tenancy, current: Subscriber | None, values: dict[str, Any]) -> dict[str, Any]:
+    """The subscriber as it will be: its current (or default) values, then the new ones."""
+    if current is not None:
+        return current.model_dump() | values
+    tenant = tenancy.tenant
+    defaults = {"country_code": tenant.default_country_code,
+                "area_code": tenant.default_area_code, "security_group_id": None, "alias": None,
+                "email": "", "voicemail_to_email": False, "source": SubscriberSource.MANUAL,
+                "external_id": None, **dict.fromkeys(FORWARDS)}
+    return defaults | values
+
+
+def _changed(given: SubscriberFields) -> set[str]:
+    return {name for name, value in vars(given).items()
+            if value is not None and name != "clear"} | given.clear
+
+
+def _dependent_values(errors: ErrorCollector, tenancy: _Tenancy, given: SubscriberFields,
+                      state: dict[str, Any]) -> dict[str, Any]:
+    """Checks across fields, on the subscriber as it will be."""
+    if state["voicemail_to_email"] and not state["email"]:
+        errors.add(ErrorCode.REQUIRED, "voicemail to e-mail needs an e-mail address", "email")
+    if state["source"] != SubscriberSource.MANUAL and not state["external_id"]:
+        errors.add(ErrorCode.REQUIRED, "a synchronised subscriber needs its directory id",
+                   "external_id")
+    if given.sip_password is not None:
+        errors.check(check_sip_password, given.sip_password, email=state["email"],
+                     name=f"{state.get('display_name', '')} {state.get('username', '')}")
+    # Forwards are checked again whenever what decides where they lead changes.
+    if not _changed(given) & {"country_code", "area_code", "security_group_id", *FORWARDS}:
+        return {}
+    return {name: errors.check(_forward, tenancy, state[name], state, (name,))
+            for name in FORWARDS if state[name]}
+
+
+def _values(tenancy: _Tenancy, given: SubscriberFields, current: Subscriber | None,
+            holder: uuid.UUID, position: int) -> dict[str, Any]:
+    """The columns to write for one subscriber; a DomainError lists every mistake in it."""
+    errors = ErrorCollector()
+    if current is None and given.username is None:
+        errors.add(ErrorCode.REQUIRED, "this field is required", "username")
+    values = _plain_values(errors, given) | _tenant_values(errors, tenancy, given, holder,
+                                                           position)
+    values |= {_COLUMNS.get(name, name): None for name in given.clear & CLEARABLE}
+    state = _state(tenancy, current, values)
+    values |= _dependent_values(errors, tenancy, given, state)
+    errors.raise_if_any()
+    if current is None:  # the codes the tenant's dial plan fills in, when not given
+        values |= {"country_code": state["country_code"], "area_code": state["area_code"]}
+    return values
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One subscriber's change, checked and ready to write."""
+
+    values: dict[str, Any]
+    credentials: dict[str, Any]
+    generated_password: str | None
+    warnings: tuple[FieldError, ...]
+
+
+def _credentials(settings: Settings, tenancy: _Tenancy, given: SubscriberFields,
+                 username: str, current: Subscriber | None) -> tuple[dict[str, Any], str | None]:
+    """The password columns to write, and the password when it was generated here."""
+    generated = None
+    if given.sip_password is not None:
+        password = given.sip_password
+    elif current is None:
+        password = generated = generate_sip_password()
+    elif username != current.username:  # the digests hold the username
+        password = sip_password_of(settings, current)
+    else:
+        return {}, None
+    stored = stored_credentials(settings, username, tenancy.tenant.domain, password)
+    return asdict(stored), generated
+
+
+def _disabled_at(values: dict[str, Any], current: Subscriber | None) -> dict[str, Any]:
+    status = values.get("status")
+    if status is None or (current is not None and current.status == status):
+        return {}
+    return {"disabled_at": utcnow() if status == SubscriberStatus.DISABLED else None}
+
+
+def _plan(settings: Settings, tenancy: _Tenancy, given: SubscriberFields,
+          current: Subscriber | None, holder: uuid.UUID, position: int) -> _Plan:
+    values = _values(tenancy, given, current, holder, position)
+    values |= _disabled_at(values, current)
+    username = values.get("username") or (current.username if current else "")
+    credentials, generated = _credentials(settings, tenancy, given, username, current)
+    warnings = ((FieldError(ErrorCode.INVALID, FEW_CALLS, ("concurrent_calls",)),)
+                if values.get("concurrent_calls") == 1 else ())
+    return _Plan(values=values, credentials=credentials, generated_password=generated,
+                 warnings=warnings)
+
+
+# Batches -----------------------------------------------------------------------------------------
+
+
+def _at(prefix: tuple[str, ...] | None, position: int,
+        errors: Iterable[FieldError]) -> list[FieldError]:
+    """Errors of one item of a list, with their path from the list's field."""
+    if prefix is None:
+        return list(errors)
+    return [replace(error, field=(*prefix, str(position), *error.field)) for error in errors]
+
+
+def _each(items: Sequence[Any], check: Callable[[int, Any], T],
+          prefix: tuple[str, ...] | None) -> list[T]:
+    """``check(position, item)`` for every item: all the results, or all the mistakes."""
+    results: list[T] = []
+    errors: list[FieldError] = []
+    for position, item in enumerate(items):
+        try:
+            results.append(check(position, item))
+        except DomainError as error:
+            errors.extend(_at(prefix, position, error.errors))
+    if errors:
+        raise DomainError(*errors)
+    return results
+
+
+def _check_size(items: Sequence[Any]) -> None:
+    if not items:
+        raise DomainError.single(ErrorCode.REQUIRED, "give at least one subscriber",
+                                 "subscribers")
+    if len(items) > MAX_BATCH:
+        raise DomainError.single(ErrorCode.TOO_LARGE, f"give at most {MAX_BATCH} subscribers "
+                                 "at once", "subscribers")
+
+
+def _record(session: Session, viewer: Viewer, verb: str, subscriber: Subscriber,
+            tenant: Tenant, changes: dict[str, Any] | None = None) -> None:
+    audit.record(session, viewer, action=f"subscriber.{verb}", object_type="Subscriber",
+                 object_id=subscriber.id, isp_id=tenant.isp_id, tenant_id=tenant.id,
+                 changes=changes)
+
+
+def _saved(row: Subscriber, plan: _Plan, prefix: tuple[str, ...] | None,
+           position: int) -> SavedSubscriber:
+    return SavedSubscriber(subscriber=row, sip_password=plan.generated_password,
+                           warnings=tuple(_at(prefix, position, plan.warnings)))
+
+
+# Creating and changing ---------------------------------------------------------------------------
+
+
+def create_subscribers(session: Session, settings: Settings, viewer: Viewer,
+                       tenant_id: uuid.UUID | None, batch: Sequence[SubscriberFields], *,
+                       listed: bool = True) -> list[SavedSubscriber]:
+    """Create every subscriber of ``batch`` in the tenant, or none.
+
+    ``listed``: mistakes and warnings name their position, as ("subscribers", "3", "alias").
+    """
+    prefix = ("subscribers",) if listed else None
+    _check_size(batch)
+    tenant = managed_tenant(session, viewer, tenant_id)
+    tenancy = _tenancy(session, tenant, batch)
+    ids = [uuid.uuid4() for _ in batch]
+    plans = _each(batch, lambda position, given: _plan(settings, tenancy, given, None,
+                                                       ids[position], position), prefix)
+    ensure_subscriber_capacity(session, tenant.customer_id, len(batch))
+    rows = [Subscriber(id=id_, tenant_id=tenant.id, **plan.values, **plan.credentials)
+            for id_, plan in zip(ids, plans, strict=True)]
+    session.add_all(rows)
+    session.flush()
+    for row, plan in zip(rows, plans, strict=True):
+        _record(session, viewer, "create", row, tenant, plan.values)
+    return [_saved(row, plan, prefix, position)
+            for position, (row, plan) in enumerate(zip(rows, plans, strict=True))]
+
+
+def create_subscriber(session: Session, settings: Settings, viewer: Viewer,
+                      tenant_id: uuid.UUID | None, given: SubscriberFields) -> SavedSubscriber:
+    return create_subscribers(session, settings, viewer, tenant_id, [given], listed=False)[0]
+
+
+def _rows_to_change(session: Session, viewer: Viewer, ids: Sequence[uuid.UUID | None],
+                    prefix: tuple[str, ...] | None) -> list[Subscriber]:
+    """The subscribers named, each once; NOT_FOUND where the viewer sees none."""
+    statement = select(Subscriber).where(Subscriber.id.in_([i for i in ids if i]),
+                                         visible(viewer, Subscriber))
+    # Read again if already loaded: they are read under the tenants' locks.
+    found = {row.id: row for row in session.exec(
+        statement.execution_options(populate_existing=True))}
+    first_seen: dict[uuid.UUID, int] = {}
+
+    def row_at(position: int, subscriber_id: uuid.UUID | None) -> Subscriber:
+        row = found.get(subscriber_id) if subscriber_id else None
+        if row is None:
+            raise not_found("subscriber", "id")
+        if first_seen.setdefault(row.id, position) != position:
+            raise DomainError.single(ErrorCode.INVALID, "the same subscriber is given at "
+                                     f"position {first_seen[row.id]} of this list", "id")
+        return row
+
+    return _each(ids, row_at, prefix)
+
+
+def _tenancies(session: Session, viewer: Viewer, rows: Sequence[Subscriber],
+               batch: Sequence[SubscriberFields]) -> dict[uuid.UUID, _Tenancy]:
+    """Each tenant of the subscribers, checked as managed and locked in one order."""
+    tenancies = {}
+    for tenant_id in sorted({row.tenant_id for row in rows}):  # a fixed order: no deadlock
+        tenant = managed_tenant(session, viewer, tenant_id)
+        given = [fields for row, fields in zip(rows, batch, strict=True)
+                 if row.tenant_id == tenant_id]
+        tenancies[tenant_id] = _tenancy(session, tenant, given)
+    return tenancies
+
+
+def update_subscribers(session: Session, settings: Settings, viewer: Viewer,
+                       changes: Sequence[tuple[uuid.UUID | None, SubscriberFields]], *,
+                       listed: bool = True) -> list[SavedSubscriber]:
+    """Change every subscriber named in ``changes`` as given, or none of them."""
+    prefix = ("subscribers",) if listed else None
+    _check_size(changes)
+    ids, batch = [id_ for id_, _ in changes], [given for _, given in changes]
+    named = _rows_to_change(session, viewer, ids, prefix)
+    tenancies = _tenancies(session, viewer, named, batch)
+    rows = _rows_to_change(session, viewer, ids, prefix)  # again, now that their tenants are locked
+
+    def plan(position: int, row: Subscriber) -> _Plan:
+        return _plan(settings, tenancies[row.tenant_id], batch[position], row, row.id,
+                     position)
+
+    plans = _each(rows, plan, prefix)
+    for row, planned in zip(rows, plans, strict=True):
+        row.sqlmodel_update(planned.values | planned.credentials)
+        session.add(row)
+    session.flush()
+    for row, planned in zip(rows, plans, strict=True):
+        _record(session, viewer, "update", row, tenancies[row.tenant_id].tenant, planned.values)
+    return [_saved(row, planned, prefix, position)
+            for position, (row, planned) in enumerate(zip(rows, plans, strict=True))]
+
+
+def update_subscriber(session: Session, settings: Settings, viewer: Viewer,
+                      subscriber_id: uuid.UUID | None, given: SubscriberFields) -> SavedSubscriber:
+    return update_subscribers(session, settings, viewer, [(subscriber_id, given)],
+                              listed=False)[0]
+
+
+# One subscriber's password, and deleting ---------------------------------------------------------
+
+
+def _managed(session: Session, viewer: Viewer,
+             subscriber_id: uuid.UUID | None) -> tuple[Subscriber, Tenant]:
+    """A subscriber the viewer may change (tenant and ISP administrators), and its tenant."""
+    subscriber = scoping.get_visible(session, viewer, Subscriber, subscriber_id)
+    if subscriber is None:
+        raise not_found("subscriber", "id")
+    return subscriber, managed_tenant(session, viewer, subscriber.tenant_id)
+
+
+def reveal_sip_password(session: Session, settings: Settings, viewer: Viewer,
+                        subscriber_id: uuid.UUID | None) -> str:
+    """The SIP password in clear, for provisioning a phone by hand; the reveal is audited."""
+    subscriber, tenant = _managed(session, viewer, subscriber_id)
+    _record(session, viewer, "sip_password.reveal", subscriber, tenant)
+    return sip_password_of(settings, subscriber)
+
+
+def reset_sip_password(session: Session, settings: Settings, viewer: Viewer,
+                       subscriber_id: uuid.UUID | None) -> SavedSubscriber:
+    """A new generated password (shown once): phones with the old one stop registering."""
+    subscriber, tenant = _managed(session, viewer, subscriber_id)
+    _lock(session, tenant)
+    session.refresh(subscriber)  # its username as it is under the lock
+    password = generate_sip_password()
+    stored = stored_credentials(settings, subscriber.username, tenant.domain, password)
+    subscriber.sqlmodel_update(asdict(stored))
+    session.add(subscriber)
+    _record(session, viewer, "sip_password.reset", subscriber, tenant)
+    return SavedSubscriber(subscriber=subscriber, sip_password=password)
+
+
+def delete_subscriber(session: Session, viewer: Viewer,
+                      subscriber_id: uuid.UUID | None) -> uuid.UUID:
+    """Delete a subscriber; numbers pointing at it are left without a target."""
+    subscriber, tenant = _managed(session, viewer, subscriber_id)
+    session.delete(subscriber)
+    session.flush()
+    _record(session, viewer, "delete", subscriber, tenant,
+            {"username": subscriber.username, "alias": subscriber.alias})
+    return subscriber.id
