@@ -53,9 +53,13 @@ def make_tenant(session: Session, isp: Isp, customer: Customer, **fields: Any) -
 
 
 def make_subscriber(session: Session, tenant: Tenant, **fields: Any) -> Subscriber:
+    from core.secrets import secret_box
+    from tests.conftest import TEST_SECRET_KEY
+
+    box = secret_box([bytes.fromhex(TEST_SECRET_KEY)])
     values = {
         "username": _unique("user"),
-        "sip_password_encrypted": "encrypted",
+        "sip_password_encrypted": box.encrypt("factory-sip-password"),
         "ha1": "0" * 32,
         "ha1b": "0" * 32,
         "country_code": "1",
