@@ -299,6 +299,63 @@ def jobs_watch(job_id: str) -> None:
 
 
 @cli.group()
+def routing() -> None:
+    """The SIP proxies' tables: create them, export to them, see how far each proxy is."""
+
+
+@routing.command("init-db")
+@click.argument("database_url")
+@friendly_errors
+def routing_init_db(database_url: str) -> None:
+    """Create Kamailio's tables (and version rows) in DATABASE_URL, as the export writes them.
+
+    Safe on a database that has them already. Exports do this by themselves too.
+    """
+    from cli.routing import init_db
+
+    init_db(database_url)
+
+
+@routing.command("export")
+@click.option("--dry-run", is_flag=True, help="Print the difference, write nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print the rows that change.")
+@friendly_errors
+def routing_export(dry_run: bool, verbose: bool) -> None:
+    """Export the routing tables to every enabled proxy's database now, and reload them.
+
+    Exits 1 when an export was refused or failed, or a proxy did not reload.
+    """
+    from cli.routing import export
+    from core.secrets import secret_box
+
+    settings = _settings()
+    _require_migrated(settings)
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        ok = export(engine, secret_box(settings.secret_key_bytes()), dry_run=dry_run,
+                    verbose=verbose)
+    finally:
+        engine.dispose()
+    if not ok:
+        sys.exit(EXIT_FAILURE)
+
+
+@routing.command("status")
+@friendly_errors
+def routing_status() -> None:
+    """Each proxy's applied export generation against its database's current one."""
+    from cli.routing import status
+
+    settings = _settings()
+    _require_migrated(settings)
+    engine = make_sync_engine(settings.resolved_database_url)
+    try:
+        status(engine)
+    finally:
+        engine.dispose()
+
+
+@cli.group()
 def schema() -> None:
     """The GraphQL schema as SDL (schema.graphql is committed and checked by the tests)."""
 

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from core.routing_changes import track_routing_changes
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -58,6 +60,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_sync_engine(url: str, **kwargs: Any) -> Engine:
+    track_routing_changes()
     target = sync_url(url)
     if is_sqlite(target):
         kwargs.setdefault("connect_args", {"check_same_thread": False})
@@ -69,6 +72,7 @@ def make_sync_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    track_routing_changes()
     target = async_url(url)
     if is_sqlite(target):
         # aiosqlite runs each connection in its own thread; pooling them buys

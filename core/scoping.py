@@ -36,6 +36,7 @@ from core.models import (
     SecurityGroupDestination,
     ServiceDeckEntry,
     ServicePlan,
+    SipProxy,
     Smbc,
     StoredFile,
     Subscriber,
@@ -212,6 +213,12 @@ def _dial_plan(viewer: Viewer) -> ColumnElement[bool]:
 @rule(DialPlanRule)
 def _dial_plan_rule(viewer: Viewer) -> ColumnElement[bool]:
     return _below(DialPlanRule.dial_plan_id, DialPlan, viewer)
+
+
+@rule(SipProxy)
+def _sip_proxy(viewer: Viewer) -> ColumnElement[bool]:
+    # The proxies are the platform's: ISPs see their effect, not their addresses.
+    return true() if viewer.is_platform else false()
 
 
 @rule(Smbc)

@@ -117,6 +117,15 @@ class Settings(BaseSettings):
         default=30, ge=1, le=3600,
         description="A running job whose heartbeat is older than this lost its worker.",
     )
+    routing_reconcile_seconds: int = Field(
+        default=300, ge=10, le=86400,
+        description="How often every proxy database is compared with the control plane "
+        "and rows changed by hand are put back.",
+    )
+    routing_debounce_seconds: float = Field(
+        default=0.05, ge=0, le=10,
+        description="How long an export waits for more changes before it reads them.",
+    )
     job_resend_seconds: int = Field(
         default=120, ge=0, le=86400,
         description="A queued job not started this long after its message was sent is resent.",

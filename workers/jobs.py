@@ -189,8 +189,8 @@ def transaction() -> Iterator[Session]:
     """A transaction on the worker's database whose new jobs are dispatched after commit."""
     with session_scope(context.engine()) as session:
         yield session
-        pending = job_rules.take_pending_dispatch(session)
-    dispatch(pending)  # not reached when the block failed: nothing was committed
+    # Read after the commit: committing may itself queue jobs (routing exports).
+    dispatch(job_rules.take_pending_dispatch(session))  # not reached when the block failed
 
 
 def dispatch(job_ids: Iterable[uuid.UUID]) -> None:

@@ -55,7 +55,8 @@ class PeriodicTask:
     """Work the scheduler starts every ``interval_seconds``."""
 
     name: str
-    interval_seconds: float
+    # Seconds, or a function giving them (read from the settings at each tick).
+    interval_seconds: float | Callable[[], float]
     run: Callable[[], None]
 
 

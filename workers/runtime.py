@@ -54,7 +54,8 @@ def run_scheduler(stop: threading.Event, tasks: list[PeriodicTask] | None = None
 def _run_if_due(task: PeriodicTask, scheduler_id: str) -> None:
     # Due once the whole interval has passed: a task may start up to one tick late,
     # never early, so schedulers ticking out of phase cannot fire it twice.
-    interval = dt.timedelta(seconds=task.interval_seconds)
+    seconds = task.interval_seconds
+    interval = dt.timedelta(seconds=seconds() if callable(seconds) else seconds)
     try:
         with session_scope(context.engine()) as session:
             due = claim_run(session, task.name, interval, scheduler_id)

@@ -16,6 +16,7 @@ from core.models.identity import Administrator, Role, RoleGrant, Scope
 from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
 from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
 from core.models.number import Number, NumberState, NumberType
+from core.models.routing import RoutingChanges, RoutingDatabase, RoutingIdentifier, SipProxy
 from core.models.subscriber import (
     SecurityGroup,
     SecurityGroupDestination,
@@ -59,6 +60,9 @@ __all__ = [
     "RateDeckEntry",
     "Role",
     "RoleGrant",
+    "RoutingChanges",
+    "RoutingDatabase",
+    "RoutingIdentifier",
     "Scope",
     "SecurityGroup",
     "SecurityGroupDestination",
@@ -66,6 +70,7 @@ __all__ = [
     "ServiceDeckEntry",
     "ServicePlan",
     "SignupRequest",
+    "SipProxy",
     "Smbc",
     "StoredFile",
     "Subscriber",

@@ -1,0 +1,251 @@
+"""The desired content of the proxies' tables, computed from the control plane's data.
+
+One function per exported table yields its rows as tuples in the table's column
+order (key columns first, see ``tables.EXPORTED``), with Python types that
+compare equal to what psycopg reads back (``int`` for integer columns, ``str``
+for text), so that an unchanged row is recognised as unchanged. ``README.md``
+beside this file says what every row means; keep the two together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from core.dialplan_engine import check_rule, substitute_placeholders
+from core.errors import DomainError
+from core.international import Opening, opening_prefixes
+from core.models import (
+    Carrier,
+    Customer,
+    CustomerStatus,
+    DialPlan,
+    DialPlanRule,
+    Gateway,
+    Isp,
+    IspStatus,
+    Number,
+    NumberState,
+    RoutingIdentifier,
+    SecurityGroup,
+    SecurityGroupDestination,
+    Subscriber,
+    SubscriberStatus,
+    Tenant,
+    TenantStatus,
+)
+
+Row = tuple[object, ...]
+
+# The proxy variables holding the caller's codes (loaded with the caller's credentials).
+CALLER_COUNTRY_CODE = "$avp(cc)"
+CALLER_AREA_CODE = "$avp(ac)"
+CARRIER_GROUP = 1  # address group of carriers' gateways
+INT, STR = 0, 2  # domain_attrs types
+HT_STRING, HT_INTEGER = 0, 1  # htable value types
+
+_IDENTIFIED = {"dial_plan": DialPlan, "carrier": Carrier, "gateway": Gateway,
+               "security_group": SecurityGroup}
+
+
+class InvalidStateError(Exception):
+    """The desired state would break the proxies; nothing is written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems[:10]))
+        self.problems = problems
+
+
+@dataclass
+class Identifiers:
+    """The integers the proxies know objects by, per kind."""
+
+    by_kind: dict[str, dict[uuid.UUID, int]]
+
+    def of(self, kind: str, object_id: uuid.UUID | None) -> int:
+        return 0 if object_id is None else self.by_kind[kind][object_id]
+
+
+def allocate_identifiers(session: Session) -> Identifiers:
+    """Give every dial plan, carrier, gateway and security group its integer, once.
+
+    Integers are never reused: a deleted gateway's number cannot come back as
+    another gateway that a stale proxy still routes to.
+    """
+    by_kind: dict[str, dict[uuid.UUID, int]] = {}
+    for kind, model in _IDENTIFIED.items():
+        known = dict(session.execute(select(RoutingIdentifier.object_id, RoutingIdentifier.id)
+                                     .where(RoutingIdentifier.kind == kind)).all())
+        ids = session.execute(select(model.id)).scalars().all()  # type: ignore[attr-defined]
+        new = [RoutingIdentifier(kind=kind, object_id=object_id)
+               for object_id in ids if object_id not in known]
+        if new:
+            session.add_all(new)
+            session.flush()
+            known.update({row.object_id: row.id for row in new})  # type: ignore[misc]
+        by_kind[kind] = known
+    return Identifiers(by_kind)
+
+
+@dataclass
+class DesiredState:
+    """Computes each table's rows; problems found on the way are collected, not raised."""
+
+    session: Session
+    ids: Identifiers
+
+    def __post_init__(self) -> None:
+        self.problems: list[str] = []
+
+    def rows(self, table: str) -> Iterator[Row]:
+        producer: Callable[[], Iterator[Row]] = getattr(self, f"_{table}")
+        return producer()
+
+    def _rows(self, statement: Select[Any]) -> Iterator[Any]:
+        # Columns, not objects: straight from the connection, without the ORM's loading.
+        return iter(self.session.connection().execute(statement).all())
+
+    # Tenants ---------------------------------------------------------------------------------
+
+    def _tenants(self) -> Iterator[tuple[Tenant, Customer, Isp]]:
+        statement = (select(Tenant, Customer, Isp)
+                     .join(Customer, Customer.id == Tenant.customer_id)
+                     .join(Isp, Isp.id == Tenant.isp_id).order_by(Tenant.domain))
+        yield from self.session.execute(statement)  # type: ignore[misc]
+
+    def _domain(self) -> Iterator[Row]:
+        for tenant, _customer, _isp in self._tenants():
+            yield (tenant.domain, tenant.domain)
+
+    def _domain_attrs(self) -> Iterator[Row]:
+        for tenant, customer, isp in self._tenants():
+            enabled = (tenant.status is TenantStatus.ACTIVE
+                       and customer.status is CustomerStatus.ACTIVE
+                       and isp.status is IspStatus.ACTIVE)
+            attributes = {
+                "enabled": (INT, "1" if enabled else "0"),
+                "dpid": (INT, str(self.ids.of("dial_plan", tenant.dial_plan_id))),
+                "cc": (STR, tenant.default_country_code.lstrip("+")),
+                "ac": (STR, tenant.default_area_code),
+                "carrier": (INT, str(self.ids.of("carrier", tenant.carrier_id))),
+                "customer": (STR, str(customer.id)),
+                "max_calls": (INT, str(max(customer.max_concurrent_calls, 0))),
+            }
+            for name, (kind, value) in attributes.items():
+                yield (tenant.domain, name, kind, value)
+
+    # Subscribers -----------------------------------------------------------------------------
+
+    def _subscriber(self) -> Iterator[Row]:
+        # Computed in SQL, as this table is the largest: rows arrive as they are written.
+        group = aliased(RoutingIdentifier)
+        statement = (
+            select(Subscriber.username, Tenant.domain, literal(""), Subscriber.ha1,
+                   Subscriber.ha1b,
+                   case((Subscriber.status == SubscriberStatus.ACTIVE, 1), else_=0),
+                   Subscriber.country_code,
+                   func.coalesce(func.nullif(Subscriber.area_code, ""),
+                                 Tenant.default_area_code),
+                   func.coalesce(Subscriber.caller_id, ""), func.coalesce(group.id, 0),
+                   Subscriber.concurrent_calls, Subscriber.ring_timeout)
+            .join(Tenant, Tenant.id == Subscriber.tenant_id)
+            .outerjoin(group, and_(group.kind == "security_group",
+                                   group.object_id == Subscriber.security_group_id)))
+        return (tuple(row) for row in self._rows(statement))
+
+    def _htable_alias(self) -> Iterator[Row]:
+        statement = (select(Tenant.domain, Subscriber.alias, Subscriber.username)
+                     .join(Tenant, Tenant.id == Subscriber.tenant_id)
+                     .where(Subscriber.alias.is_not(None),  # type: ignore[union-attr]
+                            Subscriber.status == SubscriberStatus.ACTIVE))
+        for domain, alias, username in self._rows(statement):
+            yield (f"{domain}:{alias}", 0, HT_STRING, username, 0)
+
+    def _htable_did(self) -> Iterator[Row]:
+        statement = (select(Number.e164, Subscriber.username, Tenant.domain)
+                     .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
+                                            Subscriber.tenant_id == Number.tenant_id))
+                     .join(Tenant, Tenant.id == Number.tenant_id)
+                     .where(Number.state == NumberState.ASSIGNED, Number.voice,
+                            Subscriber.status == SubscriberStatus.ACTIVE))
+        for e164, username, domain in self._rows(statement):
+            yield (e164, 0, HT_STRING, f"{username}@{domain}", 0)
+
+    def _htable_sg(self) -> Iterator[Row]:
+        openings: dict[uuid.UUID, list[Opening]] = {}
+        for group_id, country, prefix in self.session.execute(select(
+                SecurityGroupDestination.security_group_id, SecurityGroupDestination.country,
+                SecurityGroupDestination.prefix)):
+            openings.setdefault(group_id, []).append(Opening(country=country, prefix=prefix))
+        groups = self.ids.by_kind["security_group"]
+        for group_id, opened in sorted(openings.items(), key=lambda item: groups[item[0]]):
+            for prefix in sorted(opening_prefixes(opened)):
+                yield (f"{groups[group_id]}:{prefix}", 0, HT_INTEGER, "1", 0)
+
+    # Dial plans ------------------------------------------------------------------------------
+
+    def _dialplan(self) -> Iterator[Row]:
+        statement = select(DialPlanRule).order_by(DialPlanRule.dial_plan_id,
+                                                  DialPlanRule.priority)
+        for rule in self.session.execute(statement).scalars():
+            dpid = self.ids.of("dial_plan", rule.dial_plan_id)
+            if not self._rule_is_valid(dpid, rule):
+                continue
+            replacement = substitute_placeholders(rule.replacement, CALLER_COUNTRY_CODE,
+                                                  CALLER_AREA_CODE)
+            yield (dpid, rule.priority, 1, rule.match_expression, 0,
+                   rule.substitution_expression, replacement, "")
+
+    def _rule_is_valid(self, dpid: int, rule: DialPlanRule) -> bool:
+        # Checked when saved; checked again, since one bad rule fails the whole reload.
+        try:
+            check_rule(rule)
+        except DomainError as error:
+            self.problems.append(f"dial plan {dpid} rule {rule.priority}: {error}")
+            return False
+        return True
+
+    # Carriers --------------------------------------------------------------------------------
+
+    def _gateways(self) -> Iterator[tuple[Gateway, Carrier]]:
+        statement = (select(Gateway, Carrier).join(Carrier, Carrier.id == Gateway.carrier_id)
+                     .order_by(Gateway.carrier_id, Gateway.position))
+        yield from self.session.execute(statement)  # type: ignore[misc]
+
+    def _dr_gateways(self) -> Iterator[Row]:
+        for gateway, carrier in self._gateways():
+            host = f"[{gateway.address}]" if ":" in gateway.address else gateway.address
+            description = f"{carrier.name}/{gateway.description}"[:128]
+            yield (self.ids.of("gateway", gateway.id), 0, f"{host}:{gateway.port}",
+                   gateway.strip, gateway.prefix, gateway_attributes(gateway), description)
+
+    def _dr_rules(self) -> Iterator[Row]:
+        lists: dict[uuid.UUID, list[int]] = {}
+        for gateway, _carrier in self._gateways():
+            lists.setdefault(gateway.carrier_id, []).append(self.ids.of("gateway", gateway.id))
+        for carrier_id, gateway_ids in sorted(lists.items(),
+                                              key=lambda item: self.ids.of("carrier", item[0])):
+            yield (str(self.ids.of("carrier", carrier_id)), "", "", 0, "",
+                   ",".join(map(str, gateway_ids)), f"carrier:{carrier_id}")
+
+    def _address(self) -> Iterator[Row]:
+        seen: set[tuple[object, ...]] = set()
+        for gateway, carrier in self._gateways():
+            mask = 128 if ipaddress.ip_address(gateway.address).version == 6 else 32
+            key = (CARRIER_GROUP, gateway.address, mask, gateway.port)
+            if key not in seen:  # two carriers may share a gateway address
+                seen.add(key)
+                yield (*key, f"carrier:{carrier.id}")
+
+
+def gateway_attributes(gateway: Gateway) -> str:
+    """``fu=<from user>;fd=<display, hex>;pai=<0|1>``: hex keeps ; and = out of the display."""
+    display = gateway.from_display.encode().hex()
+    return f"fu={gateway.from_user};fd={display};pai={1 if gateway.add_pai else 0}"

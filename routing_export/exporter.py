@@ -1,0 +1,335 @@
+"""One export: desired state -> diff -> one transaction -> reload every proxy of the database.
+
+Exports of one proxy database are serialised by a PostgreSQL advisory lock taken
+on that database for the whole export, reloads included, so no export commits
+while a proxy is still reading the previous one. Everything is computed and
+checked before the first write; the tables change in one transaction or not
+at all. Each export that changes the tables gets the next generation number;
+each proxy records the generation it last reloaded, and a proxy that missed
+reloads is reloaded in full when it answers again (:func:`catch_up`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from core.database import is_sqlite, session_scope
+from core.models import RoutingChanges, RoutingDatabase, SipProxy, utcnow
+from core.secrets import SecretBox, SecretDecryptionError
+from core.sip_proxies import proxy_database_url
+from routing_export.desired import DesiredState, InvalidStateError, Row, allocate_identifiers
+from routing_export.diff import TableDiff, apply, compare, read_current
+from routing_export.rpc import Call, ProxyClient, ReloadError
+from routing_export.tables import DDL, EXPORTED, Table, create_tables, missing_versions
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key of the routing export ("WHVOIPRX"), taken on the proxy database.
+EXPORT_LOCK = 0x574856_4F49505258
+MAX_ERROR_LENGTH = 500
+
+
+class ExportError(Exception):
+    """The export could not run (database unreachable, refused, invalid state)."""
+
+
+@dataclass
+class ProxyOutcome:
+    name: str
+    reloaded: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class ExportReport:
+    database_key: str
+    diffs: list[TableDiff] = field(default_factory=list)
+    generation: int = 0
+    dry_run: bool = False
+    proxies: list[ProxyOutcome] = field(default_factory=list)
+    covered_request: int = 0
+    targets: int = 0  # enabled proxies reading the database
+
+    @property
+    def rows_written(self) -> int:
+        return sum(diff.rows_written for diff in self.diffs)
+
+    def describe(self) -> str:
+        lines = [diff.summary() for diff in self.diffs if diff.rows_written]
+        lines.append(f"{self.rows_written} rows {'to write' if self.dry_run else 'written'}; "
+                     f"generation {self.generation}")
+        lines += [f"proxy {outcome.name}: "
+                  + (f"FAILED {outcome.error}" if outcome.error else
+                     f"reloaded {', '.join(outcome.reloaded) or 'nothing (in step)'}")
+                  for outcome in self.proxies]
+        return "\n".join(lines)
+
+
+# Checking rows against the columns they go to ---------------------------------------------
+
+_VARCHAR = re.compile(r"^\s*(\w+) VARCHAR\((\d+)\)", re.MULTILINE)
+_INTEGER = re.compile(r"^\s*(\w+) (?:SMALLINT|INTEGER|SERIAL)", re.MULTILINE)
+
+
+def _column_checks(table: Table) -> list[tuple[int, str, object]]:
+    body = DDL[table.name][0]
+    widths = {name: int(width) for name, width in _VARCHAR.findall(body)}
+    integers = set(_INTEGER.findall(body))
+    checks: list[tuple[int, str, object]] = []
+    for position, column in enumerate(table.columns):
+        if column in widths:
+            checks.append((position, column, widths[column]))
+        elif column in integers:
+            checks.append((position, column, int))
+    return checks
+
+
+def _check_rows(table: Table, rows: list[Row], problems: list[str]) -> None:
+    """Every value of every row has its column's type and fits its width.
+
+    Column by column, with built-ins doing the looping: this runs over every
+    row of a full export and must cost little next to writing them.
+    """
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    for position, column, rule in _column_checks(table):
+        values = columns[position]
+        if rule is int:
+            if set(map(type, values)) != {int}:
+                bad = next(value for value in values if type(value) is not int)
+                problems.append(f"{table.name}.{column}: {bad!r} is not an integer")
+        elif set(map(type, values)) != {str} or max(map(len, values)) > rule:  # type: ignore[operator]
+            bad = next(value for value in values
+                       if type(value) is not str or len(value) > rule)  # type: ignore[operator]
+            problems.append(f"{table.name}.{column}: {bad!r} is not text of at most "
+                            f"{rule} characters")
+
+
+def _check_references(gateways: set[object], rules: list[Row], problems: list[str]) -> None:
+    for rule in rules:
+        for gateway in str(rule[5]).split(","):
+            if int(gateway) not in gateways:
+                problems.append(f"dr_rules group {rule[0]} names gateway {gateway}, "
+                                "which is not exported")
+
+
+# Reading the control plane ------------------------------------------------------------------
+
+
+def _compute(engine: Engine, connection: psycopg.Connection) -> list[TableDiff]:
+    with Session(engine) as session:
+        if not is_sqlite(engine.url):
+            # One snapshot for every table: no half-applied change in the export.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        state = DesiredState(session, allocate_identifiers(session))
+        problems = state.problems
+        diffs: list[TableDiff] = []
+        gateways: set[object] = set()
+        rules: list[Row] = []
+        for table in EXPORTED:
+            rows = list(state.rows(table.name))
+            _check_rows(table, rows, problems)
+            if table.name == "dr_gateways":
+                gateways = {row[0] for row in rows}
+            elif table.name == "dr_rules":
+                rules = rows
+            diffs.append(compare(table, rows, read_current(connection, table)))
+        _check_references(gateways, rules, problems)
+        if problems:
+            session.rollback()
+            raise InvalidStateError(problems)
+        session.commit()  # the identifiers given to new objects
+    return diffs
+
+
+# The export ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _proxy_database(url: str, *, wait: bool = True) -> Iterator[psycopg.Connection | None]:
+    """A connection to the proxy database holding the export lock; None if busy and not waiting."""
+    try:
+        connection = psycopg.connect(url, connect_timeout=10)
+    except psycopg.Error as error:
+        raise ExportError(f"proxy database unreachable: {error}".strip()) from error
+    with connection:
+        if wait:
+            connection.execute("SELECT pg_advisory_lock(%s)", [EXPORT_LOCK])
+        else:
+            got = connection.execute("SELECT pg_try_advisory_lock(%s)", [EXPORT_LOCK]).fetchone()
+            if not got or not got[0]:
+                yield None
+                return
+        connection.commit()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+            connection.execute("SELECT pg_advisory_unlock(%s)", [EXPORT_LOCK])
+            connection.commit()
+
+
+def _refuse_control_plane(connection: psycopg.Connection) -> None:
+    found = connection.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    connection.commit()
+    if found and found[0]:
+        raise ExportError("refusing to export into the control plane's own database: "
+                          "give the proxies a database of their own")
+
+
+def _targets(engine: Engine, box: SecretBox, key: str) -> tuple[list[SipProxy], str, int, int]:
+    with Session(engine) as session:
+        proxies = list(session.execute(select(SipProxy).where(
+            SipProxy.database_key == key, SipProxy.enabled).order_by(SipProxy.name)).scalars())
+        changes = session.get(RoutingChanges, 1)
+        database = session.get(RoutingDatabase, key)
+    if not proxies:
+        return [], "", 0, 0
+    try:
+        url = proxy_database_url(box, proxies[0])
+    except SecretDecryptionError as error:
+        raise ExportError("the proxy database URL cannot be decrypted with the configured "
+                          "secret keys") from error
+    return (proxies, url, changes.requested if changes else 0,
+            database.generation if database else 0)
+
+
+def export(engine: Engine, box: SecretBox, key: str, *, dry_run: bool = False) -> ExportReport:
+    """Bring one proxy database in line with the control plane, then reload its proxies."""
+    proxies, url, requested, generation = _targets(engine, box, key)
+    report = ExportReport(database_key=key, generation=generation, dry_run=dry_run,
+                          covered_request=requested, targets=len(proxies))
+    if not proxies:
+        return report
+    with _proxy_database(url) as connection:
+        assert connection is not None
+        _refuse_control_plane(connection)
+        if not dry_run:
+            create_tables(connection)
+            connection.commit()
+        report.diffs = _compute(engine, connection)
+        if dry_run:
+            return report
+        changed = [diff for diff in report.diffs if diff.rows_written]
+        for diff in changed:
+            apply(connection, diff)
+        if missing_versions(connection):
+            connection.rollback()
+            raise ExportError(f"version rows missing for {missing_versions(connection)}")
+        connection.commit()
+        if changed:
+            report.generation = generation + 1
+        _record_export(engine, report)
+        wanted = _reload_calls(diff.table for diff in changed)
+        report.proxies = _reload(engine, proxies, wanted, previous=generation,
+                                 current=report.generation)
+    return report
+
+
+def _record_export(engine: Engine, report: ExportReport) -> None:
+    with session_scope(engine) as session:
+        database = session.get(RoutingDatabase, report.database_key) or RoutingDatabase(
+            key=report.database_key)
+        database.generation = report.generation
+        database.covered_request = max(database.covered_request, report.covered_request)
+        database.exported_at = utcnow()
+        database.last_rows_written = report.rows_written
+        database.last_error = None
+        database.last_error_at = None
+        session.add(database)
+
+
+def record_failure(engine: Engine, key: str, message: str) -> None:
+    with session_scope(engine) as session:
+        database = session.get(RoutingDatabase, key) or RoutingDatabase(key=key)
+        database.last_error = message[:MAX_ERROR_LENGTH]
+        database.last_error_at = utcnow()
+        session.add(database)
+
+
+ALL_RELOADS: list[Call] = []
+for _table in EXPORTED:
+    if _table.reload is not None and _table.reload not in ALL_RELOADS:
+        ALL_RELOADS.append(_table.reload)
+
+
+def _reload_calls(tables: Iterator[Table] | list[Table]) -> list[Call]:
+    wanted = {table.reload for table in tables if table.reload is not None}
+    return [call for call in ALL_RELOADS if call in wanted]
+
+
+def _reload(engine: Engine, proxies: list[SipProxy], wanted: list[Call], *, previous: int,
+            current: int) -> list[ProxyOutcome]:
+    outcomes = []
+    for proxy in proxies:
+        # A proxy that missed an earlier reload cannot know what else changed: all of it.
+        calls = wanted if proxy.applied_generation >= previous else ALL_RELOADS
+        if proxy.applied_generation >= current and not calls:
+            outcomes.append(ProxyOutcome(proxy.name))
+            continue
+        outcomes.append(reload_proxy(engine, proxy, calls, current))
+    return outcomes
+
+
+def reload_proxy(engine: Engine, proxy: SipProxy, calls: list[Call],
+                 generation: int) -> ProxyOutcome:
+    """Run the reloads on one proxy and record how it went on its row."""
+    outcome = ProxyOutcome(proxy.name)
+    client = ProxyClient(proxy.rpc_url)
+    try:
+        for method, params in calls:
+            client.reload(method, *params)
+            outcome.reloaded.append(method if not params else f"{method}({params[0]})")
+    except ReloadError as error:
+        outcome.error = str(error)[:MAX_ERROR_LENGTH]
+        log.warning("proxy %s did not reload: %s", proxy.name, outcome.error)
+    finally:
+        client.close()
+    with session_scope(engine) as session:
+        row = session.get(SipProxy, proxy.id)
+        if row is not None:
+            if outcome.error is None:
+                row.applied_generation = generation
+                row.last_success_at = utcnow()
+                row.last_error = None
+            else:
+                row.last_error = outcome.error
+                row.last_error_at = utcnow()
+            session.add(row)
+    return outcome
+
+
+def catch_up(engine: Engine, box: SecretBox, key: str) -> list[ProxyOutcome]:
+    """Reload, in full, the proxies of one database that missed a reload; skip if busy."""
+    proxies, url, _requested, generation = _targets(engine, box, key)
+    lagging = [proxy for proxy in proxies if proxy.applied_generation < generation]
+    if not lagging:
+        return []
+    with _proxy_database(url, wait=False) as connection:
+        if connection is None:
+            return []  # an export runs now and reloads them itself
+        return [reload_proxy(engine, proxy, ALL_RELOADS, generation) for proxy in lagging]
+
+
+def database_keys(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.execute(select(SipProxy.database_key).where(SipProxy.enabled)
+                                    .distinct().order_by(SipProxy.database_key)).scalars())
+
+
+def export_outstanding(engine: Engine, key: str) -> bool:
+    """Whether changes were requested after the last export of this database covered them."""
+    with Session(engine) as session:
+        changes = session.get(RoutingChanges, 1)
+        database = session.get(RoutingDatabase, key)
+    requested = changes.requested if changes else 0
+    return database is None or database.covered_request < requested

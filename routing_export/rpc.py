@@ -1,0 +1,77 @@
+"""Asking a proxy to reload its tables, over Kamailio's JSON-RPC (jsonrpcs over xhttp).
+
+Kamailio hides failures well (see ../shared/KAMAILIO.md): a failed drouting
+reload answers HTTP 200 with the result ``"failed to load routing data"``, and
+dialplan and permissions refuse a reload within ``reload_delta`` of the last
+one with "ongoing reload". So a reload counts as done only when the answer
+carries no error and, for drouting, the result is exactly ``"reload ok"``;
+"ongoing reload" is retried for a short while.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+DROUTING_OK = "reload ok"
+RETRY_WINDOW_SECONDS = 6.0  # longer than Kamailio's default reload_delta of 5 s
+RETRY_PAUSE_SECONDS = 0.1
+Call = tuple[str, tuple[str, ...]]
+
+_ids = itertools.count(1)
+
+
+class ReloadError(Exception):
+    """The proxy did not confirm a reload (unreachable, refused or failed)."""
+
+
+class ProxyClient:
+    """One proxy's JSON-RPC endpoint."""
+
+    def __init__(self, url: str, *, timeout: float = 5.0,
+                 client: httpx.Client | None = None) -> None:
+        self.url = url
+        self._client = client or httpx.Client(timeout=timeout)
+
+    def call(self, method: str, *params: Any) -> Any:
+        """The result of one call; ReloadError for transport or RPC errors."""
+        request = {"jsonrpc": "2.0", "method": method, "id": next(_ids)}
+        if params:
+            request["params"] = list(params)
+        try:
+            response = self._client.post(self.url, json=request)
+            answer = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise ReloadError(f"{method}: {type(error).__name__}: {error}") from error
+        if not isinstance(answer, dict):
+            raise ReloadError(f"{method}: unexpected answer {answer!r}")
+        if "error" in answer:
+            error = answer["error"] or {}
+            message = error.get("message", "") if isinstance(error, dict) else str(error)
+            raise ReloadError(f"{method}: {message}".strip())
+        return answer.get("result")
+
+    def reload(self, method: str, *params: str) -> None:
+        deadline = time.monotonic() + RETRY_WINDOW_SECONDS
+        while True:
+            try:
+                result = self.call(method, *params)
+            except ReloadError as error:
+                if "ongoing reload" in str(error) and time.monotonic() < deadline:
+                    time.sleep(RETRY_PAUSE_SECONDS)
+                    continue
+                raise
+            if method == "drouting.reload" and result != DROUTING_OK:
+                raise ReloadError(f"{method}: {result!r}")
+            return
+
+    def reload_all(self, calls: Iterable[Call]) -> None:
+        for method, params in calls:
+            self.reload(method, *params)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,64 @@
+"""Reading SIP proxies and the routing export's state."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import select
+from sqlmodel import Session
+
+from core.models import RoutingChanges, RoutingDatabase, SipProxy
+from core.scoping import visible
+from schema.context import Info
+from schema.core.pagination import Connection, SortKey, paginate
+from schema.routing.types import RoutingStatus, SipProxyType
+
+
+def _status(session: Session, show_proxies: bool) -> RoutingStatus:
+    proxies = list(session.execute(select(SipProxy).where(SipProxy.enabled)
+                                   .order_by(SipProxy.name)).scalars())
+    keys = {proxy.database_key for proxy in proxies}
+    databases = {row.key: row for row in session.execute(
+        select(RoutingDatabase).where(RoutingDatabase.key.in_(keys))).scalars()}  # type: ignore[attr-defined]
+    changes = session.get(RoutingChanges, 1)
+    requested = changes.requested if changes else 0
+    pending = any(key not in databases or databases[key].covered_request < requested
+                  for key in keys)
+    lagging = any(proxy.applied_generation < databases[proxy.database_key].generation
+                  for proxy in proxies if proxy.database_key in databases)
+    exported = [row.exported_at for row in databases.values() if row.exported_at]
+    errors = [row.last_error for row in databases.values() if row.last_error]
+    return RoutingStatus(
+        in_step=not pending and not lagging,
+        pending=pending,
+        generation=max((row.generation for row in databases.values()), default=0),
+        exported_at=max(exported, default=None),
+        last_error=errors[0] if errors else None,
+        proxies=[SipProxyType.from_row(proxy) for proxy in proxies] if show_proxies else [],
+    )
+
+
+@strawberry.type
+class RoutingQuery:
+    @strawberry.field(description="The SIP proxies (platform operators only).")
+    async def sip_proxies(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[SipProxyType]:
+        return await paginate(
+            info, SipProxy, where=[visible(info.context.viewer, SipProxy)],
+            order=SortKey(SipProxy.name), to_node=SipProxyType.from_row,
+            first=first, after=after, last=last, before=before,
+        )
+
+    @strawberry.field(description="Whether configuration changes have reached the proxies. "
+                      "Null when not logged in.")
+    async def routing_status(self, info: Info) -> RoutingStatus | None:
+        viewer = info.context.viewer
+        if not viewer.is_authenticated:
+            return None
+        async with info.context.sessions() as session:
+            return await session.run_sync(lambda s: _status(s, viewer.is_platform))

@@ -1,0 +1,59 @@
+"""GraphQL types of the SIP proxies and of the routing export's state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from core.models import SipProxy
+from schema.core.ids import to_global_id
+from schema.core.node import Node, register_node
+
+
+@strawberry.type(name="SipProxy", description="A Kamailio proxy fed by the routing export.")
+class SipProxyType(Node):
+    row: strawberry.Private[SipProxy]
+    name: str
+    database: str = strawberry.field(
+        description="The PostgreSQL database whose tables it reads (password hidden).")
+    rpc_url: str = strawberry.field(description="Its JSON-RPC endpoint, for reloads.")
+    enabled: bool
+    applied_generation: int = strawberry.field(
+        description="The export generation it last reloaded successfully.")
+    last_success_at: dt.datetime | None = strawberry.field(
+        description="When it last confirmed a reload.")
+    last_error: str | None = strawberry.field(description="Why its last reload failed, "
+                                              "if it did after its last success.")
+    last_error_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: SipProxy) -> SipProxyType:
+        return cls(id=strawberry.ID(to_global_id("SipProxy", row.id)), row=row, name=row.name,
+                   database=row.database_display, rpc_url=row.rpc_url, enabled=row.enabled,
+                   applied_generation=row.applied_generation,
+                   last_success_at=row.last_success_at, last_error=row.last_error,
+                   last_error_at=row.last_error_at, created_at=row.created_at,
+                   updated_at=row.updated_at)
+
+
+register_node("SipProxy", SipProxy, SipProxyType.from_row)
+
+
+@strawberry.type(description="Whether the proxies route calls by what is configured now.")
+class RoutingStatus:
+    in_step: bool = strawberry.field(
+        description="True when every change has been exported and every enabled proxy has "
+        "reloaded the latest export.")
+    pending: bool = strawberry.field(
+        description="Changes were made that are not exported yet.")
+    generation: int = strawberry.field(
+        description="The latest export generation (the highest, with several databases).")
+    exported_at: dt.datetime | None = strawberry.field(description="When it was exported.")
+    last_error: str | None = strawberry.field(
+        description="Why the last export failed, if it did after the last success.")
+    proxies: list[SipProxyType] = strawberry.field(
+        description="The enabled proxies and how far each is (platform operators only; "
+        "empty for others).")

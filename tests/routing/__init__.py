@@ -1,0 +1,1 @@
+"""The routing export, against a real PostgreSQL proxy database."""
