@@ -108,9 +108,22 @@ class DesiredState:
         producer: Callable[[], Iterator[Row]] = getattr(self, f"_{table}")
         return producer()
 
-    def _rows(self, statement: Select[Any]) -> Iterator[Any]:
-        # Columns, not objects: straight from the connection, without the ORM's loading.
-        return iter(self.session.connection().execute(statement).all())
+    def _rows(self, statement: Select[Any]) -> list[Row]:
+        """Plain tuples from the driver, for the large tables.
+
+        Within the session's transaction (same snapshot), but without building
+        SQLAlchemy rows: the statements select only text and numbers, with their
+        few constants written into the SQL.
+        """
+        connection = self.session.connection()
+        text = str(statement.compile(dialect=connection.dialect,
+                                     compile_kwargs={"literal_binds": True}))
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(text)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     # Tenants ---------------------------------------------------------------------------------
 
@@ -158,25 +171,25 @@ class DesiredState:
             .join(Tenant, Tenant.id == Subscriber.tenant_id)
             .outerjoin(group, and_(group.kind == "security_group",
                                    group.object_id == Subscriber.security_group_id)))
-        return (tuple(row) for row in self._rows(statement))
+        return iter(self._rows(statement))
 
     def _htable_alias(self) -> Iterator[Row]:
-        statement = (select(Tenant.domain, Subscriber.alias, Subscriber.username)
+        statement = (select(Tenant.domain + ":" + Subscriber.alias, literal(0), literal(HT_STRING),
+                            Subscriber.username, literal(0))
                      .join(Tenant, Tenant.id == Subscriber.tenant_id)
                      .where(Subscriber.alias.is_not(None),  # type: ignore[union-attr]
                             Subscriber.status == SubscriberStatus.ACTIVE))
-        for domain, alias, username in self._rows(statement):
-            yield (f"{domain}:{alias}", 0, HT_STRING, username, 0)
+        return iter(self._rows(statement))
 
     def _htable_did(self) -> Iterator[Row]:
-        statement = (select(Number.e164, Subscriber.username, Tenant.domain)
+        statement = (select(Number.e164, literal(0), literal(HT_STRING),
+                            Subscriber.username + "@" + Tenant.domain, literal(0))
                      .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
                                             Subscriber.tenant_id == Number.tenant_id))
                      .join(Tenant, Tenant.id == Number.tenant_id)
                      .where(Number.state == NumberState.ASSIGNED, Number.voice,
                             Subscriber.status == SubscriberStatus.ACTIVE))
-        for e164, username, domain in self._rows(statement):
-            yield (e164, 0, HT_STRING, f"{username}@{domain}", 0)
+        return iter(self._rows(statement))
 
     def _htable_sg(self) -> Iterator[Row]:
         openings: dict[uuid.UUID, list[Opening]] = {}

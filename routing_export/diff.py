@@ -67,6 +67,11 @@ def compare(table: Table, desired: Iterable[Row],
             current: dict[tuple[object, ...], tuple[int, Row]]) -> TableDiff:
     """What to change so that the table holds exactly ``desired`` (consumes ``current``)."""
     diff = TableDiff(table)
+    if not current:
+        # A new database: everything is inserted. Keys are unique by construction (and
+        # the unique indexes would refuse the transaction if they were not).
+        diff.inserts = list(desired)
+        return diff
     width = len(table.key)
     seen: set[tuple[object, ...]] = set()
     for row in desired:

@@ -4,7 +4,8 @@ Each definition follows ``/usr/share/kamailio/postgres/<module>-create.sql`` of
 Kamailio 5.6 with the same ``version`` rows (dialplan and auth_db refuse to
 start without them). Differences, all invisible to Kamailio: some text columns
 are wider (tenant domains and dial-plan expressions are longer than Kamailio's
-defaults), ``subscriber`` has the extra per-user columns the cfg loads with
+defaults; ``address.port`` is an INTEGER, since gateway ports go up to 65535),
+``subscriber`` has the extra per-user columns the cfg loads with
 ``load_credentials``, and the three hash tables the cfg uses get a table each
 with htable's schema. ``README.md`` beside this file says what the rows mean.
 """
@@ -92,7 +93,7 @@ DDL: dict[str, tuple[str, int]] = {
     address VARCHAR(128) NOT NULL,
     strip INTEGER DEFAULT 0 NOT NULL,
     pri_prefix VARCHAR(64) DEFAULT NULL,
-    attrs VARCHAR(512) DEFAULT NULL,
+    attrs VARCHAR(1200) DEFAULT NULL,
     description VARCHAR(128) DEFAULT '' NOT NULL""", 3),
     "dr_rules": ("""
     ruleid SERIAL PRIMARY KEY NOT NULL,
@@ -118,7 +119,7 @@ DDL: dict[str, tuple[str, int]] = {
     grp INTEGER DEFAULT 1 NOT NULL,
     ip_addr VARCHAR(50) NOT NULL,
     mask INTEGER DEFAULT 32 NOT NULL,
-    port SMALLINT DEFAULT 0 NOT NULL,
+    port INTEGER DEFAULT 0 NOT NULL,
     tag VARCHAR(64)""", 6),
     "htable_alias": (_HTABLE_COLUMNS, 2),
     "htable_did": (_HTABLE_COLUMNS, 2),

@@ -26,8 +26,11 @@ sipp
 Scenarios are in ``tests/e2e/scenarios/``; pass the file name (or any path). Each
 scenario's header says which ``keys`` (``-key name value``, ``[name]`` in the
 messages) it reads. The UAC scenarios end with a check of the final response: sipp
-exits 0 only when it equals ``expect`` (``-set expect``); ``SippResult.final_status``
-tells what it was. Call flows are complete (ACK, and BYE after ``duration_ms``).
+exits 0 only when it equals ``expect`` (``-set expect``, 200 unless told; ``None``
+is for scenarios without the check). ``SippResult.final_status`` tells what it was,
+also when it was not expected, or is none of the statuses the scenarios list (the
+usual 2xx-6xx ones; any other aborts the call). Call flows are complete (ACK, and
+BYE after ``duration_ms``).
 
 Register a phone whose contact is 127.0.0.1:<phone_port>::
 
