@@ -411,3 +411,35 @@ def test_docker_compose_accepts_the_file():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# The SIP proxy ---------------------------------------------------------------------
+
+
+def test_the_proxy_tables_are_created_before_kamailio_starts():
+    tables = _service("kamailio-tables")
+    program, *arguments = tables["command"]
+    assert program == "wehostvoip"
+    assert arguments[:2] == ["routing", "init-db"]
+    cli.commands["routing"].commands["init-db"].make_context("init-db", arguments[2:])
+    assert tables["restart"] == "no"
+    kamailio = _service("kamailio")
+    assert kamailio["depends_on"]["kamailio-tables"]["condition"] == (
+        "service_completed_successfully")
+
+
+def test_kamailio_reads_the_database_the_tables_were_created_in():
+    tables_url = _service("kamailio-tables")["command"][-1]
+    command = _service("kamailio")["command"]
+    defines = dict(value.split("=", 1) for value in command[1::2])
+    assert all(flag == "-A" for flag in command[::2])
+    assert defines["DBURL"].strip('"').split("@", 1)[1] == tables_url.split("@", 1)[1]
+    assert "CREATE DATABASE kamailio" in _compose()["configs"]["kamailio-database"]["content"]
+
+
+def test_kamailio_runs_the_shipped_configuration():
+    context = ROOT / _service("kamailio")["build"]["context"]
+    dockerfile = (context / "Dockerfile").read_text()
+    assert (context / "kamailio.cfg").is_file()
+    assert "COPY kamailio.cfg" in dockerfile
+    assert "kamailio-postgres-modules" in dockerfile
