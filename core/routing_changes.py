@@ -32,6 +32,7 @@ ROUTING_TABLES = frozenset({
 })
 
 _CHANGED = "wehostvoip.routing_changed"
+_BOOKKEEPING = "wehostvoip.routing_bookkeeping"
 _installed = False
 
 
@@ -56,7 +57,7 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 
 def _before_commit(session: Session) -> None:
     session.flush()  # unflushed changes are seen by _before_flush now
-    if session.info.pop(_CHANGED, False):
+    if session.info.pop(_CHANGED, False) and not session.info.get(_BOOKKEEPING):
         request_export(session)
 
 
@@ -78,6 +79,15 @@ def request_export(session: Session) -> int:
         enqueue(session, EXPORT.kind, key)
     session.info.pop(_CHANGED, None)
     return len(keys)
+
+
+def export_bookkeeping(session: Session) -> Session:
+    """Mark a session that only records how exports went (a proxy's applied generation).
+
+    Its commits ask for no export: recording an export must not start another.
+    """
+    session.info[_BOOKKEEPING] = True
+    return session
 
 
 def track_routing_changes() -> None:

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from core.database import is_sqlite, session_scope
 from core.models import RoutingChanges, RoutingDatabase, SipProxy, utcnow
+from core.routing_changes import export_bookkeeping
 from core.secrets import SecretBox, SecretDecryptionError
 from core.sip_proxies import proxy_database_url
 from routing_export.desired import DesiredState, InvalidStateError, Row, allocate_identifiers
@@ -281,6 +282,7 @@ def reload_proxy(engine: Engine, proxy: SipProxy, calls: list[Call],
     finally:
         client.close()
     with session_scope(engine) as session:
+        export_bookkeeping(session)
         row = session.get(SipProxy, proxy.id)
         if row is not None:
             if outcome.error is None:

@@ -246,3 +246,15 @@ def test_the_control_planes_own_database_is_refused(engine: Engine, box: SecretB
 
     with pytest.raises(exporter.ExportError, match="control plane"):
         exporter.export(engine, box, key)
+
+
+def test_recording_an_export_does_not_ask_for_another(engine: Engine, box: SecretBox, key: str):
+    from core.models import RoutingChanges
+
+    with Session(engine) as session:
+        requested = session.get(RoutingChanges, 1).requested  # adding the proxy asked for one
+    exporter.export(engine, box, key)  # reloads the proxy and records it on the proxy's row
+
+    assert not exporter.export_outstanding(engine, key)
+    with Session(engine) as session:
+        assert session.get(RoutingChanges, 1).requested == requested
