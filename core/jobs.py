@@ -34,7 +34,8 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 
 _PENDING_DISPATCH = "wehostvoip.jobs_to_dispatch"
-TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED,
+                     JobStatus.NEEDS_CONFIRMATION)
 
 
 MAX_ERROR_DETAILS = 100
@@ -62,6 +63,10 @@ class TransientJobError(JobError):
 
 class PermanentJobError(JobError):
     """Trying again cannot help (bad credentials, revoked consent): fail now."""
+
+
+class NeedsConfirmationError(JobError):
+    """The job stopped before a change too large to make unasked; a person decides."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,17 @@ def heartbeat(session: Session, job_id: uuid.UUID, worker_id: str, *,
         return Beat(owned=False, cancel_requested=False)
     cancel = session.exec(select(Job.cancel_requested_at).where(Job.id == job_id)).one()
     return Beat(owned=True, cancel_requested=cancel is not None)
+
+
+def save_payload(session: Session, job_id: uuid.UUID, worker_id: str, **values: Any) -> bool:
+    """Merge ``values`` into the payload of a job this worker runs (a checkpoint, say):
+    the next attempt of the job reads them back."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.worker_id != worker_id or job.status is not JobStatus.RUNNING:
+        return False
+    session.execute(update(Job).where(Job.id == job_id, Job.worker_id == worker_id)
+                    .values(payload={**job.payload, **values}, updated_at=utcnow()))
+    return True
 
 
 def finish(session: Session, job_id: uuid.UUID, worker_id: str, status: JobStatus, *,

@@ -90,6 +90,25 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_from: str = "WeHostVoIP <no-reply@wehostvoip.localhost>"
+    # Google Workspace: the platform's OAuth client (a "Web application" client in
+    # Google Cloud) and the endpoints, which tests and compatible servers replace.
+    google_client_id: str = ""
+    google_client_secret: SecretStr | None = None
+    google_auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_uri: str = "https://oauth2.googleapis.com/token"
+    google_api_endpoint: str = "https://admin.googleapis.com"
+    google_certs_uri: str = "https://www.googleapis.com/oauth2/v3/certs"
+    # Microsoft Entra: the platform's multi-tenant application, and the login
+    # authority and Graph hosts (national clouds differ); an optional CA bundle.
+    microsoft_client_id: str = ""
+    microsoft_client_secret: SecretStr | None = None
+    microsoft_authority_host: str = "https://login.microsoftonline.com"
+    microsoft_graph_url: str = "https://graph.microsoft.com"
+    microsoft_ca_bundle: Path | None = None
+    directory_sync_interval_minutes: int = Field(
+        default=60, ge=1, le=10080,
+        description="Default re-sync interval of a newly linked directory.",
+    )
     log_level: str = "INFO"
     app_base_url: str | None = Field(
         default=None,

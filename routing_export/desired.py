@@ -237,7 +237,8 @@ class DesiredState:
             host = f"[{gateway.address}]" if ":" in gateway.address else gateway.address
             description = f"{carrier.name}/{gateway.description}"[:128]
             yield (self.ids.of("gateway", gateway.id), 0, f"{host}:{gateway.port}",
-                   gateway.strip, gateway.prefix, gateway_attributes(gateway), description)
+                   proxy_strip(gateway.strip), gateway.prefix, gateway_attributes(gateway),
+                   description)
 
     def _dr_rules(self) -> Iterator[Row]:
         lists: dict[uuid.UUID, list[int]] = {}
@@ -256,6 +257,15 @@ class DesiredState:
             if key not in seen:  # two carriers may share a gateway address
                 seen.add(key)
                 yield (*key, f"carrier:{carrier.id}")
+
+
+def proxy_strip(digits: int) -> int:
+    """Characters drouting strips to remove ``digits`` digits of a "+E.164" number.
+
+    A gateway's strip counts digits of the E.164 number ("strip 1" sends
+    +12095550123 as 2095550123); drouting counts characters, "+" included.
+    """
+    return digits + 1 if digits else 0
 
 
 def gateway_attributes(gateway: Gateway) -> str:

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from core import jobs as job_rules
 from core.database import session_scope
-from core.jobs import JobError, PermanentJobError, TransientJobError
+from core.jobs import JobError, NeedsConfirmationError, PermanentJobError, TransientJobError
 from core.models import Job, JobStatus
 from workers import context
 from workers.registry import PERIODIC_TASKS, PeriodicTask, actor
@@ -86,6 +86,14 @@ class JobRun:
         self._beat(done=done, total=total, counters=snapshot)
         self.check()
 
+    def save(self, **values: Any) -> None:
+        """Keep ``values`` in the job's payload for its next attempt (a checkpoint)."""
+        with session_scope(context.engine()) as session:
+            if not job_rules.save_payload(session, self.id, self.owner, **values):
+                self._stop = "LOST"
+        self.payload.update(values)
+        self.check()
+
     def check(self) -> None:
         """Raise JobStopped when the job must not go on."""
         if self._stop is None and time.monotonic() > self.deadline:
@@ -143,6 +151,8 @@ def run_job(job_id: str) -> None:
         _record_retry(run, error)
     except PermanentJobError as error:
         _record_end(run, JobStatus.FAILED, error=error)
+    except NeedsConfirmationError as error:
+        _record_end(run, JobStatus.NEEDS_CONFIRMATION, error=error)
     except Exception as error:
         log.exception("job %s (%s) failed unexpectedly", run.id, run.kind)
         _record_retry(run, TransientJobError("INTERNAL_ERROR", f"{type(error).__name__}"))

@@ -9,7 +9,14 @@ from core.models.billing import RateDeckEntry, Service, ServiceDeckEntry, Servic
 from core.models.carrier import DEFAULT_SIP_PORT, Carrier, Gateway
 from core.models.customer import Customer, CustomerStatus
 from core.models.dialplan import DialPlan, DialPlanRule
-from core.models.directory import DirectoryLink, DirectoryLinkStatus, DirectoryProvider
+from core.models.directory import (
+    DirectoryConsentRequest,
+    DirectoryLink,
+    DirectoryLinkStatus,
+    DirectoryPreviewRow,
+    DirectoryProvider,
+    DirectorySyncPending,
+)
 from core.models.email import EmailMessage, EmailStatus
 from core.models.files import StoredFile
 from core.models.identity import Administrator, Role, RoleGrant, Scope
@@ -40,9 +47,12 @@ __all__ = [
     "CustomerStatus",
     "DialPlan",
     "DialPlanRule",
+    "DirectoryConsentRequest",
     "DirectoryLink",
     "DirectoryLinkStatus",
+    "DirectoryPreviewRow",
     "DirectoryProvider",
+    "DirectorySyncPending",
     "EmailMessage",
     "EmailStatus",
     "Gateway",

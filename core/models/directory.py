@@ -20,6 +20,9 @@ class DirectoryProvider(StrEnum):
 
 class DirectoryLinkStatus(StrEnum):
     PENDING_CONSENT = "PENDING_CONSENT"
+    # Consent given: users can be discovered, previewed and imported.
+    LINKED = "LINKED"
+    # Imported: re-synced on schedule.
     ACTIVE = "ACTIVE"
     CONSENT_REVOKED = "CONSENT_REVOKED"
     ERROR = "ERROR"
@@ -48,3 +51,76 @@ class DirectoryLink(IdMixin, TimestampsMixin, table=True):
     alias_start: int | None = None
     last_synced_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error_code: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=500)
+    # Which users are synced: {"groups": [...], "org_units": [...]}; empty: the whole domain.
+    scope: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # A deleted user's subscriber is removed this many days after it was disabled.
+    removal_grace_days: int = 30
+    # A run that would disable or remove more than this share of the synced
+    # subscribers waits for an administrator's confirmation.
+    brake_percent: int = 10
+    # Where the next round starts (Microsoft's deltaLink); integrity matters, not secrecy.
+    sync_state: str | None = Field(default=None, sa_type=sa.Text)
+    # Google push notifications: the watch channel of the domain's users.
+    channel_id: str | None = Field(default=None, max_length=64)
+    channel_resource_id: str | None = Field(default=None, max_length=255)
+    channel_token_hash: str | None = Field(default=None, max_length=64)
+    channel_expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DirectoryConsentRequest(IdMixin, TimestampsMixin, table=True):
+    """An administrator sent to the provider to consent; the callback must come back to it.
+
+    ``state`` (only its hash is kept) binds the callback to this tenant and to the
+    administrator's session; the PKCE verifier is kept encrypted until then.
+    """
+
+    __tablename__ = "directory_consent_request"
+
+    state_hash: str = Field(max_length=64, unique=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenant.id", ondelete="CASCADE", index=True)
+    administrator_id: uuid.UUID = Field(foreign_key="administrator.id", ondelete="CASCADE")
+    session_hash: str = Field(max_length=64)
+    provider: DirectoryProvider = Field(sa_type=enum_type(DirectoryProvider, "directory_provider"))
+    code_verifier_encrypted: str | None = Field(default=None, sa_type=sa.Text)
+    with_groups: bool = False
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DirectoryPreviewRow(IdMixin, TimestampsMixin, table=True):
+    """One directory user as the import would make it, editable before confirming."""
+
+    __tablename__ = "directory_preview_row"
+    __table_args__ = (sa.UniqueConstraint("link_id", "external_id"),
+                      sa.Index("ix_directory_preview_row_link_position", "link_id", "position"))
+
+    link_id: uuid.UUID = Field(foreign_key="directory_link.id", ondelete="CASCADE")
+    position: int
+    external_id: str = Field(max_length=255)
+    email: str = Field(default="", max_length=254)
+    display_name: str = Field(default="", max_length=200)
+    department: str = Field(default="", max_length=200)
+    username: str = Field(max_length=128)
+    alias: str | None = Field(default=None, max_length=16)
+    caller_id: str | None = Field(default=None, max_length=16)
+    excluded: bool = False
+    # Why the proposal differs from the obvious one, for the administrator to check.
+    conflicts: list[str] = Field(default_factory=list, sa_type=JSON)
+    # A subscriber created by hand that this user will take over (set by an administrator).
+    link_subscriber_id: uuid.UUID | None = Field(
+        default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    fingerprint: str = Field(default="", max_length=64)
+
+
+class DirectorySyncPending(IdMixin, table=True):
+    """A disable or removal a braked run holds back until an administrator decides."""
+
+    __tablename__ = "directory_sync_pending"
+
+    link_id: uuid.UUID = Field(foreign_key="directory_link.id", ondelete="CASCADE", index=True)
+    job_id: uuid.UUID = Field(foreign_key="job.id", ondelete="CASCADE", index=True)
+    subscriber_id: uuid.UUID = Field(foreign_key="subscriber.id", ondelete="CASCADE")
+    action: str = Field(max_length=16)  # DISABLE or DELETE
+    username: str = Field(max_length=128)
+    email: str = Field(default="", max_length=254)

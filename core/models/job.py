@@ -19,6 +19,8 @@ class JobStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    # Stopped before a change too large to make unasked (directory sync's brake).
+    NEEDS_CONFIRMATION = "NEEDS_CONFIRMATION"
 
 
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)

@@ -103,3 +103,7 @@ class Subscriber(IdMixin, TimestampsMixin, table=True):
         default=SubscriberStatus.ACTIVE, sa_type=enum_type(SubscriberStatus, "subscriber_status")
     )
     disabled_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Directory sync: what the directory said last (a hash), and since when it says the
+    # user is deleted (the subscriber is removed after the link's grace period).
+    sync_fingerprint: str | None = Field(default=None, max_length=64)
+    directory_deleted_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

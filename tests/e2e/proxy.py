@@ -90,7 +90,7 @@ CFG = REPO / "routing_export" / "kamailio" / "kamailio.cfg"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 LOOPBACK = "127.0.0.1"
 
-# Ports are picked below 32768: Kamailio's `address.port` column is a SMALLINT, so a
+# Ports are picked below 32768: stock Kamailio schemas make `address.port` a SMALLINT, so a
 # gateway port from the kernel's ephemeral range could not be written there.
 _PORT_RANGE = (20000, 32767)
 _handed_out: set[int] = set()

@@ -91,7 +91,8 @@ def test_first_export_writes_every_table_as_documented(
     gateways = rows(proxy_database, "SELECT gwid, address, strip, pri_prefix, attrs "
                                     "FROM dr_gateways ORDER BY strip DESC")
     assert [gateway[1:] for gateway in gateways] == [
-        ("192.0.2.10:5060", 1, "9", f"fu=4155550000;fd={b'Main; Office'.hex()};pai=1"),
+        # strip 1 digit: drouting strips 2 characters, the "+" and the 1
+        ("192.0.2.10:5060", 2, "9", f"fu=4155550000;fd={b'Main; Office'.hex()};pai=1"),
         ("[2001:db8::7]:5080", 0, "", "fu=;fd=;pai=0")]
     assert rows(proxy_database, "SELECT groupid, prefix, timerec, gwlist FROM dr_rules") == [
         (attrs["carrier"][1], "", "", f"{gateways[0][0]},{gateways[1][0]}")]

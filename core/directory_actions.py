@@ -1,0 +1,106 @@
+"""What a directory sync does to subscribers it disables or removes, and when.
+
+Disables and removals are held back until a run is over: the sync engine
+applies them at once, or a braked run keeps them (:func:`hold`) until an
+administrator decides (:func:`release_held_actions`). A deleted user's
+subscriber is disabled at once and removed after the link's grace period
+(:func:`remove_expired`), its numbers going to quarantine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from sqlalchemy import case, delete, insert, select, update
+from sqlmodel import Session
+
+from core.models import (
+    DirectoryLink,
+    DirectorySyncPending,
+    Isp,
+    Number,
+    NumberState,
+    Subscriber,
+    SubscriberStatus,
+    Tenant,
+    utcnow,
+)
+
+DISABLE, DELETE = "DISABLE", "DELETE"
+
+
+class Action(NamedTuple):
+    subscriber_id: uuid.UUID
+    action: str  # DISABLE or DELETE
+    username: str
+    email: str
+
+
+def apply_actions(session: Session, actions: Iterable[Action],
+                  counters: dict[str, int]) -> None:
+    """Disable (and for deleted users, mark for removal) the subscribers named."""
+    now = utcnow()
+    for action in actions:
+        values: dict[str, Any] = {"status": SubscriberStatus.DISABLED, "updated_at": now}
+        if action.action == DELETE:
+            values["directory_deleted_at"] = now
+            counters["removed"] = counters.get("removed", 0) + 1
+        else:
+            counters["disabled"] = counters.get("disabled", 0) + 1
+        # Disabled since the first time, not since the last re-sync that saw it so.
+        values["disabled_at"] = case((Subscriber.disabled_at.is_(None), now),  # type: ignore[union-attr]
+                                     else_=Subscriber.disabled_at)
+        session.execute(update(Subscriber).where(Subscriber.id == action.subscriber_id)
+                        .values(**values))
+
+
+def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[Action]) -> None:
+    """Keep the braked run's disables and removals for an administrator to decide on."""
+    session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link_id))
+    if actions:
+        session.execute(insert(DirectorySyncPending), [
+            {"id": uuid.uuid4(), "link_id": link_id, "job_id": job_id,
+             "subscriber_id": action.subscriber_id, "action": action.action,
+             "username": action.username, "email": action.email} for action in actions])
+
+
+def release_held_actions(session: Session, link_id: uuid.UUID, *, apply: bool) -> dict[str, int]:
+    """Apply (or drop) what a braked run held back."""
+    rows = session.execute(select(DirectorySyncPending).where(
+        DirectorySyncPending.link_id == link_id)).scalars().all()
+    counters: dict[str, int] = {}
+    if apply:
+        apply_actions(session, [Action(row.subscriber_id, row.action, row.username, row.email)
+                                for row in rows], counters)
+    session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link_id))
+    return counters
+
+
+# Removal after the grace period -------------------------------------------------------------
+
+
+def remove_expired(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete subscribers whose directory user was deleted longer ago than the grace period;
+    their numbers go to quarantine (or back to the inventory when the ISP keeps none)."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.tenant_id, Subscriber.directory_deleted_at,
+               DirectoryLink.removal_grace_days, Tenant.isp_id)
+        .join(DirectoryLink, DirectoryLink.tenant_id == Subscriber.tenant_id)
+        .join(Tenant, Tenant.id == Subscriber.tenant_id)
+        .where(Subscriber.directory_deleted_at.is_not(None))).all()  # type: ignore[union-attr]
+    expired = [row for row in rows
+               if row.directory_deleted_at + dt.timedelta(days=row.removal_grace_days) <= now]
+    for row in expired:
+        days = session.get(Isp, row.isp_id).number_quarantine_days  # type: ignore[union-attr]
+        until = now + dt.timedelta(days=days) if days else None
+        session.execute(update(Number).where(Number.target_subscriber_id == row.id,
+                                             Number.state == NumberState.ASSIGNED)
+                        .values(state=NumberState.QUARANTINE if until else
+                                NumberState.AVAILABLE, quarantine_until=until, tenant_id=None,
+                                target_subscriber_id=None, updated_at=now))
+        session.execute(delete(Subscriber).where(Subscriber.id == row.id))
+    return len(expired)

@@ -1,0 +1,445 @@
+"""The sync engine: directory users in, a tenant's subscribers brought in line.
+
+Three runs share it, whatever the provider:
+
+- **discover** lists the directory and writes a preview: each user with the
+  subscriber the import would make (username, extension, caller ID, conflicts).
+- **import** turns the preview rows an administrator kept into subscribers.
+- **re-sync** follows the directory afterwards: new users become subscribers
+  (next free extension, defaults chosen at discovery), changed users are
+  updated, suspended ones disabled and enabled again when they come back,
+  deleted ones disabled at once and removed after the link's grace period.
+  Only what changed is written (a fingerprint per user). Disables and removals
+  wait until the round is over: if there are more than the link's brake allows,
+  they are held for an administrator to confirm (:class:`Braked`).
+
+Memory stays bounded: users arrive a page at a time, and what is kept of the
+tenant's subscribers is one small tuple each. Subscribers created by hand are
+never touched unless an administrator links them to a directory user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlmodel import Session
+
+from core.database import session_scope
+from core.dial_plans import ordered_rules
+from core.dialplan_engine import check_rule
+from core.directory_actions import DELETE, DISABLE, Action, apply_actions
+from core.models import (
+    DirectoryLink,
+    DirectoryPreviewRow,
+    DirectoryProvider,
+    Number,
+    NumberState,
+    Subscriber,
+    SubscriberSource,
+    SubscriberStatus,
+    Tenant,
+    utcnow,
+)
+from core.secrets import SecretBox
+from core.sip_credentials import digests, generate_sip_password
+from sync.directory import DirectoryAdapter, DirectoryUser, Page, UserState
+from sync.mapping import (
+    DEFAULT_ALIAS_START,
+    AliasAllocator,
+    Defaults,
+    caller_id,
+    display_name,
+    fingerprint,
+    free_username,
+    username_base,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[..., None]
+SOURCE = {DirectoryProvider.GOOGLE: SubscriberSource.GOOGLE,
+          DirectoryProvider.MICROSOFT: SubscriberSource.MICROSOFT}
+# Counters every re-sync reports, in this order.
+COUNTERS = ("created", "updated", "disabled", "reenabled", "removed", "unchanged", "conflicts",
+            "errors")
+
+
+class Synced(NamedTuple):
+    """What a re-sync keeps of one synced subscriber."""
+
+    id: uuid.UUID
+    fingerprint: str | None
+    status: SubscriberStatus
+    deleted: bool
+    username: str
+    email: str
+
+
+@dataclass
+class TenantView:
+    """What the engine reads of a tenant once per run, in a fixed number of queries."""
+
+    tenant: Tenant
+    link: DirectoryLink
+    usernames: set[str]
+    numbers: frozenset[str]
+    aliases: AliasAllocator
+    manual_by_email: dict[str, uuid.UUID]
+    synced: dict[str, Synced]
+
+    @property
+    def source(self) -> SubscriberSource:
+        return SOURCE[self.link.provider]
+
+
+def _rejects(session: Session, tenant: Tenant) -> list[re.Pattern[str]]:
+    if tenant.dial_plan_id is None:
+        return []
+    return [check_rule(rule).match for rule in ordered_rules(session, tenant.dial_plan_id)]
+
+
+def load_view(session: Session, link: DirectoryLink, *, alias_start: int | None = None,
+              ) -> TenantView:
+    tenant = session.get(Tenant, link.tenant_id)
+    assert tenant is not None  # the link is deleted with its tenant
+    source = SOURCE[link.provider]
+    usernames: set[str] = set()
+    aliases: list[str] = []
+    manual: dict[str, uuid.UUID] = {}
+    synced: dict[str, Synced] = {}
+    for row in session.execute(select(
+            Subscriber.id, Subscriber.username, Subscriber.alias, Subscriber.email,
+            Subscriber.source, Subscriber.external_id, Subscriber.sync_fingerprint,
+            Subscriber.status, Subscriber.directory_deleted_at)
+            .where(Subscriber.tenant_id == tenant.id)):
+        usernames.add(row.username)
+        if row.alias:
+            aliases.append(row.alias)
+        if row.source is source and row.external_id:
+            synced[row.external_id] = Synced(row.id, row.sync_fingerprint, row.status,
+                                             row.directory_deleted_at is not None,
+                                             row.username, row.email)
+        elif row.source is SubscriberSource.MANUAL and row.email:
+            manual[row.email.lower()] = row.id
+    numbers = frozenset(session.execute(select(Number.e164).where(
+        Number.tenant_id == tenant.id, Number.state == NumberState.ASSIGNED)).scalars())
+    start = alias_start if alias_start is not None else (link.alias_start or DEFAULT_ALIAS_START)
+    return TenantView(tenant=tenant, link=link, usernames=usernames, numbers=numbers,
+                      aliases=AliasAllocator(start, aliases, _rejects(session, tenant)),
+                      manual_by_email=manual, synced=synced)
+
+
+# Making subscribers ---------------------------------------------------------------------------
+
+
+@dataclass
+class NewSubscriber:
+    """Everything a subscriber row needs, before its credentials are made."""
+
+    username: str
+    email: str
+    display_name: str
+    alias: str | None
+    caller_id: str | None
+    external_id: str
+    fingerprint: str
+
+
+class SubscriberFactory:
+    """Rows for bulk insertion: one model's defaults, then each subscriber's values."""
+
+    def __init__(self, view: TenantView, box: SecretBox, defaults: Defaults) -> None:
+        self.view, self.box, self.defaults = view, box, defaults
+        # Placeholders, each replaced in row(); the model fills in every other default.
+        self._template = Subscriber(
+            tenant_id=view.tenant.id, username="-", sip_password_encrypted="-",  # noqa: S106
+            ha1="-", ha1b="-", country_code=defaults.country_code).model_dump()
+
+    def row(self, new: NewSubscriber) -> dict[str, Any]:
+        password = generate_sip_password()
+        ha1, ha1b = digests(new.username, self.view.tenant.domain, password)
+        now = utcnow()
+        return self._template | {
+            "id": uuid.uuid4(), "created_at": now, "updated_at": now,
+            "username": new.username, "email": new.email, "display_name": new.display_name,
+            "sip_password_encrypted": self.box.encrypt(password), "ha1": ha1, "ha1b": ha1b,
+            "country_code": self.defaults.country_code, "area_code": self.defaults.area_code,
+            "security_group_id": self.defaults.security_group_id,
+            "concurrent_calls": self.defaults.concurrent_calls,
+            "ring_timeout": self.defaults.ring_timeout,
+            "voicemail_to_email": self.defaults.voicemail_to_email,
+            "alias": new.alias, "caller_id": new.caller_id, "source": self.view.source,
+            "external_id": new.external_id, "sync_fingerprint": new.fingerprint,
+        }
+
+
+def _propose(view: TenantView, user: DirectoryUser) -> tuple[NewSubscriber, list[str]]:
+    """The subscriber a new directory user becomes, and what is worth a second look."""
+    conflicts: list[str] = []
+    base = username_base(user.email, user.external_id)
+    username = free_username(base, view.usernames)
+    if username != base:
+        conflicts.append(f"the username {base} is taken: {username} instead")
+    view.usernames.add(username)
+    alias = view.aliases.next()
+    if alias is None:
+        conflicts.append("no free extension number is left")
+    if user.email.lower() in view.manual_by_email:
+        conflicts.append("a subscriber created by hand has this e-mail address: link it "
+                         "instead of importing a second one")
+    return NewSubscriber(username=username, email=user.email, display_name=display_name(user),
+                         alias=alias, caller_id=caller_id(user.phones, view.numbers),
+                         external_id=user.external_id, fingerprint=fingerprint(user)), conflicts
+
+
+# Discovery: the preview ---------------------------------------------------------------------
+
+
+def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
+             alias_start: int, progress: Progress) -> dict[str, int]:
+    """List the directory into the link's preview (replacing any earlier preview)."""
+    with session_scope(engine) as session:
+        session.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
+        link = session.get(DirectoryLink, link_id)
+        assert link is not None
+        view = load_view(session, link, alias_start=alias_start)
+    counters = {"proposed": 0, "already_synced": 0, "inactive": 0, "conflicts": 0}
+    position = 0
+    for page in adapter.pages(resume=None, state=None):
+        rows = []
+        for user in page.users:
+            if user.external_id in view.synced:
+                counters["already_synced"] += 1
+                continue
+            if user.state is not UserState.ACTIVE:
+                counters["inactive"] += 1
+                continue
+            new, conflicts = _propose(view, user)
+            counters["proposed"] += 1
+            counters["conflicts"] += bool(conflicts)
+            now = utcnow()
+            rows.append({"id": uuid.uuid4(), "created_at": now, "updated_at": now,
+                         "link_id": link_id, "position": position,
+                         "external_id": new.external_id, "email": new.email,
+                         "display_name": new.display_name, "department": user.department[:200],
+                         "username": new.username, "alias": new.alias,
+                         "caller_id": new.caller_id, "excluded": False, "conflicts": conflicts,
+                         "link_subscriber_id": view.manual_by_email.get(user.email.lower()),
+                         "fingerprint": new.fingerprint})
+            position += 1
+        if rows:
+            with session_scope(engine) as session:
+                session.execute(insert(DirectoryPreviewRow), rows)
+        progress(position, **counters)
+    return counters
+
+
+# Import: the preview becomes subscribers ----------------------------------------------------
+
+
+@dataclass
+class ImportOutcome:
+    created: list[uuid.UUID] = field(default_factory=list)
+    linked: list[uuid.UUID] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+IMPORT_BATCH = 500
+
+
+def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[list[DirectoryPreviewRow]]:
+    last = -1
+    while True:
+        with Session(engine) as session:
+            batch = list(session.execute(
+                select(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id,
+                                                  DirectoryPreviewRow.position > last,
+                                                  DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
+                .order_by(DirectoryPreviewRow.position).limit(IMPORT_BATCH)).scalars())
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].position
+
+
+def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
+                   progress: Progress) -> ImportOutcome:
+    """Create (or link) a subscriber for each preview row kept; idempotent if run again."""
+    outcome = ImportOutcome()
+    with Session(engine) as session:
+        link = session.get(DirectoryLink, link_id)
+        assert link is not None
+        view = load_view(session, link)
+        defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
+    factory = SubscriberFactory(view, box, defaults)
+    done = 0
+    for batch in _preview_batches(engine, link_id):
+        rows: list[dict[str, Any]] = []
+        with session_scope(engine) as session:
+            for preview in batch:
+                if preview.external_id in view.synced:
+                    continue  # imported by an earlier attempt of this job
+                if preview.link_subscriber_id is not None:
+                    _link_manual(session, view, preview)
+                    outcome.linked.append(preview.link_subscriber_id)
+                    continue
+                problem = _import_problem(view, preview)
+                if problem:
+                    outcome.errors.append(f"{preview.email or preview.external_id}: {problem}")
+                    continue
+                view.usernames.add(preview.username)
+                if preview.alias:
+                    view.aliases.take(preview.alias)
+                rows.append(factory.row(NewSubscriber(
+                    username=preview.username, email=preview.email,
+                    display_name=preview.display_name, alias=preview.alias,
+                    caller_id=preview.caller_id if preview.caller_id in view.numbers else None,
+                    external_id=preview.external_id, fingerprint=preview.fingerprint)))
+            if rows:
+                session.execute(insert(Subscriber), rows)
+        outcome.created.extend(row["id"] for row in rows)
+        for row in rows:
+            view.synced[row["external_id"]] = Synced(row["id"], row["sync_fingerprint"],
+                                                     SubscriberStatus.ACTIVE, False,
+                                                     row["username"], row["email"])
+        done += len(batch)
+        progress(done, created=len(outcome.created), linked=len(outcome.linked),
+                 errors=len(outcome.errors))
+    return outcome
+
+
+def _import_problem(view: TenantView, preview: DirectoryPreviewRow) -> str | None:
+    if preview.username in view.usernames:
+        return f"the username {preview.username} is taken"
+    if preview.alias is not None and not view.aliases.allowed(preview.alias):
+        return f"the extension {preview.alias} is taken or matched by the dial plan"
+    return None
+
+
+def _link_manual(session: Session, view: TenantView, preview: DirectoryPreviewRow) -> None:
+    """An administrator chose to hand a subscriber created by hand over to the directory."""
+    session.execute(update(Subscriber).where(
+        Subscriber.id == preview.link_subscriber_id, Subscriber.tenant_id == view.tenant.id,
+        Subscriber.source == SubscriberSource.MANUAL)
+        .values(source=view.source, external_id=preview.external_id,
+                sync_fingerprint=preview.fingerprint, email=preview.email or Subscriber.email,
+                updated_at=utcnow()))
+    view.synced[preview.external_id] = Synced(preview.link_subscriber_id,  # type: ignore[arg-type]
+                                              preview.fingerprint, SubscriberStatus.ACTIVE,
+                                              False, "", preview.email)
+
+
+# Re-sync ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncOutcome:
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    held: list[Action] = field(default_factory=list)  # set when the brake stopped the run
+    next_round: str | None = None
+    complete: bool = False
+    seen: int = 0
+
+
+class Checkpoint:
+    """Where an interrupted round resumes: saved after each committed page."""
+
+    def __init__(self, resume: str | None, save: Callable[[str | None], None]) -> None:
+        self.resume = resume
+        self._save = save
+
+    def save(self, resume: str | None) -> None:
+        self._save(resume)
+
+
+def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
+           checkpoint: Checkpoint, progress: Progress) -> SyncOutcome:
+    """One round: apply additions and updates page by page, then the brake decides."""
+    with Session(engine) as session:
+        link = session.get(DirectoryLink, link_id)
+        assert link is not None
+        view = load_view(session, link)
+        defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
+        state = link.sync_state
+    factory = SubscriberFactory(view, box, defaults)
+    outcome = SyncOutcome()
+    actions: dict[uuid.UUID, Action] = {}
+    seen: set[str] = set()
+    resumed = checkpoint.resume is not None
+    synced_before = sum(1 for row in view.synced.values() if not row.deleted)
+    last: Page | None = None
+    for page in adapter.pages(resume=checkpoint.resume, state=state):
+        with session_scope(engine) as session:
+            for user in page.users:
+                seen.add(user.external_id)
+                _follow(session, view, factory, user, outcome, actions)
+        checkpoint.save(page.resume)
+        progress(len(seen), **outcome.counters)
+        last = page
+    if last is not None and last.complete and last.full and not resumed:
+        # Whoever the full listing left out is no longer in the directory (or in scope).
+        for external_id, row in view.synced.items():
+            if external_id not in seen and not row.deleted:
+                actions[row.id] = Action(row.id, DELETE, row.username, row.email)
+    outcome.seen = len(seen)
+    outcome.complete = last is not None and last.complete
+    outcome.next_round = last.next_round if last is not None else None
+    if _brake(link, len(actions), synced_before):
+        outcome.held = list(actions.values())
+        return outcome
+    with session_scope(engine) as session:
+        apply_actions(session, actions.values(), outcome.counters)
+    return outcome
+
+
+def _brake(link: DirectoryLink, changes: int, synced: int) -> bool:
+    return changes > 0 and changes * 100 > link.brake_percent * synced
+
+
+def _follow(session: Session, view: TenantView, factory: SubscriberFactory,
+            user: DirectoryUser, outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
+    """Bring one subscriber in line with one directory user (disables are only noted)."""
+    counters = outcome.counters
+    known = view.synced.get(user.external_id)
+    if known is None:
+        if user.state is UserState.ACTIVE:
+            new, conflicts = _propose(view, user)
+            session.execute(insert(Subscriber), [factory.row(new)])
+            counters["created"] += 1
+            counters["conflicts"] += bool(conflicts)
+        return
+    current = fingerprint(user)
+    if current == known.fingerprint:
+        counters["unchanged"] += 1
+        return
+    values: dict[str, Any] = {"sync_fingerprint": current, "updated_at": utcnow()}
+    if user.email and user.email != known.email:
+        values["email"] = user.email
+    name = display_name(user)
+    if name:
+        values["display_name"] = name
+    number = caller_id(user.phones, view.numbers)
+    if number:
+        values["caller_id"] = number
+    if user.state is UserState.ACTIVE:
+        if known.status is SubscriberStatus.DISABLED or known.deleted:
+            values.update(status=SubscriberStatus.ACTIVE, disabled_at=None,
+                          directory_deleted_at=None)
+            counters["reenabled"] += 1
+        else:
+            counters["updated"] += 1
+    else:
+        counters["updated"] += 1
+        deleted = user.state is UserState.DELETED
+        if deleted and not known.deleted:
+            actions[known.id] = Action(known.id, DELETE, known.username, known.email)
+        elif not deleted and known.status is SubscriberStatus.ACTIVE:
+            actions[known.id] = Action(known.id, DISABLE, known.username, known.email)
+    session.execute(update(Subscriber).where(Subscriber.id == known.id).values(**values))
+    view.synced[user.external_id] = known._replace(fingerprint=current)

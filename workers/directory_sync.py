@@ -1,0 +1,222 @@
+"""Directory sync in the background: discovery, import and re-sync jobs, and the schedule.
+
+Each job builds the provider's adapter from the link's stored credentials and
+hands it to the engine (``sync/engine.py``). A revoked consent fails the job
+with CONSENT_REVOKED and marks the link, which stops its schedule until an
+administrator consents again; a throttled or failing directory retries the job
+later (never before its Retry-After). A re-sync saves its page checkpoint after
+each page, so a retried job resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from core.credentials import CredentialsFormat, start_export
+from core.directory_actions import hold, remove_expired
+from core.directory_links import (
+    DISCOVER,
+    IMPORT,
+    SYNC,
+    credentials_of,
+    held_job,
+    sync_domain,
+)
+from core.jobs import (
+    NeedsConfirmationError,
+    PermanentJobError,
+    TransientJobError,
+    enqueue,
+)
+from core.models import (
+    DirectoryLink,
+    DirectoryLinkStatus,
+    DirectoryPreviewRow,
+    Tenant,
+    utcnow,
+)
+from core.secrets import SecretBox, secret_box
+from core.viewer import AuthMethod, load_viewer
+from sync import engine as sync_engine
+from sync.adapters import adapter_for
+from sync.directory import (
+    ConsentRefusedError,
+    ConsentRevokedError,
+    DirectoryAdapter,
+    DirectoryUnavailableError,
+)
+from workers import context
+from workers.jobs import JobRun, handles, transaction
+from workers.registry import PERIODIC_TASKS, PeriodicTask
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SCHEDULE_INTERVAL_SECONDS = 60
+REMOVAL_INTERVAL_SECONDS = 3600
+MAX_SHEET_SELECTION = 10_000
+
+
+def _box() -> SecretBox:
+    return secret_box(context.settings().secret_key_bytes())
+
+
+def _adapter(link_id: uuid.UUID) -> DirectoryAdapter:
+    with Session(context.engine()) as session:
+        link = session.get(DirectoryLink, link_id)
+        if link is None:
+            raise PermanentJobError("NOT_FOUND", "the directory link was removed")
+        tenant = session.get(Tenant, link.tenant_id)
+        assert tenant is not None
+        domain = sync_domain(session, tenant)
+        return adapter_for(context.settings(), link, domain, credentials_of(_box(), link))
+
+
+def _mark_link(link_id: uuid.UUID, status: DirectoryLinkStatus | None, code: str | None,
+               message: str | None) -> None:
+    with transaction() as session:
+        link = session.get(DirectoryLink, link_id)
+        if link is not None:
+            if status is not None:
+                link.status = status
+            link.last_error_code, link.last_error = code, (message or "")[:500] or None
+            session.add(link)
+
+
+@contextmanager
+def _directory_errors(link_id: uuid.UUID) -> Iterator[None]:
+    """The adapter's failures as job outcomes, and on the link for administrators to see."""
+    try:
+        yield
+    except ConsentRevokedError as error:
+        _mark_link(link_id, DirectoryLinkStatus.CONSENT_REVOKED, error.code, str(error))
+        raise PermanentJobError(error.code, str(error)) from error
+    except ConsentRefusedError as error:
+        _mark_link(link_id, None, error.code, str(error))
+        raise PermanentJobError(error.code, str(error)) from error
+    except DirectoryUnavailableError as error:
+        _mark_link(link_id, None, error.code, str(error))
+        raise TransientJobError(error.code, str(error), retry_after=error.retry_after) from error
+
+
+def _progress(job: JobRun) -> Callable[..., None]:
+    def report(done: int, **counters: int) -> None:
+        job.progress(done, **counters)
+    return report
+
+
+@handles(DISCOVER.kind)
+def discover(job: JobRun) -> None:
+    link_id = uuid.UUID(job.subject_id)
+    with _directory_errors(link_id):
+        adapter = _adapter(link_id)
+        with Session(context.engine()) as session:
+            link = session.get(DirectoryLink, link_id)
+            alias_start = link.alias_start if link and link.alias_start else 1000
+        sync_engine.discover(context.engine(), link_id, adapter, alias_start=alias_start,
+                             progress=_progress(job))
+    _mark_link(link_id, None, None, None)
+
+
+@handles(IMPORT.kind)
+def import_users(job: JobRun) -> str | None:
+    link_id = uuid.UUID(job.subject_id)
+    outcome = sync_engine.import_preview(context.engine(), _box(), link_id,
+                                         progress=_progress(job))
+    with transaction() as session:
+        link = session.get(DirectoryLink, link_id)
+        if link is None:
+            raise PermanentJobError("NOT_FOUND", "the directory link was removed")
+        link.status = DirectoryLinkStatus.ACTIVE
+        link.last_synced_at = utcnow()
+        link.last_error_code = link.last_error = None
+        link.sync_state = None  # the first re-sync lists everyone
+        session.add(link)
+        # The preview is used up: later users arrive by re-sync, with the same defaults.
+        session.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
+        sheet = _credentials_sheet(session, job, link, outcome.created + outcome.linked)
+    if outcome.errors:
+        log.warning("directory import of link %s skipped %d users: %s", link_id,
+                    len(outcome.errors), "; ".join(outcome.errors[:5]))
+    return str(sheet) if sheet else None
+
+
+def _credentials_sheet(session: Session, job: JobRun, link: DirectoryLink,
+                       subscriber_ids: list[uuid.UUID]) -> uuid.UUID | None:
+    """Queue the credentials sheet of the imported users for whoever confirmed the import."""
+    requested_by = job.payload.get("requested_by")
+    if not subscriber_ids or not requested_by:
+        return None
+    viewer = load_viewer(session, uuid.UUID(requested_by), auth_method=AuthMethod.SESSION)
+    if viewer is None:
+        return None
+    selection = subscriber_ids if len(subscriber_ids) <= MAX_SHEET_SELECTION else None
+    return start_export(session, viewer, link.tenant_id, CredentialsFormat.XLSX, selection).id
+
+
+@handles(SYNC.kind)
+def resync(job: JobRun) -> None:
+    link_id = uuid.UUID(job.subject_id)
+    checkpoint = sync_engine.Checkpoint(job.payload.get("resume"),
+                                        lambda resume: job.save(resume=resume))
+    with _directory_errors(link_id):
+        adapter = _adapter(link_id)
+        outcome = sync_engine.resync(context.engine(), _box(), link_id, adapter,
+                                     checkpoint=checkpoint, progress=_progress(job))
+    job.progress(outcome.seen, **outcome.counters)  # with the disables and removals applied
+    with transaction() as session:
+        link = session.get(DirectoryLink, link_id)
+        if link is None:
+            return
+        if outcome.complete:
+            link.sync_state = outcome.next_round
+        link.last_synced_at = utcnow()
+        link.last_error_code = link.last_error = None
+        session.add(link)
+        if outcome.held:
+            hold(session, link_id, job.id, outcome.held)
+    job.save(resume=None)
+    if outcome.held:
+        raise NeedsConfirmationError(
+            "NEEDS_CONFIRMATION", f"{len(outcome.held)} subscribers would be disabled or "
+            f"removed, more than the link's brake allows: confirm or cancel",
+            details=[f"{action.action} {action.username}" for action in outcome.held])
+
+
+# The schedule ------------------------------------------------------------------------------
+
+
+def queue_due_syncs() -> None:
+    """Queue a re-sync of every active link whose interval has passed."""
+    now = utcnow()
+    with transaction() as session:
+        links = session.exec(select(DirectoryLink).where(
+            DirectoryLink.status == DirectoryLinkStatus.ACTIVE)).all()
+        for link in links:
+            due = link.last_synced_at is None or (
+                link.last_synced_at + dt.timedelta(minutes=link.sync_interval_minutes) <= now)
+            if due and held_job(session, link) is None:
+                tenant = session.get(Tenant, link.tenant_id)
+                assert tenant is not None
+                enqueue(session, SYNC.kind, link.id, isp_id=tenant.isp_id, tenant_id=tenant.id)
+
+
+def remove_deleted_users() -> None:
+    with transaction() as session:
+        removed = remove_expired(session)
+    if removed:
+        log.info("removed %d subscribers whose directory users were deleted", removed)
+
+
+PERIODIC_TASKS.append(PeriodicTask("directory.schedule", SCHEDULE_INTERVAL_SECONDS,
+                                   queue_due_syncs))
+PERIODIC_TASKS.append(PeriodicTask("directory.remove_deleted", REMOVAL_INTERVAL_SECONDS,
+                                   remove_deleted_users))
