@@ -14,6 +14,7 @@ from api.downloads import download_routes
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.media import media_routes
+from api.oauth import oauth_routes
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             *media_routes,
             *download_routes,
+            *oauth_routes,
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -24,6 +24,7 @@ from core.models import (
     DialPlan,
     DialPlanRule,
     DirectoryLink,
+    DirectoryPreviewRow,
     Gateway,
     Invitation,
     Isp,
@@ -263,6 +264,12 @@ def _security_group_destination(viewer: Viewer) -> ColumnElement[bool]:
 @rule(DirectoryLink)
 def _directory_link(viewer: Viewer) -> ColumnElement[bool]:
     return _in_visible_tenant(DirectoryLink.tenant_id, viewer)
+
+
+@rule(DirectoryPreviewRow)
+def _directory_preview_row(viewer: Viewer) -> ColumnElement[bool]:
+    return DirectoryPreviewRow.link_id.in_(  # type: ignore[attr-defined]
+        select(DirectoryLink.id).where(_directory_link(viewer)))
 
 
 @rule(StoredFile)
