@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.downloads import download_routes
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
+from api.hooks import hook_routes
 from api.media import media_routes
 from api.oauth import oauth_routes
 from core.database import async_session_factory, make_async_engine
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *media_routes,
             *download_routes,
             *oauth_routes,
+            *hook_routes,
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -37,6 +37,9 @@ class Action(NamedTuple):
     action: str  # DISABLE or DELETE
     username: str
     email: str
+    # The directory's fingerprint of the user, stored once the action is applied: until
+    # then a later round still sees the change (an interrupted or braked round loses nothing).
+    fingerprint: str = ""
 
 
 def apply_actions(session: Session, actions: Iterable[Action],
@@ -45,6 +48,8 @@ def apply_actions(session: Session, actions: Iterable[Action],
     now = utcnow()
     for action in actions:
         values: dict[str, Any] = {"status": SubscriberStatus.DISABLED, "updated_at": now}
+        if action.fingerprint:
+            values["sync_fingerprint"] = action.fingerprint
         if action.action == DELETE:
             values["directory_deleted_at"] = now
             counters["removed"] = counters.get("removed", 0) + 1
@@ -64,7 +69,8 @@ def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[
         session.execute(insert(DirectorySyncPending), [
             {"id": uuid.uuid4(), "link_id": link_id, "job_id": job_id,
              "subscriber_id": action.subscriber_id, "action": action.action,
-             "username": action.username, "email": action.email} for action in actions])
+             "username": action.username, "email": action.email,
+             "fingerprint": action.fingerprint} for action in actions])
 
 
 def release_held_actions(session: Session, link_id: uuid.UUID, *, apply: bool) -> dict[str, int]:
@@ -73,8 +79,8 @@ def release_held_actions(session: Session, link_id: uuid.UUID, *, apply: bool) -
         DirectorySyncPending.link_id == link_id)).scalars().all()
     counters: dict[str, int] = {}
     if apply:
-        apply_actions(session, [Action(row.subscriber_id, row.action, row.username, row.email)
-                                for row in rows], counters)
+        apply_actions(session, [Action(row.subscriber_id, row.action, row.username, row.email,
+                                       row.fingerprint) for row in rows], counters)
     session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link_id))
     return counters
 

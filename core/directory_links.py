@@ -45,6 +45,7 @@ from core.models import (
     DirectoryPreviewRow,
     DirectoryProvider,
     DirectorySyncPending,
+    DirectoryWatchChannel,
     Job,
     JobStatus,
     SecurityGroup,
@@ -65,6 +66,9 @@ IMPORT = register_kind(JobSpec(kind="directory.import", subject_type="DirectoryL
                                max_attempts=5, timeout_seconds=3600))
 SYNC = register_kind(JobSpec(kind="directory.sync", subject_type="DirectoryLink",
                              max_attempts=8, timeout_seconds=3600))
+
+STOP_CHANNELS = register_kind(JobSpec(kind="directory.stop_channels", subject_type="Tenant",
+                                     max_attempts=5, timeout_seconds=300))
 
 CONSENT_LIFETIME = dt.timedelta(minutes=15)
 MAX_SCOPE_ITEMS = 50
@@ -472,7 +476,42 @@ def unlink(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None) -> Dir
         .values(source=SubscriberSource.MANUAL, external_id=None, sync_fingerprint=None,
                 directory_deleted_at=None, updated_at=utcnow()))
     session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link.id))
+    channels = session.exec(select(DirectoryWatchChannel).where(
+        DirectoryWatchChannel.link_id == link.id)).all()
+    if channels and link.credentials_encrypted:
+        # Google keeps posting until the channels are stopped, with the grant going now.
+        enqueue(session, STOP_CHANNELS.kind, tenant.id, isp_id=tenant.isp_id, payload={
+            "credentials_encrypted": link.credentials_encrypted,
+            "channels": [[channel.channel_id, channel.resource_id] for channel in channels]})
     session.delete(link)
     session.flush()
     _record(session, viewer, "unlink", link, tenant, {"provider": link.provider})
     return link
+
+
+# Google push notifications ------------------------------------------------------------------
+
+
+def watched_link(session: Session, channel_id: str, token: str) -> DirectoryLink | None:
+    """The active link a push notification's channel belongs to, if its token is right."""
+    channel = session.exec(select(DirectoryWatchChannel).where(
+        DirectoryWatchChannel.channel_id == channel_id)).first()
+    if channel is None or not secrets.compare_digest(channel.token_hash, _hash(token)):
+        return None
+    link = session.get(DirectoryLink, channel.link_id)
+    return link if link is not None and link.status is DirectoryLinkStatus.ACTIVE else None
+
+
+def queue_notified_sync(session: Session, link: DirectoryLink) -> Job | None:
+    """A re-sync because the directory says something changed (unless one waits already)."""
+    if held_job(session, link) is not None:
+        return None
+    tenant = session.get(Tenant, link.tenant_id)
+    assert tenant is not None
+    return enqueue(session, SYNC.kind, link.id, isp_id=tenant.isp_id, tenant_id=tenant.id).job
+
+
+def new_channel_token() -> tuple[str, str]:
+    """A channel token for Google to send back with each notification, and its hash."""
+    token = secrets.token_urlsafe(32)
+    return token, _hash(token)

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     google_token_uri: str = "https://oauth2.googleapis.com/token"
     google_api_endpoint: str = "https://admin.googleapis.com"
     google_certs_uri: str = "https://www.googleapis.com/oauth2/v3/certs"
+    # Push notifications (users.watch): on by default when the API is public over HTTPS,
+    # which Google requires of webhook addresses.
+    google_push: bool | None = None
     # Microsoft Entra: the platform's multi-tenant application, and the login
     # authority and Graph hosts (national clouds differ); an optional CA bundle.
     microsoft_client_id: str = ""
@@ -273,6 +276,12 @@ class Settings(BaseSettings):
         if self.graphql_introspection is None:
             return self.embedded
         return self.graphql_introspection
+
+    @property
+    def google_push_enabled(self) -> bool:
+        if self.google_push is not None:
+            return self.google_push
+        return self.public_base_url.startswith("https://")
 
     @property
     def links_base_url(self) -> str:

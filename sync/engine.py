@@ -437,9 +437,11 @@ def _follow(session: Session, view: TenantView, factory: SubscriberFactory,
     else:
         counters["updated"] += 1
         deleted = user.state is UserState.DELETED
-        if deleted and not known.deleted:
-            actions[known.id] = Action(known.id, DELETE, known.username, known.email)
-        elif not deleted and known.status is SubscriberStatus.ACTIVE:
-            actions[known.id] = Action(known.id, DISABLE, known.username, known.email)
+        newly = (not known.deleted) if deleted else known.status is SubscriberStatus.ACTIVE
+        if newly:
+            actions[known.id] = Action(known.id, DELETE if deleted else DISABLE,
+                                       known.username, known.email, current)
+            # Stored with the action: until it is applied, the change is still news.
+            del values["sync_fingerprint"]
     session.execute(update(Subscriber).where(Subscriber.id == known.id).values(**values))
     view.synced[user.external_id] = known._replace(fingerprint=current)

@@ -11,6 +11,7 @@ each page, so a retried job resumes where it stopped.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,9 +26,11 @@ from core.directory_actions import hold, remove_expired
 from core.directory_links import (
     DISCOVER,
     IMPORT,
+    STOP_CHANNELS,
     SYNC,
     credentials_of,
     held_job,
+    new_channel_token,
     sync_domain,
 )
 from core.jobs import (
@@ -40,6 +43,8 @@ from core.models import (
     DirectoryLink,
     DirectoryLinkStatus,
     DirectoryPreviewRow,
+    DirectoryProvider,
+    DirectoryWatchChannel,
     Tenant,
     utcnow,
 )
@@ -51,6 +56,7 @@ from sync.directory import (
     ConsentRefusedError,
     ConsentRevokedError,
     DirectoryAdapter,
+    DirectoryError,
     DirectoryUnavailableError,
 )
 from workers import context
@@ -58,6 +64,9 @@ from workers.jobs import JobRun, handles, transaction
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
+
+# Where Google posts notifications (served by api/hooks.py).
+GOOGLE_HOOK = "/hooks/google/directory"
 T = TypeVar("T")
 
 SCHEDULE_INTERVAL_SECONDS = 60
@@ -220,3 +229,94 @@ PERIODIC_TASKS.append(PeriodicTask("directory.schedule", SCHEDULE_INTERVAL_SECON
                                    queue_due_syncs))
 PERIODIC_TASKS.append(PeriodicTask("directory.remove_deleted", REMOVAL_INTERVAL_SECONDS,
                                    remove_deleted_users))
+
+
+# Google push channels ------------------------------------------------------------------------
+
+CHANNEL_INTERVAL_SECONDS = 300
+CHANNEL_TTL_SECONDS = 6 * 3600
+# A channel is replaced this long before it expires, so notifications never lapse.
+CHANNEL_RENEW_BEFORE = dt.timedelta(hours=1)
+
+
+def _google(link: DirectoryLink, credentials: dict[str, object]) -> object:
+    with Session(context.engine()) as session:
+        tenant = session.get(Tenant, link.tenant_id)
+        assert tenant is not None
+        domain = sync_domain(session, tenant)
+    return adapter_for(context.settings(), link, domain, credentials)
+
+
+def renew_channels() -> None:
+    """Open (or replace, before they expire) the push channels of active Google links."""
+    settings = context.settings()
+    if not settings.google_push_enabled:
+        return
+    from sync.google.directory import SYNC_EVENTS
+
+    address = settings.public_base_url.rstrip("/") + GOOGLE_HOOK
+    with Session(context.engine()) as session:
+        links = session.exec(select(DirectoryLink).where(
+            DirectoryLink.status == DirectoryLinkStatus.ACTIVE,
+            DirectoryLink.provider == DirectoryProvider.GOOGLE)).all()
+    for link in links:
+        try:
+            _renew_link_channels(link, address, SYNC_EVENTS)
+        except (DirectoryError, ValueError) as error:
+            log.warning("push channels of link %s: %s", link.id, error)
+
+
+def _renew_link_channels(link: DirectoryLink, address: str, events: tuple[str, ...]) -> None:
+    now = utcnow()
+    with Session(context.engine()) as session:
+        current = {channel.event: channel for channel in session.exec(
+            select(DirectoryWatchChannel).where(DirectoryWatchChannel.link_id == link.id))}
+    due = [event for event in events if event not in current or (
+        current[event].expires_at is not None
+        and current[event].expires_at - CHANNEL_RENEW_BEFORE <= now)]
+    if not due:
+        return
+    google = _google(link, credentials_of(_box(), link))
+    for event in due:
+        token, token_hash = new_channel_token()
+        opened = google.watch_users(channel_id=str(uuid.uuid4()), token=token,  # type: ignore[attr-defined]
+                                    address=address, ttl_seconds=CHANNEL_TTL_SECONDS,
+                                    event=event)
+        with transaction() as session:
+            old = current.get(event)
+            if old is not None:
+                session.execute(delete(DirectoryWatchChannel).where(
+                    DirectoryWatchChannel.id == old.id))
+            session.add(DirectoryWatchChannel(
+                link_id=link.id, event=event, channel_id=opened.channel_id,
+                resource_id=opened.resource_id, token_hash=token_hash,
+                expires_at=opened.expires_at))
+        if old is not None:
+            google.stop_channel(old.channel_id, old.resource_id)  # type: ignore[attr-defined]
+
+
+@handles(STOP_CHANNELS.kind)
+def stop_channels(job: JobRun) -> None:
+    """Stop the channels of a link that was removed, with the grant it had."""
+    from sync.google.consent import oauth_credentials, service_account_credentials
+    from sync.google.directory import GoogleDirectory
+
+    settings = context.settings()
+    credentials = json.loads(_box().decrypt(job.payload["credentials_encrypted"]))
+    if credentials.get("kind") == "service_account":
+        google_credentials = service_account_credentials(settings, credentials["key"],
+                                                         credentials["subject"])
+    else:
+        google_credentials = oauth_credentials(settings, credentials.get("refresh_token", ""))
+    google = GoogleDirectory(settings, google_credentials, domain="")
+    try:
+        for channel_id, resource_id in job.payload.get("channels", []):
+            google.stop_channel(channel_id, resource_id)
+    except ConsentRevokedError:
+        log.info("the grant is gone already: the channels expire by themselves")
+    except DirectoryUnavailableError as error:
+        raise TransientJobError(error.code, str(error), retry_after=error.retry_after) from error
+
+
+PERIODIC_TASKS.append(PeriodicTask("directory.channels", CHANNEL_INTERVAL_SECONDS,
+                                   renew_channels))

@@ -16,6 +16,7 @@ from core.models.directory import (
     DirectoryPreviewRow,
     DirectoryProvider,
     DirectorySyncPending,
+    DirectoryWatchChannel,
 )
 from core.models.email import EmailMessage, EmailStatus
 from core.models.files import StoredFile
@@ -53,6 +54,7 @@ __all__ = [
     "DirectoryPreviewRow",
     "DirectoryProvider",
     "DirectorySyncPending",
+    "DirectoryWatchChannel",
     "EmailMessage",
     "EmailStatus",
     "Gateway",

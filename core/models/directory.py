@@ -61,11 +61,19 @@ class DirectoryLink(IdMixin, TimestampsMixin, table=True):
     brake_percent: int = 10
     # Where the next round starts (Microsoft's deltaLink); integrity matters, not secrecy.
     sync_state: str | None = Field(default=None, sa_type=sa.Text)
-    # Google push notifications: the watch channel of the domain's users.
-    channel_id: str | None = Field(default=None, max_length=64)
-    channel_resource_id: str | None = Field(default=None, max_length=255)
-    channel_token_hash: str | None = Field(default=None, max_length=64)
-    channel_expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DirectoryWatchChannel(IdMixin, TimestampsMixin, table=True):
+    """A Google push channel on the domain's users, one per event (add, update, delete...)."""
+
+    __tablename__ = "directory_watch_channel"
+
+    link_id: uuid.UUID = Field(foreign_key="directory_link.id", ondelete="CASCADE", index=True)
+    event: str = Field(max_length=32)
+    channel_id: str = Field(max_length=64, unique=True)
+    resource_id: str = Field(default="", max_length=255)
+    token_hash: str = Field(max_length=64)
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DirectoryConsentRequest(IdMixin, TimestampsMixin, table=True):
@@ -124,3 +132,4 @@ class DirectorySyncPending(IdMixin, table=True):
     action: str = Field(max_length=16)  # DISABLE or DELETE
     username: str = Field(max_length=128)
     email: str = Field(default="", max_length=254)
+    fingerprint: str = Field(default="", max_length=64)

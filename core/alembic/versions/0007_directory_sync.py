@@ -18,6 +18,32 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "directory_watch_channel",
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("link_id", sa.Uuid(), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("channel_id", sa.String(length=64), nullable=False),
+        sa.Column("resource_id", sa.String(length=255), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["link_id"],
+            ["directory_link.id"],
+            name=op.f("fk_directory_watch_channel_link_id_directory_link"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_watch_channel")),
+        sa.UniqueConstraint("channel_id", name=op.f("uq_directory_watch_channel_channel_id")),
+    )
+    op.create_index(
+        op.f("ix_directory_watch_channel_link_id"),
+        "directory_watch_channel",
+        ["link_id"],
+        unique=False,
+    )
+    op.create_table(
         "directory_consent_request",
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -110,6 +136,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("username", sa.String(length=128), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"],
             ["job.id"],
@@ -155,12 +182,6 @@ def upgrade() -> None:
             ),
         )
         batch_op.add_column(sa.Column("sync_state", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("channel_id", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("channel_resource_id", sa.String(length=255), nullable=True))
-        batch_op.add_column(sa.Column("channel_token_hash", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("channel_expires_at", sa.DateTime(timezone=True), nullable=True)
-        )
 
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_job_job_status"), type_="check")
@@ -204,10 +225,6 @@ def downgrade() -> None:
         )
 
     with op.batch_alter_table("directory_link", schema=None) as batch_op:
-        batch_op.drop_column("channel_expires_at")
-        batch_op.drop_column("channel_token_hash")
-        batch_op.drop_column("channel_resource_id")
-        batch_op.drop_column("channel_id")
         batch_op.drop_column("sync_state")
         batch_op.drop_column("brake_percent")
         batch_op.drop_column("removal_grace_days")
@@ -232,3 +249,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_directory_consent_request_tenant_id"))
 
     op.drop_table("directory_consent_request")
+    op.drop_index(op.f("ix_directory_watch_channel_link_id"), table_name="directory_watch_channel")
+    op.drop_table("directory_watch_channel")
