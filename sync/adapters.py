@@ -24,7 +24,8 @@ def adapter_for(settings: Settings, link: DirectoryLink, domain: str,
 
         if credentials.get("kind") == "service_account":
             google = service_account_credentials(settings, credentials["key"],
-                                                 credentials["subject"])
+                                                 credentials["subject"],
+                                                 with_groups=bool(scope_of(link).groups))
         elif credentials.get("refresh_token"):
             google = oauth_credentials(settings, credentials["refresh_token"])
         else:

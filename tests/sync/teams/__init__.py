@@ -1,0 +1,1 @@
+"""Tests of the Microsoft Entra ID adapter against the wire-level fake."""
