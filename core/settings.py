@@ -113,6 +113,21 @@ class Settings(BaseSettings):
         description="Default re-sync interval of a newly linked directory.",
     )
     log_level: str = "INFO"
+    # "json" for log collectors, "text" for people; "auto": JSON unless stderr is a terminal.
+    log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
+    # /metrics (Prometheus): with a token, it asks for "Authorization: Bearer <token>";
+    # without one, it answers loopback clients only (an internal scrape on the same host).
+    metrics_token: SecretStr | None = None
+    # Query cost: the most one request may cost, and each viewer's budget, refilled
+    # continuously (in Redis when the broker is Redis, else in this process).
+    query_cost_limit: int = Field(default=5_000, ge=1)
+    query_budget: int = Field(default=50_000, ge=1,
+                              description="Points a viewer may spend at once (the bucket).")
+    query_budget_refill_per_second: float = Field(default=500.0, gt=0)
+    max_mutations_per_request: int = Field(default=20, ge=1)
+    # Trusted documents: only operations registered in this JSON file ({id: document})
+    # run, asked for by id ({"documentId": ...}); for production SPAs.
+    trusted_documents_file: Path | None = None
     app_base_url: str | None = Field(
         default=None,
         description="URL of the web app that e-mailed links open (default: public base URL).",
