@@ -15,7 +15,9 @@ from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.hooks import hook_routes
 from api.media import media_routes
+from api.metrics import metrics_routes
 from api.oauth import oauth_routes
+from api.observability import ObservabilityMiddleware
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -37,9 +39,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await engine.dispose()
+            metrics_endpoint.close()
 
     graphql = GraphQLApp(settings)
-    middleware = []
+    metrics, metrics_endpoint = metrics_routes(settings)
+    # Outermost: the request id and metrics cover everything, CORS refusals included.
+    middleware = [Middleware(ObservabilityMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *download_routes,
             *oauth_routes,
             *hook_routes,
+            *metrics,
         ],
         middleware=middleware,
         lifespan=lifespan,

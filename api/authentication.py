@@ -34,7 +34,13 @@ class Authentication:
 
 
 def request_id(connection: HTTPConnection) -> str:
-    """The caller's request id when it is sane, else a new one (it ends up in logs)."""
+    """The caller's request id when it is sane, else a new one (it ends up in logs).
+
+    Decided once per request, by the first to ask (the observability middleware).
+    """
+    stored = connection.scope.get("state", {}).get("request_id")
+    if stored:
+        return str(stored)
     given = connection.headers.get(REQUEST_ID_HEADER, "")
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 

@@ -11,6 +11,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.authentication import authenticate, authenticate_bearer, origin_allowed, request_id
+from core.logs import LOG_CONTEXT
 from core.settings import Settings
 from schema import build_schema
 from schema.context import Context
@@ -40,6 +41,11 @@ class GraphQLApp(GraphQL[Context, None]):
         authentication = await authenticate(request, self.settings, sessions, rid)
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = rid
+        viewer = authentication.viewer
+        if viewer.is_authenticated:
+            isps = sorted(str(isp) for isp in viewer.member_isp_ids())
+            LOG_CONTEXT.set({**LOG_CONTEXT.get(), "viewer_id": str(viewer.administrator_id),
+                             **({"isp_id": ",".join(isps[:3])} if isps else {})})
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,

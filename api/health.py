@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import Any
 
-from sqlalchemy import text
+import anyio
+import httpx
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from core import migrations
+from core.models import SipProxy
+from workers.broker import BrokerUnavailableError, check_connection, make_broker
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +27,68 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """The database is reachable and migrated to the revision this code expects."""
+    """Ready when the database is reachable and migrated (503 otherwise).
+
+    The broker and the SIP proxies are reported too; either being down makes the
+    answer ``degraded`` but still 200: this replica serves requests, jobs wait
+    for the broker (and are sent again once it is back), calls go on through the
+    proxies that answer.
+    """
     engine: AsyncEngine = request.app.state.engine
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
             up_to_date = await connection.run_sync(migrations.is_up_to_date)
+            proxies = (await connection.execute(
+                select(SipProxy.name, SipProxy.rpc_url).where(SipProxy.enabled)
+                .order_by(SipProxy.name))).all() if up_to_date else []
     except (SQLAlchemyError, OSError) as error:
         log.warning("readiness check: database unreachable: %s", error)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     if not up_to_date:
         return JSONResponse({"status": "unavailable", "database": "not migrated"}, status_code=503)
-    return JSONResponse({"status": "ready", "database": "ok"})
+    settings = request.app.state.settings
+    broker = await anyio.to_thread.run_sync(_broker_state, settings.broker_url)
+    with anyio.move_on_after(PROXY_CHECK_SECONDS * 2):
+        states = await _proxy_states(proxies)
+    report = {"database": "ok", "broker": broker,
+              "proxies": {name: states.get(name, "unreachable") for name, _url in proxies}}
+    degraded = broker != "ok" or any(state != "ok" for state in report["proxies"].values())
+    return JSONResponse({"status": "degraded" if degraded else "ready", **report})
+
+
+PROXY_CHECK_SECONDS = 1.0
+
+
+@functools.lru_cache(maxsize=4)
+def _broker(url: str) -> Any:
+    # One client per URL for the life of the process, not a new pool per check.
+    return make_broker(url)
+
+
+def _broker_state(url: str) -> str:
+    try:
+        check_connection(_broker(url))
+    except BrokerUnavailableError as error:
+        log.warning("readiness check: broker unreachable: %s", error)
+        return "unreachable"
+    return "ok"
+
+
+async def _proxy_states(proxies: list[Any]) -> dict[str, str]:
+    """Each proxy's JSON-RPC answers a harmless call within a second, or not."""
+    states: dict[str, str] = {}
+
+    async def check(client: httpx.AsyncClient, name: str, url: str) -> None:
+        try:
+            answer = await client.post(url, json={"jsonrpc": "2.0", "method": "core.version",
+                                                  "id": 1})
+            states[name] = "ok" if answer.status_code == 200 else "unreachable"
+        except httpx.HTTPError:
+            states[name] = "unreachable"
+
+    async with httpx.AsyncClient(timeout=PROXY_CHECK_SECONDS) as client, \
+            anyio.create_task_group() as group:
+        for name, url in proxies:
+            group.start_soon(check, client, name, url)
+    return states

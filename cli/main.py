@@ -62,7 +62,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _settings() -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

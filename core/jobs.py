@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.errors import DomainError, ErrorCode
+from core.logs import current_request_id
 from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, utcnow
 
 # Defaults; the settings job_stale_seconds and job_resend_seconds override them.
@@ -126,7 +127,7 @@ def enqueue(
     job = Job(kind=kind, subject_type=spec.subject_type, subject_id=subject,
               payload=payload or {}, isp_id=isp_id, tenant_id=tenant_id,
               requested_by_id=requested_by_id, max_attempts=spec.max_attempts,
-              timeout_seconds=spec.timeout_seconds)
+              timeout_seconds=spec.timeout_seconds, request_id=current_request_id())
     try:
         with session.begin_nested():
             session.add(job)

@@ -25,6 +25,7 @@ from core.models import RoutingChanges, RoutingDatabase, SipProxy, utcnow
 from core.routing_changes import export_bookkeeping
 from core.secrets import SecretBox, SecretDecryptionError
 from core.sip_proxies import proxy_database_url
+from core.telemetry import PROXY_RELOAD_FAILURES
 from routing_export.desired import DesiredState, InvalidStateError, Row, allocate_identifiers
 from routing_export.diff import TableDiff, apply, compare, read_current
 from routing_export.rpc import Call, ProxyClient, ReloadError
@@ -278,6 +279,7 @@ def reload_proxy(engine: Engine, proxy: SipProxy, calls: list[Call],
             outcome.reloaded.append(method if not params else f"{method}({params[0]})")
     except ReloadError as error:
         outcome.error = str(error)[:MAX_ERROR_LENGTH]
+        PROXY_RELOAD_FAILURES.labels(proxy.name).inc()
         log.warning("proxy %s did not reload: %s", proxy.name, outcome.error)
     finally:
         client.close()

@@ -18,6 +18,7 @@ from schema.core.forgery import RequestForgeryProtection
 from schema.core.limits import limit_extensions
 from schema.core.masking import LoggedSchema, MaskUnexpectedErrors, is_unexpected
 from schema.core.node import NodeQuery
+from schema.core.observability import OperationMetrics
 from schema.platform import PlatformQuery
 
 _NOT_DOMAINS = {"core"}
@@ -49,6 +50,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            OperationMetrics,
             *limit_extensions(introspection=introspection),
             RequestForgeryProtection,
             MaskUnexpectedErrors,

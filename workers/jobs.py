@@ -27,7 +27,9 @@ from sqlmodel import Session
 from core import jobs as job_rules
 from core.database import session_scope
 from core.jobs import JobError, NeedsConfirmationError, PermanentJobError, TransientJobError
-from core.models import Job, JobStatus
+from core.logs import log_context
+from core.models import Job, JobStatus, utcnow
+from core.telemetry import JOB_QUEUE_WAIT, JOB_RUN_TIME, JOBS_FINISHED
 from workers import context
 from workers.registry import PERIODIC_TASKS, PeriodicTask, actor
 
@@ -74,6 +76,9 @@ class JobRun:
     attempt: int
     owner: str
     deadline: float
+    request_id: str | None = None
+    # Seconds from the job's creation (or its retry time) to this attempt's start.
+    waited: float = 0.0
     _stop: str | None = None
     _counters: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,9 +129,12 @@ def _claim(job_id: uuid.UUID, owner: str) -> JobRun | None:
         job = job_rules.claim(session, job_id, owner, _stale_after())
         if job is None:
             return None
+        ready = job.run_after or job.created_at
         return JobRun(id=job.id, kind=job.kind, subject_id=job.subject_id,
                       payload=dict(job.payload), attempt=job.attempts, owner=owner,
-                      deadline=time.monotonic() + job.timeout_seconds)
+                      deadline=time.monotonic() + job.timeout_seconds,
+                      request_id=job.request_id,
+                      waited=max(0.0, (utcnow() - ready).total_seconds()))
 
 
 @actor(queue_name="jobs", max_retries=0, time_limit=HARD_TIME_LIMIT_MS)
@@ -136,6 +144,16 @@ def run_job(job_id: str) -> None:
     run = _claim(uuid.UUID(job_id), owner)
     if run is None:
         return
+    JOB_QUEUE_WAIT.labels(run.kind).observe(run.waited)
+    started = time.perf_counter()
+    with log_context(request_id=run.request_id, job_id=str(run.id), job_kind=run.kind):
+        outcome = _run(run, owner, job_id)
+    JOB_RUN_TIME.labels(run.kind).observe(time.perf_counter() - started)
+    JOBS_FINISHED.labels(run.kind, outcome).inc()
+
+
+def _run(run: JobRun, owner: str, job_id: str) -> str:
+    """Run the handler; how the attempt ended, for the metrics."""
     handler = _HANDLERS.get(run.kind)
     stop = threading.Event()
     beating = threading.Thread(target=_heartbeat_loop, args=(run, stop), daemon=True,
@@ -147,17 +165,23 @@ def run_job(job_id: str) -> None:
         result_ref = handler(run)
     except JobStopped as stopped:
         _record_stop(run, stopped.reason)
+        return stopped.reason.lower()
     except TransientJobError as error:
         _record_retry(run, error)
+        return "retry"
     except PermanentJobError as error:
         _record_end(run, JobStatus.FAILED, error=error)
+        return "failed"
     except NeedsConfirmationError as error:
         _record_end(run, JobStatus.NEEDS_CONFIRMATION, error=error)
+        return "needs_confirmation"
     except Exception as error:
         log.exception("job %s (%s) failed unexpectedly", run.id, run.kind)
         _record_retry(run, TransientJobError("INTERNAL_ERROR", f"{type(error).__name__}"))
+        return "retry"
     else:
         _record_end(run, JobStatus.SUCCEEDED, result_ref=result_ref)
+        return "succeeded"
     finally:
         stop.set()
 

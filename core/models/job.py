@@ -72,6 +72,8 @@ class Job(IdMixin, TimestampsMixin, table=True):
     # A retry waits until then (backoff, or a provider's Retry-After).
     run_after: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     worker_id: str | None = Field(default=None, max_length=100)
+    # The API request that queued the job, so that its logs can be followed into the job.
+    request_id: str | None = Field(default=None, max_length=64)
     cancel_requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     heartbeat_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

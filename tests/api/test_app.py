@@ -34,7 +34,8 @@ async def test_healthz(client: httpx.AsyncClient):
 async def test_readyz_when_migrated(client: httpx.AsyncClient):
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "database": "ok"}
+    assert response.json() == {"status": "ready", "database": "ok", "broker": "ok",
+                               "proxies": {}}
 
 
 async def test_readyz_refuses_an_unmigrated_database(tmp_path: Path):

@@ -184,6 +184,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("sync_state", sa.Text(), nullable=True))
 
     with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("request_id", sa.String(length=64), nullable=True))
         batch_op.drop_constraint(op.f("ck_job_job_status"), type_="check")
         batch_op.alter_column(
             "status",
@@ -212,6 +213,7 @@ def downgrade() -> None:
         batch_op.drop_column("sync_fingerprint")
 
     with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.drop_column("request_id")
         batch_op.drop_constraint(op.f("ck_job_job_status"), type_="check")
         batch_op.alter_column(
             "status",
