@@ -169,8 +169,12 @@ def migrate() -> None:
     type=click.IntRange(1, 64),
     help="Messages processed at once by this process.",
 )
+@click.option("--metrics-port", type=click.IntRange(1, 65535),
+              help="Serve this worker's job metrics (Prometheus) on this port.")
+@click.option("--metrics-address", default="127.0.0.1", show_default=True,
+              help="Address the metrics port listens on.")
 @friendly_errors
-def worker(threads: int) -> None:
+def worker(threads: int, metrics_port: int | None, metrics_address: str) -> None:
     """Process background jobs from the broker until SIGTERM.
 
     For the scaled set-up (WEHOSTVOIP_BROKER_URL=redis://... or amqp://...);
@@ -190,6 +194,12 @@ def worker(threads: int) -> None:
     check_connection(broker)
     worker_context.configure(settings)
     click.echo(f"worker connected to {describe(settings.broker_url)}")
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        # The worker's own counters (job attempts, run and queue times); the API's
+        # /metrics has the database's view of the queues.
+        start_http_server(metrics_port, addr=metrics_address)
     running = start_worker(broker, threads=threads)
     stop.wait()
     stop_worker(running)
