@@ -9,6 +9,7 @@ raw path: ids in paths would make unbounded label values).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.authentication import REQUEST_ID_HEADER, request_id
 from core.logs import log_context
 from core.telemetry import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger("wehostvoip.http")
 
 
 def _route(app: Any, scope: Scope) -> str:
@@ -60,5 +63,8 @@ class ObservabilityMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                elapsed = time.perf_counter() - started
                 HTTP_REQUESTS.labels(method, route, str(status)).inc()
-                HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+                HTTP_LATENCY.labels(method, route).observe(elapsed)
+                # The route template, never the raw path or query (tokens travel there).
+                log.info("%s %s %d %.1f ms", method, route, status, elapsed * 1000)

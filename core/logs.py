@@ -30,6 +30,10 @@ LOG_CONTEXT: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
 CONTEXT_FIELDS = ("request_id", "viewer_id", "isp_id", "job_id", "job_kind")
 
 REDACTED = "[redacted]"
+QUIET_LOGGERS = ("alembic.runtime.migration", "aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool",
+                 "httpcore", "httpx", "hpack", "urllib3", "msal", "google.auth",
+                 "google_auth_httplib2", "googleapiclient.discovery_cache", "asyncio",
+                 "multipart", "python_multipart", "psycopg")
 # key=value, "key": "value" and key: value spellings of anything secret.
 _SECRET_NAMES = (r"password|passwd|secret|token|refresh_token|access_token|id_token|"
                  r"api[_-]?key|authorization|csrf[_-]?token|sip_password|pin|code_verifier|"
@@ -108,8 +112,12 @@ def configure_logging(level: str = "INFO", log_format: str = "auto") -> None:
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     handler.addFilter(RedactSecrets())
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    # Alembic announces its context on every readiness check; keep only problems.
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # Libraries whose debug records carry what no pattern can recognise as secret
+    # (SQL parameters, token responses, raw HTTP): only their problems are kept.
+    # Alembic announces its context on every readiness check.
+    quiet = max(logging.WARNING, logging.getLogger().level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
 
 
 @contextmanager
