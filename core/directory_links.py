@@ -178,10 +178,7 @@ def complete_consent(session: Session, box: SecretBox, request: DirectoryConsent
     link.provider = request.provider
     link.external_tenant_id = external_tenant_id
     link.credentials_encrypted = box.encrypt(json.dumps(credentials))
-    if link.status is not DirectoryLinkStatus.ACTIVE:
-        link.status = DirectoryLinkStatus.LINKED
-    else:
-        link.status = DirectoryLinkStatus.ACTIVE
+    link.status = _linked_status(session, link)
     link.last_error_code = link.last_error = None
     session.add(link)
     tenant = session.get(Tenant, link.tenant_id)
@@ -191,6 +188,16 @@ def complete_consent(session: Session, box: SecretBox, request: DirectoryConsent
                  object_id=link.id, isp_id=tenant.isp_id, tenant_id=tenant.id,
                  changes={"provider": request.provider, "external_tenant_id": external_tenant_id})
     return link
+
+
+def _linked_status(session: Session, link: DirectoryLink) -> DirectoryLinkStatus:
+    """ACTIVE again when the directory's users were imported before (consent given
+    anew after it was revoked, say); LINKED, ready for discovery, otherwise."""
+    source = (SubscriberSource.GOOGLE if link.provider is DirectoryProvider.GOOGLE
+              else SubscriberSource.MICROSOFT)
+    imported = session.exec(select(Subscriber.id).where(
+        Subscriber.tenant_id == link.tenant_id, Subscriber.source == source).limit(1)).first()
+    return DirectoryLinkStatus.ACTIVE if imported else DirectoryLinkStatus.LINKED
 
 
 def refuse_consent(session: Session, request: DirectoryConsentRequest, code: str,
@@ -223,8 +230,7 @@ def link_service_account(session: Session, settings_interval: int, viewer: Viewe
     link.provider = DirectoryProvider.GOOGLE
     link.credentials_encrypted = box.encrypt(json.dumps(
         {"kind": "service_account", "key": key_info, "subject": subject.lower()}))
-    if link.status is not DirectoryLinkStatus.ACTIVE:
-        link.status = DirectoryLinkStatus.LINKED
+    link.status = _linked_status(session, link)
     link.last_error_code = link.last_error = None
     session.add(link)
     session.flush()

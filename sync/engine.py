@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlmodel import Session
 
 from core.database import session_scope
@@ -83,19 +83,81 @@ class Synced(NamedTuple):
 
 @dataclass
 class TenantView:
-    """What the engine reads of a tenant once per run, in a fixed number of queries."""
+    """What the engine knows of a tenant during one run, read as it is needed.
+
+    A round of changes only (Microsoft's delta) reads the subscribers of the
+    users it sees, page by page, and what making a subscriber needs (usernames,
+    extensions, the tenant's numbers) only when it makes one: its cost follows
+    the changes, not the size of the directory. Discovery, import and a full
+    round read the whole tenant once.
+    """
 
     tenant: Tenant
     link: DirectoryLink
-    usernames: set[str]
-    numbers: frozenset[str]
-    aliases: AliasAllocator
-    manual_by_email: dict[str, uuid.UUID]
-    synced: dict[str, Synced]
+    alias_start: int
+    rejects: list[re.Pattern[str]]
+    synced: dict[str, Synced] = field(default_factory=dict)
+    # Directory users an administrator dropped from the preview: never imported.
+    excluded: frozenset[str] = frozenset()
+    _usernames: set[str] | None = None
+    _aliases: AliasAllocator | None = None
+    _manual_by_email: dict[str, uuid.UUID] | None = None
+    _numbers: frozenset[str] | None = None
+    _everyone: bool = False
 
     @property
     def source(self) -> SubscriberSource:
         return SOURCE[self.link.provider]
+
+    def _synced_rows(self, session: Session, *conditions: Any) -> None:
+        for row in session.execute(select(
+                Subscriber.id, Subscriber.external_id, Subscriber.sync_fingerprint,
+                Subscriber.status, Subscriber.directory_deleted_at, Subscriber.username,
+                Subscriber.email).where(Subscriber.tenant_id == self.tenant.id,
+                                        Subscriber.source == self.source, *conditions)):
+            self.synced[row.external_id] = Synced(row.id, row.sync_fingerprint, row.status,
+                                                  row.directory_deleted_at is not None,
+                                                  row.username, row.email)
+
+    def know(self, session: Session, external_ids: list[str]) -> None:
+        """Read the synced subscribers of these directory users (those not read yet)."""
+        if self._everyone:
+            return
+        wanted = [external_id for external_id in external_ids if external_id not in self.synced]
+        for start in range(0, len(wanted), 1000):
+            self._synced_rows(session, Subscriber.external_id.in_(wanted[start:start + 1000]))  # type: ignore[union-attr]
+
+    def know_everyone(self, session: Session) -> None:
+        if not self._everyone:
+            self._synced_rows(session, Subscriber.external_id.is_not(None))  # type: ignore[union-attr]
+            self._everyone = True
+
+    def creating(self, session: Session) -> tuple[set[str], AliasAllocator, dict[str, uuid.UUID]]:
+        """Usernames and extensions in use, and hand-made subscribers by e-mail."""
+        if self._usernames is None:
+            usernames: set[str] = set()
+            aliases: list[str] = []
+            manual: dict[str, uuid.UUID] = {}
+            for row in session.execute(select(
+                    Subscriber.id, Subscriber.username, Subscriber.alias, Subscriber.email,
+                    Subscriber.source).where(Subscriber.tenant_id == self.tenant.id)):
+                usernames.add(row.username)
+                if row.alias:
+                    aliases.append(row.alias)
+                if row.source is SubscriberSource.MANUAL and row.email:
+                    manual[row.email.lower()] = row.id
+            self._usernames, self._manual_by_email = usernames, manual
+            self._aliases = AliasAllocator(self.alias_start, aliases, self.rejects)
+        assert self._aliases is not None
+        assert self._manual_by_email is not None
+        return self._usernames, self._aliases, self._manual_by_email
+
+    def numbers(self, session: Session) -> frozenset[str]:
+        if self._numbers is None:
+            self._numbers = frozenset(session.execute(select(Number.e164).where(
+                Number.tenant_id == self.tenant.id,
+                Number.state == NumberState.ASSIGNED)).scalars())
+        return self._numbers
 
 
 def _rejects(session: Session, tenant: Tenant) -> list[re.Pattern[str]]:
@@ -105,34 +167,20 @@ def _rejects(session: Session, tenant: Tenant) -> list[re.Pattern[str]]:
 
 
 def load_view(session: Session, link: DirectoryLink, *, alias_start: int | None = None,
-              ) -> TenantView:
+              everything: bool = True) -> TenantView:
     tenant = session.get(Tenant, link.tenant_id)
     assert tenant is not None  # the link is deleted with its tenant
-    source = SOURCE[link.provider]
-    usernames: set[str] = set()
-    aliases: list[str] = []
-    manual: dict[str, uuid.UUID] = {}
-    synced: dict[str, Synced] = {}
-    for row in session.execute(select(
-            Subscriber.id, Subscriber.username, Subscriber.alias, Subscriber.email,
-            Subscriber.source, Subscriber.external_id, Subscriber.sync_fingerprint,
-            Subscriber.status, Subscriber.directory_deleted_at)
-            .where(Subscriber.tenant_id == tenant.id)):
-        usernames.add(row.username)
-        if row.alias:
-            aliases.append(row.alias)
-        if row.source is source and row.external_id:
-            synced[row.external_id] = Synced(row.id, row.sync_fingerprint, row.status,
-                                             row.directory_deleted_at is not None,
-                                             row.username, row.email)
-        elif row.source is SubscriberSource.MANUAL and row.email:
-            manual[row.email.lower()] = row.id
-    numbers = frozenset(session.execute(select(Number.e164).where(
-        Number.tenant_id == tenant.id, Number.state == NumberState.ASSIGNED)).scalars())
     start = alias_start if alias_start is not None else (link.alias_start or DEFAULT_ALIAS_START)
-    return TenantView(tenant=tenant, link=link, usernames=usernames, numbers=numbers,
-                      aliases=AliasAllocator(start, aliases, _rejects(session, tenant)),
-                      manual_by_email=manual, synced=synced)
+    excluded = frozenset(session.execute(select(DirectoryPreviewRow.external_id).where(
+        DirectoryPreviewRow.link_id == link.id,
+        DirectoryPreviewRow.excluded.is_(True))).scalars())  # type: ignore[attr-defined]
+    view = TenantView(tenant=tenant, link=link, alias_start=start,
+                      rejects=_rejects(session, tenant), excluded=excluded)
+    if everything:
+        view.know_everyone(session)
+        view.creating(session)
+        view.numbers(session)
+    return view
 
 
 # Making subscribers ---------------------------------------------------------------------------
@@ -179,23 +227,26 @@ class SubscriberFactory:
         }
 
 
-def _propose(view: TenantView, user: DirectoryUser) -> tuple[NewSubscriber, list[str]]:
+def _propose(session: Session, view: TenantView,
+             user: DirectoryUser) -> tuple[NewSubscriber, list[str]]:
     """The subscriber a new directory user becomes, and what is worth a second look."""
+    usernames, aliases, manual = view.creating(session)
     conflicts: list[str] = []
     base = username_base(user.email, user.external_id)
-    username = free_username(base, view.usernames)
+    username = free_username(base, usernames)
     if username != base:
         conflicts.append(f"the username {base} is taken: {username} instead")
-    view.usernames.add(username)
-    alias = view.aliases.next()
+    usernames.add(username)
+    alias = aliases.next()
     if alias is None:
         conflicts.append("no free extension number is left")
-    if user.email.lower() in view.manual_by_email:
+    if user.email.lower() in manual:
         conflicts.append("a subscriber created by hand has this e-mail address: link it "
                          "instead of importing a second one")
+    number = caller_id(user.phones, view.numbers(session)) if user.phones else None
     return NewSubscriber(username=username, email=user.email, display_name=display_name(user),
-                         alias=alias, caller_id=caller_id(user.phones, view.numbers),
-                         external_id=user.external_id, fingerprint=fingerprint(user)), conflicts
+                         alias=alias, caller_id=number, external_id=user.external_id,
+                         fingerprint=fingerprint(user)), conflicts
 
 
 # Discovery: the preview ---------------------------------------------------------------------
@@ -204,13 +255,14 @@ def _propose(view: TenantView, user: DirectoryUser) -> tuple[NewSubscriber, list
 def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
              alias_start: int, progress: Progress) -> dict[str, int]:
     """List the directory into the link's preview (replacing any earlier preview)."""
-    with session_scope(engine) as session:
-        session.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
-        link = session.get(DirectoryLink, link_id)
+    with session_scope(engine) as writing:
+        writing.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
+        link = writing.get(DirectoryLink, link_id)
         assert link is not None
-        view = load_view(session, link, alias_start=alias_start)
+        view = load_view(writing, link, alias_start=alias_start)
     counters = {"proposed": 0, "already_synced": 0, "inactive": 0, "conflicts": 0}
     position = 0
+    session = Session(engine)  # reads only, for the view's lazy parts
     for page in adapter.pages(resume=None, state=None):
         rows = []
         for user in page.users:
@@ -220,7 +272,7 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
             if user.state is not UserState.ACTIVE:
                 counters["inactive"] += 1
                 continue
-            new, conflicts = _propose(view, user)
+            new, conflicts = _propose(session, view, user)
             counters["proposed"] += 1
             counters["conflicts"] += bool(conflicts)
             now = utcnow()
@@ -230,13 +282,15 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
                          "display_name": new.display_name, "department": user.department[:200],
                          "username": new.username, "alias": new.alias,
                          "caller_id": new.caller_id, "excluded": False, "conflicts": conflicts,
-                         "link_subscriber_id": view.manual_by_email.get(user.email.lower()),
+                         "link_subscriber_id": view.creating(session)[2].get(
+                             user.email.lower()),
                          "fingerprint": new.fingerprint})
             position += 1
         if rows:
-            with session_scope(engine) as session:
-                session.execute(insert(DirectoryPreviewRow), rows)
+            with session_scope(engine) as writing:
+                writing.execute(insert(DirectoryPreviewRow), rows)
         progress(position, **counters)
+    session.close()
     return counters
 
 
@@ -253,15 +307,23 @@ class ImportOutcome:
 IMPORT_BATCH = 500
 
 
-def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[list[DirectoryPreviewRow]]:
+_PREVIEW_COLUMNS = (DirectoryPreviewRow.position, DirectoryPreviewRow.external_id,
+                    DirectoryPreviewRow.email, DirectoryPreviewRow.display_name,
+                    DirectoryPreviewRow.username, DirectoryPreviewRow.alias,
+                    DirectoryPreviewRow.caller_id, DirectoryPreviewRow.link_subscriber_id,
+                    DirectoryPreviewRow.fingerprint)
+
+
+def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[list[Any]]:
+    """The rows kept, in order, a batch at a time (plain rows: there are many)."""
     last = -1
     while True:
         with Session(engine) as session:
             batch = list(session.execute(
-                select(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id,
-                                                  DirectoryPreviewRow.position > last,
-                                                  DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
-                .order_by(DirectoryPreviewRow.position).limit(IMPORT_BATCH)).scalars())
+                select(*_PREVIEW_COLUMNS).where(DirectoryPreviewRow.link_id == link_id,
+                                                DirectoryPreviewRow.position > last,
+                                                DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
+                .order_by(DirectoryPreviewRow.position).limit(IMPORT_BATCH)))
         if not batch:
             return
         yield batch
@@ -278,6 +340,9 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         view = load_view(session, link)
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
     factory = SubscriberFactory(view, box, defaults)
+    with Session(engine) as session:
+        usernames, aliases, _manual = view.creating(session)
+        numbers = view.numbers(session)
     done = 0
     for batch in _preview_batches(engine, link_id):
         rows: list[dict[str, Any]] = []
@@ -289,17 +354,17 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
                     _link_manual(session, view, preview)
                     outcome.linked.append(preview.link_subscriber_id)
                     continue
-                problem = _import_problem(view, preview)
+                problem = _import_problem(usernames, aliases, preview)
                 if problem:
                     outcome.errors.append(f"{preview.email or preview.external_id}: {problem}")
                     continue
-                view.usernames.add(preview.username)
+                usernames.add(preview.username)
                 if preview.alias:
-                    view.aliases.take(preview.alias)
+                    aliases.take(preview.alias)
                 rows.append(factory.row(NewSubscriber(
                     username=preview.username, email=preview.email,
                     display_name=preview.display_name, alias=preview.alias,
-                    caller_id=preview.caller_id if preview.caller_id in view.numbers else None,
+                    caller_id=preview.caller_id if preview.caller_id in numbers else None,
                     external_id=preview.external_id, fingerprint=preview.fingerprint)))
             if rows:
                 session.execute(insert(Subscriber), rows)
@@ -314,15 +379,15 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
     return outcome
 
 
-def _import_problem(view: TenantView, preview: DirectoryPreviewRow) -> str | None:
-    if preview.username in view.usernames:
+def _import_problem(usernames: set[str], aliases: AliasAllocator, preview: Any) -> str | None:
+    if preview.username in usernames:
         return f"the username {preview.username} is taken"
-    if preview.alias is not None and not view.aliases.allowed(preview.alias):
+    if preview.alias is not None and not aliases.allowed(preview.alias):
         return f"the extension {preview.alias} is taken or matched by the dial plan"
     return None
 
 
-def _link_manual(session: Session, view: TenantView, preview: DirectoryPreviewRow) -> None:
+def _link_manual(session: Session, view: TenantView, preview: Any) -> None:
     """An administrator chose to hand a subscriber created by hand over to the directory."""
     session.execute(update(Subscriber).where(
         Subscriber.id == preview.link_subscriber_id, Subscriber.tenant_id == view.tenant.id,
@@ -364,26 +429,33 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     with Session(engine) as session:
         link = session.get(DirectoryLink, link_id)
         assert link is not None
-        view = load_view(session, link)
+        view = load_view(session, link, everything=False)
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
         state = link.sync_state
+        synced_before = session.execute(select(func.count()).select_from(Subscriber).where(
+            Subscriber.tenant_id == view.tenant.id, Subscriber.source == view.source,
+            Subscriber.directory_deleted_at.is_(None))).scalar_one()  # type: ignore[union-attr]
     factory = SubscriberFactory(view, box, defaults)
     outcome = SyncOutcome()
     actions: dict[uuid.UUID, Action] = {}
     seen: set[str] = set()
     resumed = checkpoint.resume is not None
-    synced_before = sum(1 for row in view.synced.values() if not row.deleted)
     last: Page | None = None
     for page in adapter.pages(resume=checkpoint.resume, state=state):
         with session_scope(engine) as session:
+            view.know(session, [user.external_id for user in page.users])
+            changes = _PageChanges()
             for user in page.users:
                 seen.add(user.external_id)
-                _follow(session, view, factory, user, outcome, actions)
+                _follow(session, view, factory, user, outcome, actions, changes)
+            changes.write(session)
         checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)
         last = page
     if last is not None and last.complete and last.full and not resumed:
         # Whoever the full listing left out is no longer in the directory (or in scope).
+        with Session(engine) as session:
+            view.know_everyone(session)
         for external_id, row in view.synced.items():
             if external_id not in seen and not row.deleted:
                 actions[row.id] = Action(row.id, DELETE, row.username, row.email)
@@ -398,19 +470,38 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     return outcome
 
 
+@dataclass
+class _PageChanges:
+    """One page's new subscribers and updates, written with one statement each."""
+
+    created: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        if self.created:
+            session.execute(insert(Subscriber), self.created)
+        if self.updated:
+            session.execute(update(Subscriber), self.updated)
+
+
 def _brake(link: DirectoryLink, changes: int, synced: int) -> bool:
     return changes > 0 and changes * 100 > link.brake_percent * synced
 
 
 def _follow(session: Session, view: TenantView, factory: SubscriberFactory,
-            user: DirectoryUser, outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
+            user: DirectoryUser, outcome: SyncOutcome, actions: dict[uuid.UUID, Action],
+            changes: _PageChanges) -> None:
     """Bring one subscriber in line with one directory user (disables are only noted)."""
     counters = outcome.counters
     known = view.synced.get(user.external_id)
     if known is None:
-        if user.state is UserState.ACTIVE:
-            new, conflicts = _propose(view, user)
-            session.execute(insert(Subscriber), [factory.row(new)])
+        if user.state is UserState.ACTIVE and user.external_id not in view.excluded:
+            new, conflicts = _propose(session, view, user)
+            row = factory.row(new)
+            changes.created.append(row)
+            view.synced[user.external_id] = Synced(row["id"], new.fingerprint,
+                                                   SubscriberStatus.ACTIVE, False,
+                                                   new.username, new.email)
             counters["created"] += 1
             counters["conflicts"] += bool(conflicts)
         return
@@ -418,30 +509,30 @@ def _follow(session: Session, view: TenantView, factory: SubscriberFactory,
     if current == known.fingerprint:
         counters["unchanged"] += 1
         return
-    values: dict[str, Any] = {"sync_fingerprint": current, "updated_at": utcnow()}
+    values: dict[str, Any] = {"id": known.id, "sync_fingerprint": current,
+                              "updated_at": utcnow()}
     if user.email and user.email != known.email:
         values["email"] = user.email
     name = display_name(user)
     if name:
         values["display_name"] = name
-    number = caller_id(user.phones, view.numbers)
+    number = caller_id(user.phones, view.numbers(session)) if user.phones else None
     if number:
         values["caller_id"] = number
-    if user.state is UserState.ACTIVE:
-        if known.status is SubscriberStatus.DISABLED or known.deleted:
-            values.update(status=SubscriberStatus.ACTIVE, disabled_at=None,
-                          directory_deleted_at=None)
-            counters["reenabled"] += 1
-        else:
-            counters["updated"] += 1
+    deleted = user.state is UserState.DELETED
+    if user.state is UserState.ACTIVE and (known.status is SubscriberStatus.DISABLED
+                                           or known.deleted):
+        values.update(status=SubscriberStatus.ACTIVE, disabled_at=None,
+                      directory_deleted_at=None)
+        counters["reenabled"] += 1
+    elif user.state is not UserState.ACTIVE and (
+            (not known.deleted) if deleted else known.status is SubscriberStatus.ACTIVE):
+        # Counted when applied; the fingerprint is stored with the action, so that
+        # until then (an interrupted or braked round) the change is still news.
+        actions[known.id] = Action(known.id, DELETE if deleted else DISABLE,
+                                   known.username, known.email, current)
+        del values["sync_fingerprint"]
     else:
         counters["updated"] += 1
-        deleted = user.state is UserState.DELETED
-        newly = (not known.deleted) if deleted else known.status is SubscriberStatus.ACTIVE
-        if newly:
-            actions[known.id] = Action(known.id, DELETE if deleted else DISABLE,
-                                       known.username, known.email, current)
-            # Stored with the action: until it is applied, the change is still news.
-            del values["sync_fingerprint"]
-    session.execute(update(Subscriber).where(Subscriber.id == known.id).values(**values))
+    changes.updated.append(values)
     view.synced[user.external_id] = known._replace(fingerprint=current)

@@ -86,6 +86,8 @@ def free_username(base: str, taken: set[str]) -> str:
 
 def caller_id(phones: Sequence[str], tenant_numbers: frozenset[str]) -> str | None:
     """The first phone that is a valid E.164 number the tenant holds (carriers refuse others)."""
+    if not tenant_numbers:
+        return None
     for phone in phones:
         try:
             parsed = phonenumbers.parse(phone, None)

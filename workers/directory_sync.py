@@ -150,7 +150,10 @@ def import_users(job: JobRun) -> str | None:
         link.sync_state = None  # the first re-sync lists everyone
         session.add(link)
         # The preview is used up: later users arrive by re-sync, with the same defaults.
-        session.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
+        # The users an administrator dropped stay on it, so that no re-sync brings them in.
+        session.execute(delete(DirectoryPreviewRow).where(
+            DirectoryPreviewRow.link_id == link_id,
+            DirectoryPreviewRow.excluded.is_(False)))  # type: ignore[attr-defined]
         sheet = _credentials_sheet(session, job, link, outcome.created + outcome.linked)
     if outcome.errors:
         log.warning("directory import of link %s skipped %d users: %s", link_id,
