@@ -35,19 +35,46 @@ What it serves:
   ``GET /v1.0/groups/{id}/transitiveMembers[/microsoft.graph.user]`` (``$select``,
   ``$top``, ``$skiptoken``), 404 ``Request_ResourceNotFound`` for an unknown group.
 
+HTTPS mode, for tests through code that builds its own HTTP client from settings (the
+app, the workers): ``FakeMicrosoft(https=True)`` makes a throw-away CA and a certificate
+for ``127.0.0.1`` (``cryptography``), serves TLS, writes the CA to :attr:`~FakeMicrosoft.ca_file`
+and is its own login authority and Graph: ``login_url`` and ``graph_url`` are
+``https://127.0.0.1:<port>`` (the Graph scope becomes ``https://127.0.0.1:<port>/.default``,
+as a national cloud has its own). :meth:`~FakeMicrosoft.settings` gives the settings that
+point the real adapter at it, the way national clouds and proxies are configured::
+
+    with FakeMicrosoft(https=True) as fake:
+        settings = make_settings(url, tmp_path, **fake.settings())
+
+The admin consent page: ``GET /{organizations|common|tenant}/v2.0/adminconsent`` with
+``client_id``, ``redirect_uri``, ``state`` (and ``scope``) answers as the administrator the
+test chose: ``fake.consent_as(tenant)`` accepts (the tenant gets the service principal)
+and redirects (302) to ``redirect_uri`` with ``admin_consent=True``, ``tenant`` and
+``state``; ``fake.refuse_next_consent()`` redirects with ``error`` and
+``error_description``. An unknown ``client_id`` (AADSTS700016) or a ``redirect_uri`` not
+in ``fake.redirect_uris`` (when set; AADSTS50011) is an error page, as Entra shows it.
+
 Errors on demand: ``fake.inject(429, retry_after=3)`` (or 503, 500...) answers the next
-matching request(s) with that status; ``count`` and ``path`` (a path prefix) narrow it.
-Every request lands in ``fake.requests`` (:class:`Recorded`).
+matching request(s) with that status; ``count`` and ``path`` (a path prefix) narrow it,
+``after=n`` lets the first ``n`` matching requests through, ``count=None`` keeps failing
+until ``fake.clear_faults()``. Every request lands in ``fake.requests`` (:class:`Recorded`,
+with its ``time.monotonic()`` arrival in ``at``).
 
 Pre-rendered mode, for benchmarks: fill a tenant (``tenant.populate(10_000)``) then
 ``tenant.prerender(page_size=500)``. The first delta round is rendered to bytes once;
 each later request is a token lookup, a dict lookup and a write, so a benchmark measures
 the client, not the fake. The last page's deltaLink answers an empty round. A
-pre-rendered tenant no longer changes (mutations raise). In one go::
+pre-rendered tenant no longer changes (mutations raise) until ``tenant.thaw()``; then
+``tenant.prerender(since=<delta token>)`` renders the round of changes since that token
+(served from that token on, ending with a new deltaLink), so a delta round is pre-rendered
+too. In one go::
 
     with FakeMicrosoft.prerendered(users=10_000, page_size=500) as (fake, tenant):
         TeamsDirectory(settings, tenant.id, domains=[tenant.domain],
                        http_client=fake.client())
+
+A fake in another process (so a benchmark does not count its memory) is reached with
+``httpx.Client(transport=routing_transport(port))``.
 """
 
 from __future__ import annotations
@@ -55,18 +82,24 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import ipaddress
 import json
 import secrets
+import shutil
+import socket
+import ssl
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, quote, unquote_plus, urlencode, urlsplit
 
 import httpx
 
@@ -93,14 +126,16 @@ class Recorded:
     headers: dict[str, str]
     status: int
     form: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
 
 
 @dataclass
 class _Fault:
     status: int
-    count: int
+    count: int | None  # None: until cleared
     retry_after: str | None
     path: str
+    after: int = 0  # matching requests still let through before this one fails
 
 
 @dataclass
@@ -150,6 +185,8 @@ class FakeTenant:
         self._seq = 0
         self._order = 0
         self._prerendered: dict[str, bytes] | None = None
+        self._frozen = False  # pre-rendered and not thawed: mutations raise
+        self._rounds = 0  # pre-rendered rounds so far (names their tokens)
 
     @property
     def domain(self) -> str:
@@ -182,8 +219,8 @@ class FakeTenant:
     # Users ----------------------------------------------------------------------------------
 
     def _touch(self, user: _User) -> None:
-        if self._prerendered is not None:
-            raise RuntimeError("a pre-rendered tenant does not change")
+        if self._frozen:
+            raise RuntimeError("a pre-rendered tenant does not change (thaw() it first)")
         self._seq += 1
         user.seq = self._seq
 
@@ -338,18 +375,32 @@ class FakeTenant:
         record["id"] = user.id
         return record
 
-    def prerender(self, *, page_size: int | None = None) -> int:
-        """Render the first delta round to bytes now; serve it from memory from then on.
+    def prerender(self, *, page_size: int | None = None, since: str | None = None) -> int:
+        """Render a delta round to bytes now; serve it from memory from then on.
 
-        Returns the number of pages. The tenant is frozen afterwards."""
+        Without ``since``: the first round (every active user, in creation order), served
+        from the initial request; with ``since`` (a delta token this fake issued for the
+        tenant): the round of the users changed since that token, served from that token.
+        Its last page's deltaLink names a new token, which answers an empty round until a
+        later ``prerender(since=...)`` renders the changes after it. Returns the number
+        of pages. The tenant is frozen afterwards (:meth:`thaw` allows changes again)."""
         size = page_size or self.fake.page_size
         graph = self.fake.graph_url
         with self.fake.lock:
-            active = sorted((u for u in self.users.values() if u.state == "active"),
-                            key=lambda u: u.order)
-            chunks = [active[start:start + size] for start in range(0, len(active), size)] or [[]]
-            pages: dict[str, bytes] = {}
-            final = f"pr-{self.id}-end"
+            if since is None:
+                users = sorted((u for u in self.users.values() if u.state == "active"),
+                               key=lambda u: u.order)
+            else:
+                mark = self.fake.delta_marks.get(since)
+                if mark is None or mark.tenant != self.id:
+                    raise ValueError(f"not a delta token of this tenant: {since!r}")
+                users = sorted((u for u in self.users.values() if u.seq > mark.since),
+                               key=lambda u: u.seq)
+            chunks = [users[start:start + size] for start in range(0, len(users), size)] or [[]]
+            self._rounds += 1
+            prefix = f"pr-{self.id}-r{self._rounds}"
+            final = f"{prefix}-end"
+            pages: dict[str, bytes] = dict(self._prerendered or {})
             for number, chunk in enumerate(chunks):
                 body: dict[str, Any] = {
                     "@odata.context": f"{graph}/v1.0/$metadata#users",
@@ -357,37 +408,59 @@ class FakeTenant:
                 }
                 if number + 1 < len(chunks):
                     body["@odata.nextLink"] = (
-                        f"{graph}/v1.0/users/delta?$skiptoken=pr-{self.id}-{number + 1}")
+                        f"{graph}/v1.0/users/delta?$skiptoken={prefix}-{number + 1}")
                 else:
                     body["@odata.deltaLink"] = f"{graph}/v1.0/users/delta?$deltatoken={final}"
-                pages["" if number == 0 else f"pr-{self.id}-{number}"] = _json_bytes(body)
+                first = "" if since is None else since
+                pages[first if number == 0 else f"{prefix}-{number}"] = _json_bytes(body)
             pages[final] = _json_bytes({
                 "@odata.context": f"{graph}/v1.0/$metadata#users", "value": [],
                 "@odata.deltaLink": f"{graph}/v1.0/users/delta?$deltatoken={final}",
             })
+            # The point in the change log the new token stands for (for a later since=).
+            self.fake.delta_marks[final] = _DeltaMark(self.id, self._seq, ())
             self._prerendered = pages
+            self._frozen = True
         return len(chunks)
+
+    def thaw(self) -> None:
+        """Allow changes to a pre-rendered tenant again. What is served does not change
+        until the next ``prerender(since=...)``."""
+        with self.fake.lock:
+            self._frozen = False
 
 
 class FakeMicrosoft:
-    """The fake Entra + Graph server; a context manager (``start()`` / ``stop()`` too)."""
+    """The fake Entra + Graph server; a context manager (``start()`` / ``stop()`` too).
+
+    ``https``: serve TLS with a certificate of a CA made for this server (see the module
+    docstring); ``login_url`` and ``graph_url`` then default to the server's own
+    ``https://127.0.0.1:<port>``, and the CA lands in ``ca_dir`` (default: a temporary
+    directory removed by :meth:`stop`)."""
 
     def __init__(
         self,
         *,
         client_id: str = "00001111-aaaa-2222-bbbb-3333cccc4444",
         client_secret: str = "fake-client-secret",
-        login_url: str = LOGIN_URL,
-        graph_url: str = GRAPH_URL,
+        login_url: str | None = None,
+        graph_url: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         token_lifetime: int = 3599,
+        https: bool = False,
+        ca_dir: Path | None = None,
+        redirect_uris: Iterable[str] = (),
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
-        self.login_url = login_url.rstrip("/")
-        self.graph_url = graph_url.rstrip("/")
+        self.https = https
+        # In HTTPS mode, None means "this server", known once it listens.
+        self._given_urls = (login_url, graph_url)
+        self.login_url = (login_url or LOGIN_URL).rstrip("/")
+        self.graph_url = (graph_url or GRAPH_URL).rstrip("/")
         self.page_size = page_size
         self.token_lifetime = token_lifetime
+        self.redirect_uris: set[str] = set(redirect_uris)  # empty: any redirect_uri
         self.lock = threading.RLock()
         self.tenants: dict[str, FakeTenant] = {}
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (tenant, expiry)
@@ -395,8 +468,13 @@ class FakeMicrosoft:
         self.delta_marks: dict[str, _DeltaMark] = {}
         self.requests: list[Recorded] = []
         self._faults: list[_Fault] = []
+        # What the next visit of the admin consent page does: (tenant, error, description).
+        self._consents: list[tuple[FakeTenant | None, str, str]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._ca_dir = ca_dir
+        self._own_dir: str | None = None
+        self.ca_file: Path | None = None  # HTTPS mode: the CA certificate (PEM), once started
 
     # Life cycle -----------------------------------------------------------------------------
 
@@ -407,10 +485,18 @@ class FakeMicrosoft:
 
     @property
     def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.https else 'http'}://{HOST}:{self.port}"
 
     def start(self) -> FakeMicrosoft:
-        server = ThreadingHTTPServer((HOST, 0), _Handler)
+        if self.https:
+            server: ThreadingHTTPServer = _TlsServer((HOST, 0), _Handler)
+            server.tls = self._tls_context()  # type: ignore[attr-defined]
+            login, graph = self._given_urls
+            origin = f"https://{HOST}:{server.server_address[1]}"
+            self.login_url = (login or origin).rstrip("/")
+            self.graph_url = (graph or origin).rstrip("/")
+        else:
+            server = ThreadingHTTPServer((HOST, 0), _Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
@@ -418,6 +504,23 @@ class FakeMicrosoft:
                                         name="fake-microsoft", daemon=True)
         self._thread.start()
         return self
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._ca_dir is None:
+            self._own_dir = tempfile.mkdtemp(prefix="fake-microsoft-")
+        folder = self._ca_dir or Path(self._own_dir or "")
+        folder.mkdir(parents=True, exist_ok=True)
+        ca_pem, cert_pem, key_pem = _certificates(HOST)
+        self.ca_file = folder / "fake-microsoft-ca.pem"
+        self.ca_file.write_bytes(ca_pem)
+        chain, key = folder / "fake-microsoft-server.pem", folder / "fake-microsoft-server.key"
+        chain.write_bytes(cert_pem + ca_pem)
+        key.touch(mode=0o600)
+        key.write_bytes(key_pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(chain, key)
+        return context
 
     def stop(self) -> None:
         if self._server is not None:
@@ -427,6 +530,9 @@ class FakeMicrosoft:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
 
     def __enter__(self) -> FakeMicrosoft:
         return self.start()
@@ -449,13 +555,58 @@ class FakeMicrosoft:
     # The seam -------------------------------------------------------------------------------
 
     def transport(self) -> httpx.BaseTransport:
-        """An httpx transport that sends the login and Graph hosts here over plain HTTP."""
-        hosts = {urlsplit(self.login_url).hostname or "", urlsplit(self.graph_url).hostname or ""}
-        return _RoutingTransport(hosts, self.port)
+        """An httpx transport that sends the login and Graph hosts here over plain HTTP
+        (HTTPS mode: a plain transport trusting :attr:`ca_file`)."""
+        if self.https:
+            return httpx.HTTPTransport(verify=self.ssl_context())
+        return routing_transport(self.port, login_url=self.login_url, graph_url=self.graph_url)
 
     def client(self, **options: Any) -> httpx.Client:
         """An ``httpx.Client`` on :meth:`transport` (options go to ``httpx.Client``)."""
         return httpx.Client(transport=self.transport(), **options)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """HTTPS mode: a client context trusting only this server's CA."""
+        if self.ca_file is None:
+            raise RuntimeError("only a started HTTPS fake has a CA")
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def settings(self) -> dict[str, Any]:
+        """HTTPS mode: the settings that point the platform at this server (its Entra app
+        credentials, login authority, Graph URL and CA bundle)."""
+        if self.ca_file is None:
+            raise RuntimeError("settings() is for a started HTTPS fake (https=True)")
+        return {
+            "microsoft_client_id": self.client_id,
+            "microsoft_client_secret": self.client_secret,
+            "microsoft_authority_host": self.login_url,
+            "microsoft_graph_url": self.graph_url,
+            "microsoft_ca_bundle": self.ca_file,
+        }
+
+    @property
+    def graph_scope(self) -> str:
+        """The app-only scope of this fake's Graph (Graph's own with the default URLs)."""
+        return f"{self.graph_url}/.default"
+
+    # The admin consent page -------------------------------------------------------------------
+
+    def consent_as(self, tenant: FakeTenant) -> None:
+        """The next visit of the admin consent page is an administrator of ``tenant`` who
+        accepts: the tenant gets the service principal and the browser goes back with it."""
+        with self.lock:
+            self._consents.append((tenant, "", ""))
+
+    def refuse_next_consent(self, error: str = "access_denied",
+                            description: str = "AADSTS65004: User declined to consent to "
+                            "access the app.") -> None:
+        """The next visit of the admin consent page ends in ``error`` (declined, cancelled)."""
+        with self.lock:
+            self._consents.append((None, error, description))
+
+    def take_consent(self) -> tuple[FakeTenant | None, str, str] | None:
+        with self.lock:
+            return self._consents.pop(0) if self._consents else None
 
     # Tenants, tokens, faults, log ------------------------------------------------------------
 
@@ -480,21 +631,34 @@ class FakeMicrosoft:
                 if tenant_id is None or owner == tenant_id:
                     del self.tokens[token]
 
-    def inject(self, status: int, *, count: int = 1, retry_after: float | str | None = None,
-               path: str = "/v1.0/") -> None:
-        """Answer the next ``count`` requests whose path starts with ``path`` with ``status``."""
+    def inject(self, status: int, *, count: int | None = 1,
+               retry_after: float | str | None = None, path: str = "/v1.0/",
+               after: int = 0) -> None:
+        """Answer the next ``count`` requests whose path starts with ``path`` with ``status``,
+        once ``after`` of them went through; ``count=None``: every one until
+        :meth:`clear_faults`."""
         with self.lock:
             self._faults.append(_Fault(status, count,
-                                       None if retry_after is None else str(retry_after), path))
+                                       None if retry_after is None else str(retry_after), path,
+                                       after))
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
 
     def take_fault(self, path: str) -> _Fault | None:
         with self.lock:
             for fault in self._faults:
-                if path.startswith(fault.path):
+                if not path.startswith(fault.path):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
+                if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
-                    return fault
+                return fault
         return None
 
     def record(self, entry: Recorded) -> None:
@@ -516,6 +680,14 @@ class FakeMicrosoft:
 # Transport seam -----------------------------------------------------------------------------
 
 
+def routing_transport(port: int, *, login_url: str = LOGIN_URL,
+                      graph_url: str = GRAPH_URL) -> httpx.BaseTransport:
+    """The plain-HTTP seam to a fake listening on ``127.0.0.1:port`` (perhaps in another
+    process): requests for the login and Graph hosts go there, others go out as they are."""
+    hosts = {urlsplit(login_url).hostname or "", urlsplit(graph_url).hostname or ""}
+    return _RoutingTransport(hosts, port)
+
+
 class _RoutingTransport(httpx.BaseTransport):
     """Rewrites https://<routed host>/... to http://127.0.0.1:<port>/... (Host header kept)."""
 
@@ -534,6 +706,75 @@ class _RoutingTransport(httpx.BaseTransport):
 
 
 # The server ---------------------------------------------------------------------------------
+
+
+def _certificates(host: str) -> tuple[bytes, bytes, bytes]:
+    """A throw-away CA, and a server certificate for ``host`` (an IP address) that it
+    signed, with the extensions strict verifiers ask for: (CA PEM, certificate PEM, key PEM)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(UTC)
+    valid = {"not_valid_before": now - timedelta(minutes=5),
+             "not_valid_after": now + timedelta(days=2)}
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FakeMicrosoft test CA")])
+    usage = dict.fromkeys(("content_commitment", "key_encipherment", "data_encipherment",
+                           "key_agreement", "encipher_only", "decipher_only"), False)
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(valid["not_valid_before"]).not_valid_after(valid["not_valid_after"])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                       crl_sign=True, **usage), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid["not_valid_before"]).not_valid_after(valid["not_valid_after"])
+        .add_extension(x509.SubjectAlternativeName([
+            x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False,
+                                     crl_sign=False, **usage), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                       critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    return (ca.public_bytes(pem), certificate.public_bytes(pem),
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+class _TlsServer(ThreadingHTTPServer):
+    """The threaded server, each connection's TLS handshake done in its own thread (a
+    client that never finishes one holds up no one else)."""
+
+    tls: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            connection = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that did not trust us, or went away
+        try:
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
 
 
 def _json_bytes(body: Any) -> bytes:
@@ -612,6 +853,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._openid_configuration(parts.path.split("/")[1])
             elif method == "GET" and parts.path == "/common/discovery/instance":
                 self._instance_discovery(query)
+            elif method == "GET" and parts.path.endswith("/v2.0/adminconsent") \
+                    and parts.path.count("/") == 3:
+                self._admin_consent(parts.path.split("/")[1], query)
             elif method == "GET" and parts.path.startswith("/v1.0/"):
                 self._graph(parts.path, query)
             raise _Reply(404, _graph_error("NotFound", f"No route for {method} {parts.path}"))
@@ -696,6 +940,41 @@ class _Handler(BaseHTTPRequestHandler):
                           "aliases": [login]}],
         })
 
+    def _admin_consent(self, name: str, query: dict[str, str]) -> None:
+        """The admin consent page, as the administrator the test chose answers it."""
+        fake = self.fake
+        client_id = query.get("client_id", "")
+        redirect_uri = query.get("redirect_uri", "")
+        if client_id != fake.client_id:
+            raise _Reply(400, _entra_error(
+                "unauthorized_client", 700016,
+                f"Application with identifier '{client_id}' was not found in the directory."))
+        if not redirect_uri or (fake.redirect_uris and redirect_uri not in fake.redirect_uris):
+            raise _Reply(400, _entra_error(
+                "invalid_request", 50011,
+                f"The redirect URI '{redirect_uri}' specified in the request does not match "
+                f"the redirect URIs configured for the application '{client_id}'."))
+        answer = fake.take_consent()
+        if answer is None:
+            raise _Reply(409, _graph_error("NoAnswer", "The test chose no administrator "
+                                           "(consent_as / refuse_next_consent)."))
+        tenant, error, description = answer
+        if name not in ("organizations", "common") and (tenant is None or name != tenant.id):
+            tenant = None
+            error, description = "invalid_request", (
+                f"AADSTS50020: the signed-in administrator is not from tenant '{name}'.")
+        outcome: dict[str, str] = {"admin_consent": "True"}
+        if tenant is not None and not error:
+            tenant.grant_consent()
+            outcome["tenant"] = tenant.id
+            outcome["scope"] = query.get("scope", fake.graph_scope)
+        else:
+            outcome["error"] = error
+            outcome["error_description"] = description
+        outcome["state"] = query.get("state", "")
+        joiner = "&" if urlsplit(redirect_uri).query else "?"
+        raise _Reply(302, b"", {"Location": f"{redirect_uri}{joiner}{urlencode(outcome)}"})
+
     def _token(self, name: str, form: dict[str, str]) -> None:
         fake = self.fake
         client_id = form.get("client_id", "")
@@ -724,7 +1003,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "invalid_client", 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request "
                 "is the client secret value, not the client secret ID."))
-        if form.get("scope") != GRAPH_SCOPE:
+        if form.get("scope") != fake.graph_scope:
             raise _Reply(400, _entra_error(
                 "invalid_scope", 70011,
                 f"The provided request must include a 'scope' input parameter. The provided "
