@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlmodel import Session
 
 from core.database import session_scope
@@ -305,6 +305,7 @@ class ImportOutcome:
 
 
 IMPORT_BATCH = 500
+ANALYZE_AFTER_ROWS = 1000
 
 
 _PREVIEW_COLUMNS = (DirectoryPreviewRow.position, DirectoryPreviewRow.external_id,
@@ -344,6 +345,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         usernames, aliases, _manual = view.creating(session)
         numbers = view.numbers(session)
     done = 0
+    analyze_after = False
     for batch in _preview_batches(engine, link_id):
         rows: list[dict[str, Any]] = []
         with session_scope(engine) as session:
@@ -369,6 +371,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
             if rows:
                 session.execute(insert(Subscriber), rows)
         outcome.created.extend(row["id"] for row in rows)
+        analyze_after = analyze_after or len(outcome.created) >= ANALYZE_AFTER_ROWS
         for row in rows:
             view.synced[row["external_id"]] = Synced(row["id"], row["sync_fingerprint"],
                                                      SubscriberStatus.ACTIVE, False,
@@ -376,6 +379,12 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         done += len(batch)
         progress(done, created=len(outcome.created), linked=len(outcome.linked),
                  errors=len(outcome.errors))
+    if analyze_after and engine.dialect.name == "postgresql":
+        # Thousands of new rows: the planner's statistics would describe the tenant
+        # before the import until autovacuum comes by; the next sync needs them now.
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE subscriber"))
+            connection.commit()
     return outcome
 
 
@@ -435,6 +444,11 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         synced_before = session.execute(select(func.count()).select_from(Subscriber).where(
             Subscriber.tenant_id == view.tenant.id, Subscriber.source == view.source,
             Subscriber.directory_deleted_at.is_(None))).scalar_one()  # type: ignore[union-attr]
+    if state is None or link.provider is DirectoryProvider.GOOGLE:
+        # A full listing is coming: one read of every synced subscriber beats a
+        # lookup per page (and needs no statistics to be planned well).
+        with Session(engine) as session:
+            view.know_everyone(session)
     factory = SubscriberFactory(view, box, defaults)
     outcome = SyncOutcome()
     actions: dict[uuid.UUID, Action] = {}
