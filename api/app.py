@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await engine.dispose()
             metrics_endpoint.close()
+            await graphql.budget.aclose()
 
     graphql = GraphQLApp(settings)
     metrics, metrics_endpoint = metrics_routes(settings)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from core.jobs import dispatch_pending
 from core.routing_changes import track_routing_changes
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -102,3 +103,5 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+        # Jobs queued by this transaction (routing exports, e-mails) go out now.
+        dispatch_pending(session)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,22 @@ def _active(session: Session, kind: str, subject_type: str, subject_id: str) -> 
         Job.kind == kind, Job.subject_type == subject_type, Job.subject_id == subject_id,
         Job.status.in_(ACTIVE_JOB_STATUSES),  # type: ignore[attr-defined]
     )).first()
+
+
+_dispatcher: Callable[[list[uuid.UUID]], None] | None = None
+
+
+def set_dispatcher(dispatcher: Callable[[list[uuid.UUID]], None]) -> None:
+    """How committed jobs reach the broker in this process (the workers package sets it)."""
+    global _dispatcher
+    _dispatcher = dispatcher
+
+
+def dispatch_pending(session: Session) -> None:
+    """Hand the jobs a just-committed session queued to the broker, if there is one."""
+    pending = take_pending_dispatch(session)
+    if pending and _dispatcher is not None:
+        _dispatcher(pending)
 
 
 def take_pending_dispatch(session: Session) -> list[uuid.UUID]:

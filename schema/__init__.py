@@ -10,10 +10,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 import strawberry
 
 from core.settings import Settings
+from schema.core.budget import QueryBudget, make_budget
+from schema.core.cost import QueryCostLimit
 from schema.core.forgery import RequestForgeryProtection
 from schema.core.limits import limit_extensions
 from schema.core.masking import LoggedSchema, MaskUnexpectedErrors, is_unexpected
@@ -43,18 +46,31 @@ Mutation = _merged("Mutation", _domain_roots("MUTATIONS"))
 Subscription = _merged("Subscription", _domain_roots("SUBSCRIPTIONS"))
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    introspection = True if settings is None else settings.introspection_enabled
+def build_schema(settings: Settings | None = None, *,
+                 budget: QueryBudget | None = None) -> strawberry.Schema:
+    """The schema and the limits on each request.
+
+    Without settings (to export the schema), the document limits only; with
+    them, the mutation cap, the cost limit and the viewers' ``budget`` (by
+    default made from the settings: in Redis when the broker is Redis) too.
+    """
+    extensions: list[Any]
+    if settings is None:
+        extensions = limit_extensions(introspection=True)
+    else:
+        spend_from = budget or make_budget(settings)
+        extensions = [
+            *limit_extensions(introspection=settings.introspection_enabled,
+                              max_mutations=settings.max_mutations_per_request),
+            # The first on_execute hook: see QueryCostLimit.
+            lambda: QueryCostLimit(settings=settings, budget=spend_from),
+        ]
     return LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            OperationMetrics,
-            *limit_extensions(introspection=introspection),
-            RequestForgeryProtection,
-            MaskUnexpectedErrors,
-        ],
+        extensions=[OperationMetrics, *extensions, RequestForgeryProtection,
+                    MaskUnexpectedErrors],
     )
 
 

@@ -51,6 +51,7 @@ from core.sip_credentials import digests, generate_sip_password
 from sync.directory import DirectoryAdapter, DirectoryUser, Page, UserState
 from sync.mapping import (
     DEFAULT_ALIAS_START,
+    MAX_USERNAME,
     AliasAllocator,
     Defaults,
     caller_id,
@@ -104,6 +105,8 @@ class TenantView:
     _manual_by_email: dict[str, uuid.UUID] | None = None
     _numbers: frozenset[str] | None = None
     _everyone: bool = False
+    _claimed: set[str] = field(default_factory=set)
+    _window: AliasAllocator | None = None
 
     @property
     def source(self) -> SubscriberSource:
@@ -158,6 +161,55 @@ class TenantView:
                 Number.tenant_id == self.tenant.id,
                 Number.state == NumberState.ASSIGNED)).scalars())
         return self._numbers
+
+    # Making one subscriber: from the sets when the whole tenant was read, else by
+    # asking the database about just the candidates (a round of a few changes).
+
+    def username_for(self, session: Session, base: str) -> str:
+        if self._usernames is not None:
+            username = free_username(base, self._usernames)
+        else:
+            candidates = [base, *(base[:MAX_USERNAME - len(str(number))] + str(number)
+                                  for number in range(2, USERNAME_CANDIDATES))]
+            taken = set(session.execute(select(Subscriber.username).where(
+                Subscriber.tenant_id == self.tenant.id,
+                Subscriber.username.in_(candidates))).scalars()) | self._claimed  # type: ignore[attr-defined]
+            username = next((name for name in candidates if name not in taken), None) or \
+                free_username(base, taken | set(candidates))
+        self._claimed.add(username)
+        if self._usernames is not None:
+            self._usernames.add(username)
+        return username
+
+    def next_alias(self, session: Session) -> str | None:
+        if self._aliases is not None:
+            return self._aliases.next()
+        if self._window is None:
+            self._window = AliasAllocator(self.alias_start, (), self.rejects)
+        while True:
+            # The aliases held among the next few candidates, read in one query.
+            upcoming = self._window.upcoming(ALIAS_WINDOW)
+            if not upcoming:
+                return None
+            held = session.execute(select(Subscriber.alias).where(
+                Subscriber.tenant_id == self.tenant.id,
+                Subscriber.alias.in_(upcoming))).scalars().all()  # type: ignore[union-attr]
+            for alias in held:
+                self._window.take(alias)
+            alias = self._window.next(limit=upcoming[-1])
+            if alias is not None:
+                return alias
+
+    def manual_with_email(self, session: Session, email: str) -> uuid.UUID | None:
+        if self._manual_by_email is not None:
+            return self._manual_by_email.get(email.lower())
+        return session.execute(select(Subscriber.id).where(
+            Subscriber.tenant_id == self.tenant.id, Subscriber.source == SubscriberSource.MANUAL,
+            func.lower(Subscriber.email) == email.lower()).limit(1)).scalar_one_or_none()
+
+
+USERNAME_CANDIDATES = 20
+ALIAS_WINDOW = 50
 
 
 def _rejects(session: Session, tenant: Tenant) -> list[re.Pattern[str]]:
@@ -230,17 +282,15 @@ class SubscriberFactory:
 def _propose(session: Session, view: TenantView,
              user: DirectoryUser) -> tuple[NewSubscriber, list[str]]:
     """The subscriber a new directory user becomes, and what is worth a second look."""
-    usernames, aliases, manual = view.creating(session)
     conflicts: list[str] = []
     base = username_base(user.email, user.external_id)
-    username = free_username(base, usernames)
+    username = view.username_for(session, base)
     if username != base:
         conflicts.append(f"the username {base} is taken: {username} instead")
-    usernames.add(username)
-    alias = aliases.next()
+    alias = view.next_alias(session)
     if alias is None:
         conflicts.append("no free extension number is left")
-    if user.email.lower() in manual:
+    if user.email and view.manual_with_email(session, user.email) is not None:
         conflicts.append("a subscriber created by hand has this e-mail address: link it "
                          "instead of importing a second one")
     number = caller_id(user.phones, view.numbers(session)) if user.phones else None
@@ -282,8 +332,7 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
                          "display_name": new.display_name, "department": user.department[:200],
                          "username": new.username, "alias": new.alias,
                          "caller_id": new.caller_id, "excluded": False, "conflicts": conflicts,
-                         "link_subscriber_id": view.creating(session)[2].get(
-                             user.email.lower()),
+                         "link_subscriber_id": view.manual_with_email(session, user.email),
                          "fingerprint": new.fingerprint})
             position += 1
         if rows:
@@ -422,11 +471,17 @@ class SyncOutcome:
 
 
 class Checkpoint:
-    """Where an interrupted round resumes: saved after each committed page."""
+    """Where an interrupted round resumes: saved after each committed page.
 
-    def __init__(self, resume: str | None, save: Callable[[str | None], None]) -> None:
+    ``counters`` are the round's counts so far (those of the earlier attempts when
+    resuming), kept with the checkpoint so that a resumed round reports all of it.
+    """
+
+    def __init__(self, resume: str | None, save: Callable[[str | None], None],
+                 counters: dict[str, int] | None = None) -> None:
         self.resume = resume
         self._save = save
+        self.counters = dict(counters or {})
 
     def save(self, resume: str | None) -> None:
         self._save(resume)
@@ -451,6 +506,9 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
             view.know_everyone(session)
     factory = SubscriberFactory(view, box, defaults)
     outcome = SyncOutcome()
+    if checkpoint.resume is not None:
+        outcome.counters.update(checkpoint.counters)
+    checkpoint.counters = outcome.counters
     actions: dict[uuid.UUID, Action] = {}
     seen: set[str] = set()
     resumed = checkpoint.resume is not None

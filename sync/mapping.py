@@ -120,11 +120,18 @@ class AliasAllocator:
     def release(self, alias: str) -> None:
         self._held.discard(alias)
 
-    def next(self) -> str | None:
-        while self._next < 100_000_000:
+    def next(self, limit: str | None = None) -> str | None:
+        """The next free extension (at most ``limit``, when given), taken."""
+        end = int(limit) + 1 if limit is not None else 100_000_000
+        while self._next < end:
             alias = str(self._next)
             self._next += 1
             if self.allowed(alias):
                 self._held.add(alias)
                 return alias
         return None
+
+    def upcoming(self, count: int) -> list[str]:
+        """The next ``count`` extension numbers to consider, whether free or not."""
+        return [str(number) for number in range(self._next, min(self._next + count,
+                                                                  100_000_000))]

@@ -158,7 +158,7 @@ def import_users(job: JobRun) -> str | None:
     if outcome.errors:
         log.warning("directory import of link %s skipped %d users: %s", link_id,
                     len(outcome.errors), "; ".join(outcome.errors[:5]))
-    return str(sheet) if sheet else None
+    return f"Job:{sheet}" if sheet else None  # the API shows it as the sheet job's id
 
 
 def _credentials_sheet(session: Session, job: JobRun, link: DirectoryLink,
@@ -177,8 +177,10 @@ def _credentials_sheet(session: Session, job: JobRun, link: DirectoryLink,
 @handles(SYNC.kind)
 def resync(job: JobRun) -> None:
     link_id = uuid.UUID(job.subject_id)
-    checkpoint = sync_engine.Checkpoint(job.payload.get("resume"),
-                                        lambda resume: job.save(resume=resume))
+    checkpoint = sync_engine.Checkpoint(
+        job.payload.get("resume"),
+        lambda resume: job.save(resume=resume, counters=dict(checkpoint.counters)),
+        counters=job.payload.get("counters"))
     with _directory_errors(link_id):
         adapter = _adapter(link_id)
         outcome = sync_engine.resync(context.engine(), _box(), link_id, adapter,
@@ -195,7 +197,7 @@ def resync(job: JobRun) -> None:
         session.add(link)
         if outcome.held:
             hold(session, link_id, job.id, outcome.held)
-    job.save(resume=None)
+    job.save(resume=None, counters={})
     if outcome.held:
         raise NeedsConfirmationError(
             "NEEDS_CONFIRMATION", f"{len(outcome.held)} subscribers would be disabled or "

@@ -242,6 +242,11 @@ def dispatch(job_ids: Iterable[uuid.UUID]) -> None:
             job_rules.mark_dispatched(session, sent)
 
 
+# Every transaction committed through core.database.session_scope in this process hands
+# its queued jobs to the broker (a sync that changes subscribers queues a routing export).
+job_rules.set_dispatcher(dispatch)
+
+
 def _stale_after() -> dt.timedelta:
     return dt.timedelta(seconds=context.settings().job_stale_seconds)
 

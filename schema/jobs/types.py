@@ -63,9 +63,19 @@ class JobType(Node):
                                   at=e.get("at", ""), details=e.get("details", []))
                     for e in row.errors],
             error_code=row.error_code, attempts=row.attempts, max_attempts=row.max_attempts,
-            cancel_requested=row.cancel_requested_at is not None, result_ref=row.result_ref,
+            cancel_requested=row.cancel_requested_at is not None,
+            result_ref=_reference(row.result_ref),
             created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
         )
+
+
+def _reference(result_ref: str | None) -> str | None:
+    """A result naming an object as ``Type:uuid`` is shown as that object's global id."""
+    if result_ref and result_ref.count(":") == 1:
+        type_name, _, object_id = result_ref.partition(":")
+        with contextlib.suppress(ValueError):
+            return to_global_id(type_name, uuid.UUID(object_id))
+    return result_ref
 
 
 register_node("Job", Job, JobType.from_row)

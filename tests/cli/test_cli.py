@@ -212,7 +212,7 @@ def test_serve_on_a_fresh_directory(tmp_path: Path):
     answer = httpx.post(
         f"http://127.0.0.1:{port}/graphql", json={"query": "{ platform { baseDomain } }"}
     )
-    assert answer.json() == {"data": {"platform": {"baseDomain": "wehostvoip.localhost"}}}
+    assert answer.json()["data"] == {"platform": {"baseDomain": "wehostvoip.localhost"}}
     assert (tmp_path / "var" / "wehostvoip.db").exists()
 
     code, rest = stop(process)
