@@ -24,7 +24,9 @@ from workers import context as worker_context
 from workers.broker import install_broker
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, instrumented: bool = True) -> Starlette:
+    """The API. ``instrumented=False`` drops the request metrics, access log, operation
+    metrics and cost analysis: only to measure their overhead."""
     settings = settings or get_settings()
     # Mutations dispatch background jobs after they commit.
     install_broker(settings.broker_url)
@@ -42,10 +44,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics_endpoint.close()
             await graphql.budget.aclose()
 
-    graphql = GraphQLApp(settings)
+    graphql = GraphQLApp(settings, instrumented=instrumented)
     metrics, metrics_endpoint = metrics_routes(settings)
     # Outermost: the request id and metrics cover everything, CORS refusals included.
-    middleware = [Middleware(ObservabilityMiddleware)]
+    middleware = [Middleware(ObservabilityMiddleware)] if instrumented else []
     if settings.cors_origins:
         middleware.append(
             Middleware(

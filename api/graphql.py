@@ -136,7 +136,8 @@ class _WebSocketHandler(BaseGraphQLTransportWSHandler[Context, None]):
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _WebSocketHandler
 
-    def __init__(self, settings: Settings, *, budget: QueryBudget | None = None) -> None:
+    def __init__(self, settings: Settings, *, budget: QueryBudget | None = None,
+                 instrumented: bool = True) -> None:
         # The viewers' query budgets; tests reach them here to turn their clock.
         self.budget = budget or make_budget(settings)
         self.trusted_documents = (
@@ -144,7 +145,7 @@ class GraphQLApp(GraphQL[Context, None]):
             if settings.trusted_documents_file else None
         )
         super().__init__(
-            build_schema(settings, budget=self.budget),
+            build_schema(settings, budget=self.budget, instrumented=instrumented),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=False,
             # Uploads arrive as multipart forms, which browsers send cross-site without a

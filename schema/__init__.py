@@ -46,16 +46,18 @@ Mutation = _merged("Mutation", _domain_roots("MUTATIONS"))
 Subscription = _merged("Subscription", _domain_roots("SUBSCRIPTIONS"))
 
 
-def build_schema(settings: Settings | None = None, *,
-                 budget: QueryBudget | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None, *, budget: QueryBudget | None = None,
+                 instrumented: bool = True) -> strawberry.Schema:
     """The schema and the limits on each request.
 
     Without settings (to export the schema), the document limits only; with
     them, the mutation cap, the cost limit and the viewers' ``budget`` (by
     default made from the settings: in Redis when the broker is Redis) too.
+    ``instrumented=False`` leaves out the operation metrics and the cost analysis,
+    only to measure what they cost (benchmarks/operability_overhead.py).
     """
     extensions: list[Any]
-    if settings is None:
+    if settings is None or not instrumented:
         extensions = limit_extensions(introspection=True)
     else:
         spend_from = budget or make_budget(settings)
@@ -69,8 +71,8 @@ def build_schema(settings: Settings | None = None, *,
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[OperationMetrics, *extensions, RequestForgeryProtection,
-                    MaskUnexpectedErrors],
+        extensions=[*([OperationMetrics] if instrumented else []), *extensions,
+                    RequestForgeryProtection, MaskUnexpectedErrors],
     )
 
 
