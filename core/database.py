@@ -94,8 +94,12 @@ def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessio
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits when the block ends and rolls back on error."""
+def session_scope(engine: Engine, *, dispatch_jobs: bool = False) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back on error.
+
+    ``dispatch_jobs``: hand the jobs the transaction queued (a routing export, say)
+    to the broker once it has committed, as requests and jobs do.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -103,5 +107,5 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-        # Jobs queued by this transaction (routing exports, e-mails) go out now.
-        dispatch_pending(session)
+        if dispatch_jobs:
+            dispatch_pending(session)

@@ -305,7 +305,7 @@ def _propose(session: Session, view: TenantView,
 def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
              alias_start: int, progress: Progress) -> dict[str, int]:
     """List the directory into the link's preview (replacing any earlier preview)."""
-    with session_scope(engine) as writing:
+    with session_scope(engine, dispatch_jobs=True) as writing:
         writing.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
         link = writing.get(DirectoryLink, link_id)
         assert link is not None
@@ -336,7 +336,7 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
                          "fingerprint": new.fingerprint})
             position += 1
         if rows:
-            with session_scope(engine) as writing:
+            with session_scope(engine, dispatch_jobs=True) as writing:
                 writing.execute(insert(DirectoryPreviewRow), rows)
         progress(position, **counters)
     session.close()
@@ -397,7 +397,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
     analyze_after = False
     for batch in _preview_batches(engine, link_id):
         rows: list[dict[str, Any]] = []
-        with session_scope(engine) as session:
+        with session_scope(engine, dispatch_jobs=True) as session:
             for preview in batch:
                 if preview.external_id in view.synced:
                     continue  # imported by an earlier attempt of this job
@@ -514,7 +514,7 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     resumed = checkpoint.resume is not None
     last: Page | None = None
     for page in adapter.pages(resume=checkpoint.resume, state=state):
-        with session_scope(engine) as session:
+        with session_scope(engine, dispatch_jobs=True) as session:
             view.know(session, [user.external_id for user in page.users])
             changes = _PageChanges()
             for user in page.users:
@@ -537,7 +537,7 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     if _brake(link, len(actions), synced_before):
         outcome.held = list(actions.values())
         return outcome
-    with session_scope(engine) as session:
+    with session_scope(engine, dispatch_jobs=True) as session:
         apply_actions(session, actions.values(), outcome.counters)
     return outcome
 
