@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import queue
 import statistics
 import sys
@@ -32,12 +31,12 @@ from pathlib import Path
 import httpx
 import psycopg
 from asgi_lifespan import LifespanManager
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
+from benchmarks.databases import drop_database, make_database  # noqa: E402
 from benchmarks.sip_probe import Gateway, Phone  # noqa: E402
 from core import migrations  # noqa: E402
 from core.database import make_sync_engine  # noqa: E402
@@ -63,8 +62,6 @@ from workers.broker import install_broker  # noqa: E402
 from workers.jobs import transaction  # noqa: E402
 from workers.runtime import start_worker, stop_worker  # noqa: E402
 
-POSTGRES_URL = os.environ.get("WEHOSTVOIP_BENCH_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "55" * 32
 DOMAIN = "pbx.bench.example"
 PASSWORD = "correct horse battery staple"
@@ -75,19 +72,6 @@ UPDATE = """mutation($id: ID!, $prefix: String!) { gatewayUpdate(input: {id: $id
 LOGIN = """mutation($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) { csrfToken errors { message } } }"""
 ROUND_TIMEOUT = 10.0
-
-
-def make_database(kind: str) -> str:
-    name = f"wehostvoip_bench_{kind}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(url.rsplit("/", 1)[1])))
 
 
 def seed(settings: Settings, gateway_port: int) -> uuid.UUID:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.databases import drop_database, make_database  # noqa: E402
 from core import migrations  # noqa: E402
 from core.database import make_sync_engine, session_scope  # noqa: E402
 from core.models import (  # noqa: E402
@@ -69,8 +69,6 @@ from sync.google.directory import GoogleDirectory  # noqa: E402
 from sync.mapping import Defaults, display_name, fingerprint  # noqa: E402
 from tests.fakes.google import FakeGoogle  # noqa: E402
 
-POSTGRES_URL = os.environ.get("WEHOSTVOIP_BENCH_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
 DOMAIN = "bench-sync.example"
 ALIAS_START = 100_000
 CHANGED_EVERY = 100  # 1 %
@@ -80,22 +78,6 @@ DEFAULTS = Defaults(country_code="1", area_code="209")
 
 def quiet(*_done: object, **_counters: object) -> None:
     """The engine's progress callback (a job's heartbeat in production)."""
-
-
-# Databases ---------------------------------------------------------------------------------
-
-
-def make_database(kind: str) -> str:
-    name = f"wehostvoip_bench_{kind}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(url.rsplit("/", 1)[1])))
 
 
 def seed(engine: Engine) -> uuid.UUID:

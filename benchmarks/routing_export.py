@@ -18,7 +18,6 @@ numbers, all assigned to a subscriber; and two empty proxy databases. Prints:
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import uuid
@@ -32,6 +31,7 @@ from sqlalchemy import insert, select, text, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.databases import drop_database, make_database  # noqa: E402
 from core import migrations  # noqa: E402
 from core.database import make_sync_engine, session_scope  # noqa: E402
 from core.models import (  # noqa: E402
@@ -48,24 +48,9 @@ from core.sip_proxies import database_key, shown_url  # noqa: E402
 from routing_export import exporter  # noqa: E402
 from routing_export.tables import create_tables  # noqa: E402
 
-POSTGRES_URL = os.environ.get("WEHOSTVOIP_BENCH_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
 TENANTS, SUBSCRIBERS_PER_TENANT, NUMBERS_PER_SUBSCRIBER = 100, 1_000, 2
 BATCH = 5_000
 BOX = secret_box([bytes.fromhex("44" * 32)])
-
-
-def make_database(kind: str) -> str:
-    name = f"wehostvoip_bench_{kind}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(url.rsplit("/", 1)[1])))
 
 
 def _batches(session: Any, model: Any, rows: list[dict[str, Any]]) -> None:

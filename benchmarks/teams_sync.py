@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import resource
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from sqlalchemy import Engine, func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.databases import drop_database, make_database  # noqa: E402
 from core import migrations  # noqa: E402
 from core.database import make_sync_engine, session_scope  # noqa: E402
 from core.models import (  # noqa: E402
@@ -69,8 +69,6 @@ from sync.mapping import Defaults, fingerprint  # noqa: E402
 from sync.teams.directory import TeamsDirectory  # noqa: E402
 from sync.teams.tokens import app_token  # noqa: E402
 
-POSTGRES_URL = os.environ.get("WEHOSTVOIP_BENCH_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
 CLIENT_ID = "00001111-aaaa-2222-bbbb-3333cccc4444"
 CLIENT_SECRET = "bench-client-secret"  # the fake's, for this run only
 BOX = secret_box([bytes.fromhex("55" * 32)])
@@ -130,22 +128,6 @@ def change_users(tenant: Any, count: int) -> dict[str, int]:
             else:
                 tenant.hard_delete_user(user_id)
     return plan
-
-
-# Databases ----------------------------------------------------------------------------------
-
-
-def make_database(kind: str) -> str:
-    name = f"wehostvoip_bench_teams_{kind}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(url.rsplit("/", 1)[1])))
 
 
 def seed(engine: Engine, domain: str, entra_tenant: str) -> uuid.UUID:
@@ -298,8 +280,8 @@ def main() -> None:
     print(f"pre-rendered {users:,} users in pages of {options.page_size} "
           f"in {time.perf_counter() - started:.1f} s (fake in process {child.pid})")
 
-    control = make_database("control")
-    baseline = make_database("copy")
+    control = make_database("teams_control")
+    baseline = make_database("teams_copy")
     engine = make_sync_engine(control)
     scratch = tempfile.mkdtemp(prefix="teams-bench-")
     settings = Settings(_env_file=None, data_dir=Path(scratch), microsoft_client_id=CLIENT_ID,
