@@ -77,6 +77,10 @@ def test_a_job_queued_before_start_runs_when_serve_starts_and_watch_follows_it(
     watcher = subprocess.Popen([*COMMAND, "jobs", "watch", str(job_id)], cwd=tmp_path,
                                env=_environment(tmp_path), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
+    assert watcher.stdout is not None
+    # The service starts only once the watcher has seen the job waiting (on a busy
+    # machine the watcher could otherwise start after the job did).
+    first = watcher.stdout.readline()
     service = start(tmp_path, "serve", "--port", str(free_port()))
     try:
         wait_for_line(service, "serving on")
@@ -84,7 +88,7 @@ def test_a_job_queued_before_start_runs_when_serve_starts_and_watch_follows_it(
     finally:
         code, rest = stop(service)
     assert watcher.returncode == 0, output
-    lines = output.strip().splitlines()
+    lines = [first.strip(), *output.strip().splitlines()]
     assert lines[0].endswith("QUEUED")
     assert any("RUNNING" in line for line in lines)  # watched live, step by step
     assert lines[-1].endswith("6/6 SUCCEEDED")
