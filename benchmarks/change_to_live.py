@@ -119,6 +119,24 @@ def add_proxy(settings: Settings, proxy_db: str, rpc_url: str) -> None:
                              database_key=database_key(proxy_db), rpc_url=rpc_url))
 
 
+async def wait_in_step(settings: Settings) -> None:
+    """Until the first export is applied and reloaded (calls before it are refused)."""
+    from sqlmodel import Session, select
+
+    from core.models import RoutingDatabase
+
+    deadline = time.perf_counter() + ROUND_TIMEOUT
+    while time.perf_counter() < deadline:
+        with Session(context.engine()) as session:
+            proxy = session.exec(select(SipProxy)).first()
+            database = session.exec(select(RoutingDatabase)).first()
+        if proxy and database and database.generation and \
+                proxy.applied_generation == database.generation:
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit("the first export did not reach the proxy")
+
+
 def routed_prefix(phone: Phone, gateway: Gateway) -> str | None:
     """Place one call; the Request-URI user the gateway saw (None if none arrived)."""
     while not gateway.invites.empty():
@@ -154,6 +172,7 @@ async def run(settings: Settings, proxy_db: str, changes: int) -> list[float]:
             running_proxy(proxy_db, Path(run_dir), fr_timer=1000) as proxy:
         phone = Phone(proxy.sip_port, "alice", DOMAIN, SIP_PASSWORD)
         add_proxy(settings, proxy_db, proxy.rpc_url)
+        await wait_in_step(settings)
         first = wait_for_prefix(phone, gateway, "100")
         print(f"first export reached the proxy {first:.2f} s after the proxy was added")
         async with LifespanManager(app):
