@@ -133,11 +133,15 @@ def main() -> None:
     url = f"sqlite:///{directory / 'overhead.db'}"
     settings = Settings(_env_file=None, database_url=url, broker_url="stub://",
                         secret_keys="66" * 32, data_dir=directory, log_format="json",
-                        public_base_url="http://testserver")
+                        public_base_url="http://testserver",
+                        # The budget is charged (the cost is computed), never exhausted.
+                        query_budget=100_000_000)
     seed(url, settings)
     sys.stderr = open(os.devnull, "w")  # the JSON log lines are written, then dropped  # noqa: SIM115
-    with_all, without = asyncio.run(run(settings, arguments.requests))
-    sys.stderr = sys.__stderr__
+    try:
+        with_all, without = asyncio.run(run(settings, arguments.requests))
+    finally:
+        sys.stderr = sys.__stderr__
     overhead = statistics.median(with_all) / statistics.median(without) - 1
     print(f"subscriber page (20 of {SUBSCRIBERS}, totalCount, pageInfo), "
           f"{arguments.requests} requests each, alternating")
