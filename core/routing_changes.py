@@ -19,7 +19,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
 from core.jobs import JobSpec, enqueue, register_kind
-from core.models import RoutingChanges, SipProxy, utcnow
+from core.models import JobStatus, RoutingChanges, SipProxy, utcnow
 
 EXPORT = register_kind(JobSpec(kind="routing.export", subject_type="routing_database",
                                max_attempts=10, timeout_seconds=1800))
@@ -76,9 +76,30 @@ def request_export(session: Session) -> int:
     if counted.rowcount == 0:  # type: ignore[attr-defined]
         session.add(RoutingChanges(id=1, requested=1, requested_at=utcnow()))
     for key in keys:
-        enqueue(session, EXPORT.kind, key)
+        queue_export(session, key)
     session.info.pop(_CHANGED, None)
     return len(keys)
+
+
+def queue_export(session: Session, key: str) -> None:
+    """An export of one proxy database that will read this change.
+
+    A queued export will. A running one may have read the tables already, and be
+    about to end: then a second job, under a subject of its own, follows it (the
+    exports of one database are serialised by the exporter's lock anyway).
+    """
+    for subject in (key, follow_up_subject(key)):
+        queued = enqueue(session, EXPORT.kind, subject, payload={"database_key": key})
+        if queued.created or queued.job.status is JobStatus.QUEUED:
+            return
+
+
+def follow_up_subject(key: str) -> str:
+    return f"{key[:56]}-follow"
+
+
+def database_key_of(subject: str, payload: dict[str, object]) -> str:
+    return str(payload.get("database_key") or subject)
 
 
 def export_bookkeeping(session: Session) -> Session:

@@ -15,10 +15,12 @@ import logging
 import time
 
 import psycopg
+from sqlmodel import select
 
-from core.jobs import PermanentJobError, TransientJobError, enqueue
-from core.models import JobStatus
-from core.routing_changes import EXPORT
+from core import routing_changes
+from core.jobs import PermanentJobError, TransientJobError
+from core.models import Job, JobStatus
+from core.routing_changes import EXPORT, database_key_of
 from core.secrets import secret_box
 from routing_export import exporter
 from routing_export.desired import InvalidStateError
@@ -37,7 +39,7 @@ MAX_ROUNDS = 20
 def export_routing(job: JobRun) -> str | None:
     settings = context.settings()
     engine, box = context.engine(), secret_box(settings.secret_key_bytes())
-    key = job.subject_id
+    key = database_key_of(job.subject_id, job.payload)
     time.sleep(settings.routing_debounce_seconds)
     for _round in range(MAX_ROUNDS):
         job.check()
@@ -65,11 +67,12 @@ def export_routing(job: JobRun) -> str | None:
 def queue_export(key: str) -> None:
     """Queue an export of one database, and send it even if an earlier one was never sent."""
     with transaction() as session:
-        queued = enqueue(session, EXPORT.kind, key)
-        unsent = (not queued.created and queued.job.status is JobStatus.QUEUED
-                  and queued.job.dispatched_at is None)
+        routing_changes.queue_export(session, key)
+        unsent = [job.id for job in session.exec(select(Job).where(
+            Job.kind == EXPORT.kind, Job.status == JobStatus.QUEUED,
+            Job.dispatched_at.is_(None)))]  # type: ignore[union-attr]
     if unsent:
-        dispatch([queued.job.id])
+        dispatch(unsent)
 
 
 def catch_up() -> None:
