@@ -193,13 +193,15 @@ def _targets(engine: Engine, box: SecretBox, key: str) -> tuple[list[SipProxy], 
 
 def export(engine: Engine, box: SecretBox, key: str, *, dry_run: bool = False) -> ExportReport:
     """Bring one proxy database in line with the control plane, then reload its proxies."""
-    proxies, url, requested, generation = _targets(engine, box, key)
-    report = ExportReport(database_key=key, generation=generation, dry_run=dry_run,
-                          covered_request=requested, targets=len(proxies))
+    proxies, url, _requested, _generation = _targets(engine, box, key)
+    report = ExportReport(database_key=key, dry_run=dry_run, targets=len(proxies))
     if not proxies:
         return report
     with _proxy_database(url) as connection:
         assert connection is not None
+        # Read under the lock: an export that ran meanwhile moved both on.
+        proxies, _url, requested, generation = _targets(engine, box, key)
+        report.generation, report.covered_request = generation, requested
         _refuse_control_plane(connection)
         if not dry_run:
             create_tables(connection)
