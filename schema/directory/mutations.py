@@ -21,7 +21,7 @@ from core.secrets import secret_box
 from schema.context import Info
 from schema.core.errors import UserError, single_error
 from schema.core.ids import id_of, to_global_id
-from schema.core.mutations import in_transaction, login_required
+from schema.core.mutations import Outcome, in_transaction, login_required
 from schema.directory.types import (
     DirectoryLinkType,
     DirectoryPreviewRowType,
@@ -178,10 +178,10 @@ def _configured(info: Info, provider: DirectoryProvider) -> list[UserError]:
                         "operators", "provider")
 
 
-def _job_payload(outcome: object) -> DirectoryJobPayload:
-    if not outcome.ok:  # type: ignore[attr-defined]
-        return DirectoryJobPayload(errors=outcome.errors)  # type: ignore[attr-defined]
-    return DirectoryJobPayload(job=JobType.from_row(outcome.value), errors=[])  # type: ignore[attr-defined]
+def _job_payload(outcome: Outcome[Job]) -> DirectoryJobPayload:
+    if not outcome.ok or outcome.value is None:
+        return DirectoryJobPayload(errors=outcome.errors)
+    return DirectoryJobPayload(job=JobType.from_row(outcome.value), errors=[])
 
 
 @strawberry.type
