@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import String, Uuid, bindparam, delete, func, insert, literal, select, update
 from sqlmodel import Session
 
 from core.models import (
@@ -28,6 +28,8 @@ from core.models import (
     Tenant,
     utcnow,
 )
+from core.models.base import UTCDateTime
+from core.routing_changes import note_change
 
 DISABLE, DELETE = "DISABLE", "DELETE"
 
@@ -46,20 +48,30 @@ def apply_actions(session: Session, actions: Iterable[Action],
                   counters: dict[str, int]) -> None:
     """Disable (and for deleted users, mark for removal) the subscribers named."""
     now = utcnow()
+    rows: list[dict[str, Any]] = []
     for action in actions:
-        values: dict[str, Any] = {"status": SubscriberStatus.DISABLED, "updated_at": now}
-        if action.fingerprint:
-            values["sync_fingerprint"] = action.fingerprint
-        if action.action == DELETE:
-            values["directory_deleted_at"] = now
-            counters["removed"] = counters.get("removed", 0) + 1
-        else:
-            counters["disabled"] = counters.get("disabled", 0) + 1
-        # Disabled since the first time, not since the last re-sync that saw it so.
-        values["disabled_at"] = case((Subscriber.disabled_at.is_(None), now),  # type: ignore[union-attr]
-                                     else_=Subscriber.disabled_at)
-        session.execute(update(Subscriber).where(Subscriber.id == action.subscriber_id)
-                        .values(**values))
+        deleting = action.action == DELETE
+        rows.append({"subscriber_id": action.subscriber_id,
+                     "fingerprint": action.fingerprint or None,
+                     "deleted_at": now if deleting else None})
+        counter = "removed" if deleting else "disabled"
+        counters[counter] = counters.get(counter, 0) + 1
+    if not rows:
+        return
+    # One statement run for all of them (a round can disable hundreds). Each keeps the
+    # values an action does not set: the fingerprint when none came with it, the time
+    # the user was first disabled, and whether it was deleted earlier.
+    table: Any = Subscriber.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("subscriber_id", type_=Uuid)).values(
+            status=SubscriberStatus.DISABLED, updated_at=now,
+            sync_fingerprint=func.coalesce(bindparam("fingerprint", type_=String),
+                                           table.c.sync_fingerprint),
+            directory_deleted_at=func.coalesce(bindparam("deleted_at", type_=UTCDateTime),
+                                               table.c.directory_deleted_at),
+            disabled_at=func.coalesce(table.c.disabled_at, literal(now, UTCDateTime))),
+        rows)
+    note_change(session, Subscriber.__tablename__)
 
 
 def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[Action]) -> None:

@@ -306,6 +306,8 @@ def start_discovery(session: Session, viewer: Viewer, tenant_id: uuid.UUID | Non
     link, tenant = link_of(session, viewer, tenant_id)
     _usable(link)
     link.mapping_defaults = _checked_defaults(session, tenant, given)
+    if link.alias_start != given.alias_start:
+        link.alias_next = None  # a new start: the sequence begins again there
     link.alias_start = given.alias_start
     link.scope = {"groups": list(given.groups), "org_units": list(given.org_units)}
     session.add(link)

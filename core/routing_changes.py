@@ -55,6 +55,12 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
             state.session.info[_CHANGED] = True
 
 
+def note_change(session: Session, table_name: str) -> None:
+    """Tell the session that a statement it could not see (a COPY, say) wrote this table."""
+    if table_name in ROUTING_TABLES:
+        session.info[_CHANGED] = True
+
+
 def _before_commit(session: Session) -> None:
     session.flush()  # unflushed changes are seen by _before_flush now
     if session.info.pop(_CHANGED, False) and not session.info.get(_BOOKKEEPING):

@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlmodel import Session
 
+from core.bulk import insert_rows
 from core.database import session_scope
 from core.dial_plans import ordered_rules
 from core.dialplan_engine import check_rule
@@ -87,15 +88,16 @@ class TenantView:
     """What the engine knows of a tenant during one run, read as it is needed.
 
     A round of changes only (Microsoft's delta) reads the subscribers of the
-    users it sees, page by page, and what making a subscriber needs (usernames,
-    extensions, the tenant's numbers) only when it makes one: its cost follows
-    the changes, not the size of the directory. Discovery, import and a full
-    round read the whole tenant once.
+    users it sees, page by page, and what making subscribers needs (usernames,
+    extensions, hand-made subscribers' e-mails) a page at a time, for just the
+    new users of the page: its cost follows the changes, not the size of the
+    directory. Discovery, import and a full round read the whole tenant once.
     """
 
     tenant: Tenant
     link: DirectoryLink
-    alias_start: int
+    # Where the extension sequence goes on (see DirectoryLink.alias_next).
+    alias_position: int
     rejects: list[re.Pattern[str]]
     synced: dict[str, Synced] = field(default_factory=dict)
     # Directory users an administrator dropped from the preview: never imported.
@@ -105,8 +107,13 @@ class TenantView:
     _manual_by_email: dict[str, uuid.UUID] | None = None
     _numbers: frozenset[str] | None = None
     _everyone: bool = False
-    _claimed: set[str] = field(default_factory=set)
+    # Reading lazily: the usernames asked about and those found taken (or claimed),
+    # the hand-made subscribers' e-mails asked about, the extensions' window.
+    _asked_usernames: set[str] = field(default_factory=set)
+    _taken_usernames: set[str] = field(default_factory=set)
+    _asked_manual: dict[str, uuid.UUID | None] = field(default_factory=dict)
     _window: AliasAllocator | None = None
+    _window_end: str | None = None
 
     @property
     def source(self) -> SubscriberSource:
@@ -127,8 +134,9 @@ class TenantView:
         if self._everyone:
             return
         wanted = [external_id for external_id in external_ids if external_id not in self.synced]
-        for start in range(0, len(wanted), 1000):
-            self._synced_rows(session, Subscriber.external_id.in_(wanted[start:start + 1000]))  # type: ignore[union-attr]
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            self._synced_rows(session, Subscriber.external_id.in_(  # type: ignore[union-attr]
+                wanted[start:start + LOOKUP_BATCH]))
 
     def know_everyone(self, session: Session) -> None:
         if not self._everyone:
@@ -150,7 +158,7 @@ class TenantView:
                 if row.source is SubscriberSource.MANUAL and row.email:
                     manual[row.email.lower()] = row.id
             self._usernames, self._manual_by_email = usernames, manual
-            self._aliases = AliasAllocator(self.alias_start, aliases, self.rejects)
+            self._aliases = AliasAllocator(self.alias_position, aliases, self.rejects)
         assert self._aliases is not None
         assert self._manual_by_email is not None
         return self._usernames, self._aliases, self._manual_by_email
@@ -162,54 +170,98 @@ class TenantView:
                 Number.state == NumberState.ASSIGNED)).scalars())
         return self._numbers
 
-    # Making one subscriber: from the sets when the whole tenant was read, else by
-    # asking the database about just the candidates (a round of a few changes).
+    # Making subscribers: from the sets when the whole tenant was read, else by asking
+    # the database about just the candidates, a page's new users at a time.
+
+    def prepare(self, session: Session, newcomers: list[DirectoryUser]) -> None:
+        """Ask in a few queries what making these users' subscribers needs to know."""
+        if self._usernames is not None or not newcomers:
+            return
+        self._ask_usernames(session, [username_base(user.email, user.external_id)
+                                      for user in newcomers])
+        emails = list({user.email.lower() for user in newcomers if user.email} -
+                      self._asked_manual.keys())
+        self._asked_manual.update(dict.fromkeys(emails))
+        for start in range(0, len(emails), LOOKUP_BATCH):
+            self._asked_manual.update(session.execute(select(
+                func.lower(Subscriber.email), Subscriber.id).where(
+                Subscriber.tenant_id == self.tenant.id,
+                Subscriber.source == SubscriberSource.MANUAL,
+                func.lower(Subscriber.email).in_(emails[start:start + LOOKUP_BATCH]))).all())
+        self._alias_window(session, len(newcomers))
+
+    def _ask_usernames(self, session: Session, names: list[str]) -> None:
+        unknown = list(set(names) - self._asked_usernames)
+        self._asked_usernames.update(unknown)
+        for start in range(0, len(unknown), LOOKUP_BATCH):
+            self._taken_usernames.update(session.execute(select(Subscriber.username).where(
+                Subscriber.tenant_id == self.tenant.id,
+                Subscriber.username.in_(unknown[start:start + LOOKUP_BATCH]))).scalars())  # type: ignore[attr-defined]
 
     def username_for(self, session: Session, base: str) -> str:
         if self._usernames is not None:
             username = free_username(base, self._usernames)
-        else:
-            candidates = [base, *(base[:MAX_USERNAME - len(str(number))] + str(number)
-                                  for number in range(2, USERNAME_CANDIDATES))]
-            taken = set(session.execute(select(Subscriber.username).where(
-                Subscriber.tenant_id == self.tenant.id,
-                Subscriber.username.in_(candidates))).scalars()) | self._claimed  # type: ignore[attr-defined]
-            username = next((name for name in candidates if name not in taken), None) or \
-                free_username(base, taken | set(candidates))
-        self._claimed.add(username)
-        if self._usernames is not None:
             self._usernames.add(username)
-        return username
+            return username
+        first = 2
+        candidates = [base]
+        while True:
+            self._ask_usernames(session, candidates)
+            username = next((name for name in candidates if name not in self._taken_usernames),
+                            None)
+            if username is not None:
+                self._taken_usernames.add(username)
+                return username
+            # base2, base3...: the same order as free_username's.
+            candidates = [base[:MAX_USERNAME - len(str(number))] + str(number)
+                          for number in range(first, first + USERNAME_CANDIDATES)]
+            first += USERNAME_CANDIDATES
+
+    def _alias_window(self, session: Session, wanted: int) -> AliasAllocator:
+        """The allocator of a lazy view, told which of the next candidates are held."""
+        if self._window is None:
+            self._window = AliasAllocator(self.alias_position, (), self.rejects)
+        upcoming = self._window.upcoming(max(ALIAS_WINDOW, wanted))
+        for start in range(0, len(upcoming), LOOKUP_BATCH):
+            for alias in session.execute(select(Subscriber.alias).where(
+                    Subscriber.tenant_id == self.tenant.id,
+                    Subscriber.alias.in_(upcoming[start:start + LOOKUP_BATCH]))).scalars():  # type: ignore[union-attr]
+                self._window.take(alias)
+        self._window_end = upcoming[-1] if upcoming else None
+        return self._window
 
     def next_alias(self, session: Session) -> str | None:
         if self._aliases is not None:
             return self._aliases.next()
-        if self._window is None:
-            self._window = AliasAllocator(self.alias_start, (), self.rejects)
         while True:
-            # The aliases held among the next few candidates, read in one query.
-            upcoming = self._window.upcoming(ALIAS_WINDOW)
-            if not upcoming:
-                return None
-            held = session.execute(select(Subscriber.alias).where(
-                Subscriber.tenant_id == self.tenant.id,
-                Subscriber.alias.in_(upcoming))).scalars().all()  # type: ignore[union-attr]
-            for alias in held:
-                self._window.take(alias)
-            alias = self._window.next(limit=upcoming[-1])
+            window = self._window or self._alias_window(session, ALIAS_WINDOW)
+            if self._window_end is None:
+                return None  # no extension numbers left at all
+            alias = window.next(limit=self._window_end)
             if alias is not None:
                 return alias
+            self._alias_window(session, ALIAS_WINDOW)
+
+    def next_position(self) -> int:
+        """Where the extension sequence stands after this run's allocations."""
+        allocator = self._aliases or self._window
+        return allocator.position if allocator is not None else self.alias_position
 
     def manual_with_email(self, session: Session, email: str) -> uuid.UUID | None:
+        key = email.lower()
         if self._manual_by_email is not None:
-            return self._manual_by_email.get(email.lower())
-        return session.execute(select(Subscriber.id).where(
-            Subscriber.tenant_id == self.tenant.id, Subscriber.source == SubscriberSource.MANUAL,
-            func.lower(Subscriber.email) == email.lower()).limit(1)).scalar_one_or_none()
+            return self._manual_by_email.get(key)
+        if key not in self._asked_manual:
+            self._asked_manual[key] = session.execute(select(Subscriber.id).where(
+                Subscriber.tenant_id == self.tenant.id,
+                Subscriber.source == SubscriberSource.MANUAL,
+                func.lower(Subscriber.email) == key).limit(1)).scalar_one_or_none()
+        return self._asked_manual[key]
 
 
 USERNAME_CANDIDATES = 20
 ALIAS_WINDOW = 50
+LOOKUP_BATCH = 1000
 
 
 def _rejects(session: Session, tenant: Tenant) -> list[re.Pattern[str]]:
@@ -226,13 +278,21 @@ def load_view(session: Session, link: DirectoryLink, *, alias_start: int | None 
     excluded = frozenset(session.execute(select(DirectoryPreviewRow.external_id).where(
         DirectoryPreviewRow.link_id == link.id,
         DirectoryPreviewRow.excluded.is_(True))).scalars())  # type: ignore[attr-defined]
-    view = TenantView(tenant=tenant, link=link, alias_start=start,
+    view = TenantView(tenant=tenant, link=link, alias_position=max(start, link.alias_next or 0),
                       rejects=_rejects(session, tenant), excluded=excluded)
     if everything:
         view.know_everyone(session)
         view.creating(session)
         view.numbers(session)
     return view
+
+
+def _save_position(session: Session, view: TenantView, position: int) -> None:
+    """Keep where the extension sequence stands, when it moved forward."""
+    if position > (view.link.alias_next or view.alias_position):
+        session.execute(update(DirectoryLink).where(DirectoryLink.id == view.link.id)
+                        .values(alias_next=position))
+        view.link.alias_next = position
 
 
 # Making subscribers ---------------------------------------------------------------------------
@@ -279,9 +339,23 @@ class SubscriberFactory:
         }
 
 
-def _propose(session: Session, view: TenantView,
-             user: DirectoryUser) -> tuple[NewSubscriber, list[str]]:
+@dataclass
+class Proposal:
     """The subscriber a new directory user becomes, and what is worth a second look."""
+
+    new: NewSubscriber
+    conflicts: list[str]
+    # A subscriber created by hand with the user's e-mail: the administrator may link it.
+    manual_id: uuid.UUID | None
+
+
+def _propose(session: Session, view: TenantView, users: list[DirectoryUser]) -> list[Proposal]:
+    """Proposals for new directory users, in their order (one page's at a time)."""
+    view.prepare(session, users)
+    return [_proposal(session, view, user) for user in users]
+
+
+def _proposal(session: Session, view: TenantView, user: DirectoryUser) -> Proposal:
     conflicts: list[str] = []
     base = username_base(user.email, user.external_id)
     username = view.username_for(session, base)
@@ -290,13 +364,15 @@ def _propose(session: Session, view: TenantView,
     alias = view.next_alias(session)
     if alias is None:
         conflicts.append("no free extension number is left")
-    if user.email and view.manual_with_email(session, user.email) is not None:
+    manual_id = view.manual_with_email(session, user.email) if user.email else None
+    if manual_id is not None:
         conflicts.append("a subscriber created by hand has this e-mail address: link it "
                          "instead of importing a second one")
     number = caller_id(user.phones, view.numbers(session)) if user.phones else None
-    return NewSubscriber(username=username, email=user.email, display_name=display_name(user),
-                         alias=alias, caller_id=number, external_id=user.external_id,
-                         fingerprint=fingerprint(user)), conflicts
+    return Proposal(NewSubscriber(username=username, email=user.email,
+                                  display_name=display_name(user), alias=alias,
+                                  caller_id=number, external_id=user.external_id,
+                                  fingerprint=fingerprint(user)), conflicts, manual_id)
 
 
 # Discovery: the preview ---------------------------------------------------------------------
@@ -314,30 +390,33 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
     position = 0
     session = Session(engine)  # reads only, for the view's lazy parts
     for page in adapter.pages(resume=None, state=None):
-        rows = []
+        newcomers: list[DirectoryUser] = []
         for user in page.users:
             if user.external_id in view.synced:
                 counters["already_synced"] += 1
-                continue
-            if user.state is not UserState.ACTIVE:
+            elif user.state is not UserState.ACTIVE:
                 counters["inactive"] += 1
-                continue
-            new, conflicts = _propose(session, view, user)
+            else:
+                newcomers.append(user)
+        rows = []
+        now = utcnow()
+        for user, proposal in zip(newcomers, _propose(session, view, newcomers), strict=True):
+            new = proposal.new
             counters["proposed"] += 1
-            counters["conflicts"] += bool(conflicts)
-            now = utcnow()
+            counters["conflicts"] += bool(proposal.conflicts)
             rows.append({"id": uuid.uuid4(), "created_at": now, "updated_at": now,
                          "link_id": link_id, "position": position,
                          "external_id": new.external_id, "email": new.email,
                          "display_name": new.display_name, "department": user.department[:200],
                          "username": new.username, "alias": new.alias,
-                         "caller_id": new.caller_id, "excluded": False, "conflicts": conflicts,
-                         "link_subscriber_id": view.manual_with_email(session, user.email),
+                         "caller_id": new.caller_id, "excluded": False,
+                         "conflicts": proposal.conflicts,
+                         "link_subscriber_id": proposal.manual_id,
                          "fingerprint": new.fingerprint})
             position += 1
         if rows:
             with session_scope(engine, dispatch_jobs=True) as writing:
-                writing.execute(insert(DirectoryPreviewRow), rows)
+                insert_rows(writing, DirectoryPreviewRow, rows)
         progress(position, **counters)
     session.close()
     return counters
@@ -353,7 +432,7 @@ class ImportOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-IMPORT_BATCH = 500
+IMPORT_BATCH = 1000
 ANALYZE_AFTER_ROWS = 1000
 
 
@@ -417,8 +496,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
                     display_name=preview.display_name, alias=preview.alias,
                     caller_id=preview.caller_id if preview.caller_id in numbers else None,
                     external_id=preview.external_id, fingerprint=preview.fingerprint)))
-            if rows:
-                session.execute(insert(Subscriber), rows)
+            insert_rows(session, Subscriber, rows)
         outcome.created.extend(row["id"] for row in rows)
         analyze_after = analyze_after or len(outcome.created) >= ANALYZE_AFTER_ROWS
         for row in rows:
@@ -428,6 +506,9 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         done += len(batch)
         progress(done, created=len(outcome.created), linked=len(outcome.linked),
                  errors=len(outcome.errors))
+    with session_scope(engine) as session:
+        # New users after the import get the next free extensions from here on.
+        _save_position(session, view, aliases.first_free())
     if analyze_after and engine.dialect.name == "postgresql":
         # Thousands of new rows: the planner's statistics would describe the tenant
         # before the import until autovacuum comes by; the next sync needs them now.
@@ -496,9 +577,6 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         view = load_view(session, link, everything=False)
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
         state = link.sync_state
-        synced_before = session.execute(select(func.count()).select_from(Subscriber).where(
-            Subscriber.tenant_id == view.tenant.id, Subscriber.source == view.source,
-            Subscriber.directory_deleted_at.is_(None))).scalar_one()  # type: ignore[union-attr]
     if state is None or link.provider is DirectoryProvider.GOOGLE:
         # A full listing is coming: one read of every synced subscriber beats a
         # lookup per page (and needs no statistics to be planned well).
@@ -517,10 +595,15 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         with session_scope(engine, dispatch_jobs=True) as session:
             view.know(session, [user.external_id for user in page.users])
             changes = _PageChanges()
+            newcomers = []
             for user in page.users:
                 seen.add(user.external_id)
-                _follow(session, view, factory, user, outcome, actions, changes)
+                if _follow(session, view, user, outcome, actions, changes):
+                    newcomers.append(user)
+            for proposal in _propose(session, view, newcomers):
+                changes.create(view, factory, proposal, outcome.counters)
             changes.write(session)
+            _save_position(session, view, view.next_position())
         checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)
         last = page
@@ -534,11 +617,11 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     outcome.seen = len(seen)
     outcome.complete = last is not None and last.complete
     outcome.next_round = last.next_round if last is not None else None
-    if _brake(link, len(actions), synced_before):
-        outcome.held = list(actions.values())
-        return outcome
     with session_scope(engine, dispatch_jobs=True) as session:
-        apply_actions(session, actions.values(), outcome.counters)
+        if _brake(session, view, len(actions), outcome.counters["created"]):
+            outcome.held = list(actions.values())
+        else:
+            apply_actions(session, actions.values(), outcome.counters)
     return outcome
 
 
@@ -549,38 +632,56 @@ class _PageChanges:
     created: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
 
+    def create(self, view: TenantView, factory: SubscriberFactory, proposal: Proposal,
+               counters: dict[str, int]) -> None:
+        row = factory.row(proposal.new)
+        self.created.append(row)
+        view.synced[proposal.new.external_id] = Synced(row["id"], proposal.new.fingerprint,
+                                                       SubscriberStatus.ACTIVE, False,
+                                                       proposal.new.username, proposal.new.email)
+        counters["created"] += 1
+        counters["conflicts"] += bool(proposal.conflicts)
+
     def write(self, session: Session) -> None:
-        if self.created:
-            session.execute(insert(Subscriber), self.created)
+        insert_rows(session, Subscriber, self.created)
         if self.updated:
             session.execute(update(Subscriber), self.updated)
 
 
-def _brake(link: DirectoryLink, changes: int, synced: int) -> bool:
-    return changes > 0 and changes * 100 > link.brake_percent * synced
+def _brake(session: Session, view: TenantView, changes: int, created: int) -> bool:
+    """Would these disables and removals touch more than the link's share of the synced
+    subscribers (those there before this round)?"""
+    if changes == 0:
+        return False
+    percent = view.link.brake_percent
+    if percent <= 0:
+        return True
+    # Counting up to the number that makes the share acceptable is enough: a round of a
+    # few changes does not count a large tenant's subscribers.
+    enough = -(-changes * 100 // percent)
+    counted = session.execute(select(func.count()).select_from(
+        select(Subscriber.id).where(
+            Subscriber.tenant_id == view.tenant.id, Subscriber.source == view.source,
+            Subscriber.directory_deleted_at.is_(None))  # type: ignore[union-attr]
+        .limit(enough + created).subquery())).scalar_one()
+    return changes * 100 > percent * (counted - created)
 
 
-def _follow(session: Session, view: TenantView, factory: SubscriberFactory,
-            user: DirectoryUser, outcome: SyncOutcome, actions: dict[uuid.UUID, Action],
-            changes: _PageChanges) -> None:
-    """Bring one subscriber in line with one directory user (disables are only noted)."""
+def _follow(session: Session, view: TenantView, user: DirectoryUser, outcome: SyncOutcome,
+            actions: dict[uuid.UUID, Action], changes: _PageChanges) -> bool:
+    """Bring one subscriber in line with one directory user (disables are only noted).
+
+    True when the user is new and gets a subscriber: the page's newcomers are
+    proposed together.
+    """
     counters = outcome.counters
     known = view.synced.get(user.external_id)
     if known is None:
-        if user.state is UserState.ACTIVE and user.external_id not in view.excluded:
-            new, conflicts = _propose(session, view, user)
-            row = factory.row(new)
-            changes.created.append(row)
-            view.synced[user.external_id] = Synced(row["id"], new.fingerprint,
-                                                   SubscriberStatus.ACTIVE, False,
-                                                   new.username, new.email)
-            counters["created"] += 1
-            counters["conflicts"] += bool(conflicts)
-        return
+        return user.state is UserState.ACTIVE and user.external_id not in view.excluded
     current = fingerprint(user)
     if current == known.fingerprint:
         counters["unchanged"] += 1
-        return
+        return False
     values: dict[str, Any] = {"id": known.id, "sync_fingerprint": current,
                               "updated_at": utcnow()}
     if user.email and user.email != known.email:
@@ -608,3 +709,4 @@ def _follow(session: Session, view: TenantView, factory: SubscriberFactory,
         counters["updated"] += 1
     changes.updated.append(values)
     view.synced[user.external_id] = known._replace(fingerprint=current)
+    return False

@@ -21,6 +21,7 @@ MAX_USERNAME = 64
 _NOT_ALLOWED = re.compile(r"[^a-z0-9._+-]")
 _ALIAS = re.compile(r"[0-9]{2,8}")
 DEFAULT_ALIAS_START = 1000
+_ALIAS_END = 100_000_000  # extensions have at most 8 digits
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,18 @@ class AliasAllocator:
         self._held = set(held)
         self._rejects = rejects
 
+    @property
+    def position(self) -> int:
+        """The next number to consider."""
+        return self._next
+
+    def first_free(self) -> int:
+        """The next free number, not taken."""
+        number = self._next
+        while number < _ALIAS_END and not self.allowed(str(number)):
+            number += 1
+        return number
+
     def allowed(self, alias: str) -> bool:
         return (bool(_ALIAS.fullmatch(alias)) and alias not in self._held
                 and not any(pattern.search(alias) for pattern in self._rejects))
@@ -122,7 +135,7 @@ class AliasAllocator:
 
     def next(self, limit: str | None = None) -> str | None:
         """The next free extension (at most ``limit``, when given), taken."""
-        end = int(limit) + 1 if limit is not None else 100_000_000
+        end = int(limit) + 1 if limit is not None else _ALIAS_END
         while self._next < end:
             alias = str(self._next)
             self._next += 1
@@ -134,4 +147,4 @@ class AliasAllocator:
     def upcoming(self, count: int) -> list[str]:
         """The next ``count`` extension numbers to consider, whether free or not."""
         return [str(number) for number in range(self._next, min(self._next + count,
-                                                                  100_000_000))]
+                                                                  _ALIAS_END))]

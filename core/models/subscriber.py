@@ -63,6 +63,14 @@ class Subscriber(IdMixin, TimestampsMixin, table=True):
             sqlite_where=sa.text("external_id IS NOT NULL"),
             postgresql_where=sa.text("external_id IS NOT NULL"),
         ),
+        # Sync looks up subscribers made by hand by e-mail, whatever its case.
+        sa.Index(
+            "ix_subscriber_tenant_manual_email",
+            "tenant_id",
+            sa.text("lower(email)"),
+            sqlite_where=sa.text("source = 'MANUAL'"),
+            postgresql_where=sa.text("source = 'MANUAL'"),
+        ),
         sa.CheckConstraint("concurrent_calls >= 1", name="concurrent_calls"),
         sa.CheckConstraint("ring_timeout BETWEEN 1 AND 600", name="ring_timeout"),
         sa.CheckConstraint(
