@@ -1,4 +1,5 @@
-"""Writing many rows in one go: COPY on PostgreSQL, one executemany elsewhere.
+"""Writing many rows in one go: COPY and set-based UPDATEs on PostgreSQL, one
+executemany elsewhere.
 
 A directory import writes tens of thousands of rows; COPY is several times
 faster than INSERT statements, even pipelined ones. The values go through
@@ -14,7 +15,17 @@ from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Json
-from sqlalchemy import JSON, Dialect, insert
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    Connection,
+    Dialect,
+    Table,
+    bindparam,
+    func,
+    insert,
+    update,
+)
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, SQLModel
 
@@ -47,3 +58,58 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any]
     if isinstance(column_type, JSON):
         return Json
     return column_type.bind_processor(dialect)
+
+
+def update_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], *,
+                fill_only: frozenset[str] = frozenset()) -> None:
+    """Update rows by primary key: each dict holds ``id`` and the columns to set.
+
+    Rows that set the same columns are written together: one ``UPDATE ... FROM
+    unnest(...)`` on PostgreSQL (one statement, however many rows), one executemany
+    elsewhere. Columns in ``fill_only`` are set only where they are empty.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    connection = session.connection()
+    table = model.__table__  # type: ignore[attr-defined]
+    for names, group in groups.items():
+        columns = [name for name in names if name != "id"]
+        if connection.dialect.name == "postgresql":
+            _update_by_unnest(connection, table, names, columns, group, fill_only)
+        else:
+            connection.execute(
+                update(table).where(table.c.id == bindparam("v_id", type_=table.c.id.type))
+                .values({name: func.coalesce(table.c[name], _value(table, name))
+                         if name in fill_only else _value(table, name) for name in columns}),
+                [{f"v_{name}": value for name, value in row.items()} for row in group])
+    if rows:
+        note_change(session, table.name)
+
+
+def _value(table: Table, name: str) -> BindParameter[Any]:
+    return bindparam(f"v_{name}", type_=table.c[name].type)
+
+
+def _update_by_unnest(connection: Connection, table: Table, names: tuple[str, ...],
+                      columns: list[str], group: list[dict[str, Any]],
+                      fill_only: frozenset[str]) -> None:
+    dialect = connection.dialect
+    arrays = []
+    for name in names:
+        process = _processor(table.c[name].type, dialect)
+        arrays.append([process(row[name]) if process and row[name] is not None else row[name]
+                       for row in group])
+    statement = sql.SQL("UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v ({names}) "
+                        "WHERE t.id = v.id").format(
+        table=sql.Identifier(table.name),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{column} = COALESCE(t.{column}, v.{column})" if name in fill_only
+                    else "{column} = v.{column}").format(column=sql.Identifier(name))
+            for name in columns),
+        arrays=sql.SQL(", ").join(
+            sql.SQL("%s::{}[]").format(sql.SQL(table.c[name].type.compile(dialect=dialect)))
+            for name in names),
+        names=sql.SQL(", ").join(map(sql.Identifier, names)))
+    with connection.connection.cursor() as cursor:
+        cursor.execute(statement, arrays)

@@ -8,11 +8,12 @@ is chosen here so that settings can say plain ``sqlite://`` or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, String, any_, create_engine, event, literal
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import NullType
 from sqlmodel import Session
 
 from core.jobs import dispatch_pending
@@ -109,3 +111,13 @@ def session_scope(engine: Engine, *, dispatch_jobs: bool = False) -> Iterator[Se
             raise
         if dispatch_jobs:
             dispatch_pending(session)
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``: one parameter
+    however many values, so a page's hundreds of keys cost no more to send and plan."""
+    if session.get_bind().dialect.name == "postgresql":
+        # An expression of no known type (lower(...), say) compares as text.
+        item_type = String() if isinstance(column.type, NullType) else column.type
+        return column == any_(literal(list(values), ARRAY(item_type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]

@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Uuid, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
+from core.bulk import update_rows
 from core.models import (
     DirectoryLink,
     DirectorySyncPending,
@@ -28,8 +29,6 @@ from core.models import (
     Tenant,
     utcnow,
 )
-from core.models.base import UTCDateTime
-from core.routing_changes import note_change
 
 DISABLE, DELETE = "DISABLE", "DELETE"
 
@@ -42,6 +41,8 @@ class Action(NamedTuple):
     # The directory's fingerprint of the user, stored once the action is applied: until
     # then a later round still sees the change (an interrupted or braked round loses nothing).
     fingerprint: str = ""
+    # What else the round changes in the row (name, e-mail...): written with the action.
+    values: dict[str, Any] | None = None
 
 
 def apply_actions(session: Session, actions: Iterable[Action],
@@ -50,28 +51,20 @@ def apply_actions(session: Session, actions: Iterable[Action],
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for action in actions:
-        deleting = action.action == DELETE
-        rows.append({"subscriber_id": action.subscriber_id,
-                     "fingerprint": action.fingerprint or None,
-                     "deleted_at": now if deleting else None})
-        counter = "removed" if deleting else "disabled"
-        counters[counter] = counters.get(counter, 0) + 1
-    if not rows:
-        return
-    # One statement run for all of them (a round can disable hundreds). Each keeps the
-    # values an action does not set: the fingerprint when none came with it, the time
-    # the user was first disabled, and whether it was deleted earlier.
-    table: Any = Subscriber.__table__
-    session.connection().execute(
-        update(table).where(table.c.id == bindparam("subscriber_id", type_=Uuid)).values(
-            status=SubscriberStatus.DISABLED, updated_at=now,
-            sync_fingerprint=func.coalesce(bindparam("fingerprint", type_=String),
-                                           table.c.sync_fingerprint),
-            directory_deleted_at=func.coalesce(bindparam("deleted_at", type_=UTCDateTime),
-                                               table.c.directory_deleted_at),
-            disabled_at=func.coalesce(table.c.disabled_at, literal(now, UTCDateTime))),
-        rows)
-    note_change(session, Subscriber.__tablename__)
+        # Disabled since the first time (disabled_at is only filled in), not since the
+        # last re-sync that saw it so; without a fingerprint the stored one stays.
+        values: dict[str, Any] = {**(action.values or {}), "id": action.subscriber_id,
+                                  "status": SubscriberStatus.DISABLED, "updated_at": now,
+                                  "disabled_at": now}
+        if action.fingerprint:
+            values["sync_fingerprint"] = action.fingerprint
+        if action.action == DELETE:
+            values["directory_deleted_at"] = now
+            counters["removed"] = counters.get("removed", 0) + 1
+        else:
+            counters["disabled"] = counters.get("disabled", 0) + 1
+        rows.append(values)
+    update_rows(session, Subscriber, rows, fill_only=frozenset({"disabled_at"}))
 
 
 def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[Action]) -> None:

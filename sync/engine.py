@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlmodel import Session
 
-from core.bulk import insert_rows
-from core.database import session_scope
+from core.bulk import insert_rows, update_rows
+from core.database import one_of, session_scope
 from core.dial_plans import ordered_rules
 from core.dialplan_engine import check_rule
 from core.directory_actions import DELETE, DISABLE, Action, apply_actions
@@ -135,8 +135,8 @@ class TenantView:
             return
         wanted = [external_id for external_id in external_ids if external_id not in self.synced]
         for start in range(0, len(wanted), LOOKUP_BATCH):
-            self._synced_rows(session, Subscriber.external_id.in_(  # type: ignore[union-attr]
-                wanted[start:start + LOOKUP_BATCH]))
+            self._synced_rows(session, one_of(session, Subscriber.external_id,
+                                              wanted[start:start + LOOKUP_BATCH]))
 
     def know_everyone(self, session: Session) -> None:
         if not self._everyone:
@@ -187,16 +187,18 @@ class TenantView:
                 func.lower(Subscriber.email), Subscriber.id).where(
                 Subscriber.tenant_id == self.tenant.id,
                 Subscriber.source == SubscriberSource.MANUAL,
-                func.lower(Subscriber.email).in_(emails[start:start + LOOKUP_BATCH]))).all())
+                one_of(session, func.lower(Subscriber.email),
+                       emails[start:start + LOOKUP_BATCH]))).all())
         self._alias_window(session, len(newcomers))
 
     def _ask_usernames(self, session: Session, names: list[str]) -> None:
         unknown = list(set(names) - self._asked_usernames)
         self._asked_usernames.update(unknown)
         for start in range(0, len(unknown), LOOKUP_BATCH):
+            batch = unknown[start:start + LOOKUP_BATCH]
             self._taken_usernames.update(session.execute(select(Subscriber.username).where(
                 Subscriber.tenant_id == self.tenant.id,
-                Subscriber.username.in_(unknown[start:start + LOOKUP_BATCH]))).scalars())  # type: ignore[attr-defined]
+                one_of(session, Subscriber.username, batch))).scalars())
 
     def username_for(self, session: Session, base: str) -> str:
         if self._usernames is not None:
@@ -223,9 +225,10 @@ class TenantView:
             self._window = AliasAllocator(self.alias_position, (), self.rejects)
         upcoming = self._window.upcoming(max(ALIAS_WINDOW, wanted))
         for start in range(0, len(upcoming), LOOKUP_BATCH):
+            batch = upcoming[start:start + LOOKUP_BATCH]
             for alias in session.execute(select(Subscriber.alias).where(
                     Subscriber.tenant_id == self.tenant.id,
-                    Subscriber.alias.in_(upcoming[start:start + LOOKUP_BATCH]))).scalars():  # type: ignore[union-attr]
+                    one_of(session, Subscriber.alias, batch))).scalars():
                 self._window.take(alias)
         self._window_end = upcoming[-1] if upcoming else None
         return self._window
@@ -277,7 +280,7 @@ def load_view(session: Session, link: DirectoryLink, *, alias_start: int | None 
     start = alias_start if alias_start is not None else (link.alias_start or DEFAULT_ALIAS_START)
     excluded = frozenset(session.execute(select(DirectoryPreviewRow.external_id).where(
         DirectoryPreviewRow.link_id == link.id,
-        DirectoryPreviewRow.excluded.is_(True))).scalars())  # type: ignore[attr-defined]
+        DirectoryPreviewRow.excluded)).scalars())  # the partial index
     view = TenantView(tenant=tenant, link=link, alias_position=max(start, link.alias_next or 0),
                       rejects=_rejects(session, tenant), excluded=excluded)
     if everything:
@@ -619,6 +622,9 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     outcome.next_round = last.next_round if last is not None else None
     with session_scope(engine, dispatch_jobs=True) as session:
         if _brake(session, view, len(actions), outcome.counters["created"]):
+            # Names and e-mails follow the directory anyway; the disables wait.
+            update_rows(session, Subscriber, [action.values for action in actions.values()
+                                              if action.values])
             outcome.held = list(actions.values())
         else:
             apply_actions(session, actions.values(), outcome.counters)
@@ -644,8 +650,7 @@ class _PageChanges:
 
     def write(self, session: Session) -> None:
         insert_rows(session, Subscriber, self.created)
-        if self.updated:
-            session.execute(update(Subscriber), self.updated)
+        update_rows(session, Subscriber, self.updated)
 
 
 def _brake(session: Session, view: TenantView, changes: int, created: int) -> bool:
@@ -701,10 +706,13 @@ def _follow(session: Session, view: TenantView, user: DirectoryUser, outcome: Sy
     elif user.state is not UserState.ACTIVE and (
             (not known.deleted) if deleted else known.status is SubscriberStatus.ACTIVE):
         # Counted when applied; the fingerprint is stored with the action, so that
-        # until then (an interrupted or braked round) the change is still news.
-        actions[known.id] = Action(known.id, DELETE if deleted else DISABLE,
-                                   known.username, known.email, current)
+        # until then (an interrupted or braked round) the change is still news. The
+        # other values are written with it, in the same row update.
         del values["sync_fingerprint"]
+        actions[known.id] = Action(known.id, DELETE if deleted else DISABLE,
+                                   known.username, known.email, current, values)
+        view.synced[user.external_id] = known._replace(fingerprint=current)
+        return False
     else:
         counters["updated"] += 1
     changes.updated.append(values)

@@ -105,7 +105,11 @@ class DirectoryPreviewRow(IdMixin, TimestampsMixin, table=True):
 
     __tablename__ = "directory_preview_row"
     __table_args__ = (sa.UniqueConstraint("link_id", "external_id"),
-                      sa.Index("ix_directory_preview_row_link_position", "link_id", "position"))
+                      sa.Index("ix_directory_preview_row_link_position", "link_id", "position"),
+                      # Every re-sync reads the few users an administrator excluded.
+                      sa.Index("ix_directory_preview_row_excluded", "link_id",
+                               sqlite_where=sa.text("excluded"),
+                               postgresql_where=sa.text("excluded")))
 
     link_id: uuid.UUID = Field(foreign_key="directory_link.id", ondelete="CASCADE")
     position: int
