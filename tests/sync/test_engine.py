@@ -377,6 +377,49 @@ def test_resync_changed_display_name_updates_only_that_subscriber(engine: Engine
             assert row.display_name == before[external_id].display_name
 
 
+def test_an_extension_freed_by_a_removed_user_goes_to_no_newcomer(engine: Engine,
+                                                                   world: World) -> None:
+    users = people(3)
+    imported(engine, world, users)
+    with session_scope(engine) as session:
+        assert session.get(DirectoryLink, world.link_id).alias_next == 1003  # type: ignore[union-attr]
+        # The user with 1001 left, and their subscriber is gone.
+        session.execute(update(Subscriber).where(Subscriber.alias == "1001",
+                                                 Subscriber.tenant_id == world.tenant.id)
+                        .values(alias=None))
+    newcomer = person("newcomer")
+
+    outcome, _ = run_sync(engine, world, MemoryDirectory([[newcomer, *users]]))
+
+    assert outcome.counters == counters(created=1, unchanged=3)
+    assert synced(engine, world.tenant)["g-newcomer"].alias == "1003"
+    with session_scope(engine) as session:
+        assert session.get(DirectoryLink, world.link_id).alias_next == 1004  # type: ignore[union-attr]
+
+
+def test_a_round_of_changes_asks_the_database_about_its_new_users(engine: Engine,
+                                                                  session: Session,
+                                                                  world: World) -> None:
+    users = people(2)
+    imported(engine, world, users)
+    make_subscriber(session, world.tenant, username="casey", alias="1002",
+                    email="Casey@Example.com")
+    make_subscriber(session, world.tenant, username="dana", alias="1003")
+    casey = person("casey")  # a hand-made subscriber has the username and the e-mail
+    dana = person("dana")
+    other_dana = person("dana-x", email="dana@example.org")  # the same username base
+
+    # Only the changes (Microsoft's delta): the whole tenant is not read.
+    outcome, _ = run_sync(engine, world, MemoryDirectory([[casey, dana, other_dana]],
+                                                         full=False))
+
+    assert outcome.counters == counters(created=3, conflicts=3)
+    after = synced(engine, world.tenant)
+    assert [(after[user.external_id].username, after[user.external_id].alias)
+            for user in (casey, dana, other_dana)] == [
+        ("casey2", "1004"), ("dana2", "1005"), ("dana3", "1006")]
+
+
 def test_resync_new_user_gets_next_free_extension(engine: Engine, session: Session,
                                                   world: World) -> None:
     users = people(10)
