@@ -74,6 +74,11 @@ class Page:
 
 
 class DirectoryAdapter(Protocol):
+    # How many pages the engine may list before it writes what changed: the checkpoint is
+    # the last page written, so a crash lists at most this many pages again. 1 where the
+    # provider's page links are the promised resume points (Microsoft's delta).
+    pages_per_write: int
+
     def pages(self, *, resume: str | None, state: str | None) -> Iterator[Page]:
         """The pages of one round: from ``resume`` (a checkpoint of an interrupted round)
         when given, else from ``state`` (the previous round's ``next_round``), else a

@@ -107,6 +107,9 @@ class TenantView:
     _manual_by_email: dict[str, uuid.UUID] | None = None
     _numbers: frozenset[str] | None = None
     _everyone: bool = False
+    # For a full listing: every synced subscriber's fingerprint and whether its user was
+    # deleted, by external id; an unchanged user needs nothing more.
+    listed: dict[str, tuple[str | None, bool]] | None = None
     # Reading lazily: the usernames asked about and those found taken (or claimed),
     # the hand-made subscribers' e-mails asked about, the extensions' window.
     _asked_usernames: set[str] = field(default_factory=set)
@@ -142,6 +145,14 @@ class TenantView:
         if not self._everyone:
             self._synced_rows(session, Subscriber.external_id.is_not(None))  # type: ignore[union-attr]
             self._everyone = True
+
+    def know_fingerprints(self, session: Session) -> None:
+        if self.listed is None:
+            self.listed = {row[0]: (row[1], row[2]) for row in session.execute(select(
+                Subscriber.external_id, Subscriber.sync_fingerprint,
+                Subscriber.directory_deleted_at.is_not(None)).where(  # type: ignore[union-attr]
+                Subscriber.tenant_id == self.tenant.id, Subscriber.source == self.source,
+                Subscriber.external_id.is_not(None)))}  # type: ignore[union-attr]
 
     def creating(self, session: Session) -> tuple[set[str], AliasAllocator, dict[str, uuid.UUID]]:
         """Usernames and extensions in use, and hand-made subscribers by e-mail."""
@@ -581,10 +592,10 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
         state = link.sync_state
     if state is None or link.provider is DirectoryProvider.GOOGLE:
-        # A full listing is coming: one read of every synced subscriber beats a
-        # lookup per page (and needs no statistics to be planned well).
+        # A full listing is coming: one read of every synced subscriber's fingerprint
+        # beats a lookup per page, and tells the unchanged users (most of them) apart.
         with Session(engine) as session:
-            view.know_everyone(session)
+            view.know_fingerprints(session)
     factory = SubscriberFactory(view, box, defaults)
     outcome = SyncOutcome()
     if checkpoint.resume is not None:
@@ -594,28 +605,31 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     seen: set[str] = set()
     resumed = checkpoint.resume is not None
     last: Page | None = None
+    pending = _Pending(adapter.pages_per_write)
     for page in adapter.pages(resume=checkpoint.resume, state=state):
-        with session_scope(engine, dispatch_jobs=True) as session:
-            view.know(session, [user.external_id for user in page.users])
-            changes = _PageChanges()
-            newcomers = []
-            for user in page.users:
-                seen.add(user.external_id)
-                if _follow(session, view, user, outcome, actions, changes):
-                    newcomers.append(user)
-            for proposal in _propose(session, view, newcomers):
-                changes.create(view, factory, proposal, outcome.counters)
-            changes.write(session)
-            _save_position(session, view, view.next_position())
-        checkpoint.save(page.resume)
+        current = {user.external_id: fingerprint(user) for user in page.users}
+        seen.update(current)
+        pending.add(_changed(view, page.users, current, outcome.counters), current)
+        if pending.full() or page.complete:
+            if pending.users:
+                with session_scope(engine, dispatch_jobs=True) as session:
+                    _follow_users(session, view, factory, pending, outcome, actions)
+            pending = _Pending(adapter.pages_per_write)
+        if not pending.users:  # everything listed so far is written
+            checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)
         last = page
     if last is not None and last.complete and last.full and not resumed:
         # Whoever the full listing left out is no longer in the directory (or in scope).
         with Session(engine) as session:
-            view.know_everyone(session)
-        for external_id, row in view.synced.items():
-            if external_id not in seen and not row.deleted:
+            view.know_fingerprints(session)
+            assert view.listed is not None
+            gone = [external_id for external_id, (_, deleted) in view.listed.items()
+                    if external_id not in seen and not deleted]
+            view.know(session, gone)
+        for external_id in gone:
+            row = view.synced.get(external_id)
+            if row is not None:  # else removed meanwhile (its grace period ended)
                 actions[row.id] = Action(row.id, DELETE, row.username, row.email)
     outcome.seen = len(seen)
     outcome.complete = last is not None and last.complete
@@ -631,9 +645,64 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     return outcome
 
 
+def _changed(view: TenantView, users: list[DirectoryUser], current: dict[str, str],
+             counters: dict[str, int]) -> list[DirectoryUser]:
+    """The users of a page that need a closer look (all of them, unless a full listing's
+    fingerprints tell the unchanged ones, which are counted)."""
+    if view.listed is None:
+        return users
+    changed = []
+    for user in users:
+        known = view.listed.get(user.external_id)
+        if known is not None and known[0] == current[user.external_id]:
+            counters["unchanged"] += 1
+        else:
+            changed.append(user)
+    return changed
+
+
+# However many pages the adapter allows between writes, this many changed users are
+# written at once.
+FLUSH_USERS = 500
+
+
+@dataclass
+class _Pending:
+    """The changed users of the pages listed since the last write."""
+
+    pages_per_write: int
+    users: dict[str, DirectoryUser] = field(default_factory=dict)
+    current: dict[str, str] = field(default_factory=dict)
+    pages: int = 0
+
+    def add(self, users: list[DirectoryUser], current: dict[str, str]) -> None:
+        for user in users:  # a user listed twice is followed once, as last listed
+            self.users[user.external_id] = user
+            self.current[user.external_id] = current[user.external_id]
+        self.pages += 1
+
+    def full(self) -> bool:
+        return len(self.users) >= FLUSH_USERS or self.pages >= self.pages_per_write
+
+
+def _follow_users(session: Session, view: TenantView, factory: SubscriberFactory,
+                  pending: _Pending, outcome: SyncOutcome,
+                  actions: dict[uuid.UUID, Action]) -> None:
+    """Follow changed users: updates and new subscribers written, disables noted."""
+    view.know(session, list(pending.users))
+    changes = _PageChanges()
+    newcomers = [user for external_id, user in pending.users.items()
+                 if _follow(session, view, user, pending.current[external_id], outcome,
+                            actions, changes)]
+    for proposal in _propose(session, view, newcomers):
+        changes.create(view, factory, proposal, outcome.counters)
+    changes.write(session)
+    _save_position(session, view, view.next_position())
+
+
 @dataclass
 class _PageChanges:
-    """One page's new subscribers and updates, written with one statement each."""
+    """New subscribers and updates, written with one statement each."""
 
     created: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
@@ -672,8 +741,9 @@ def _brake(session: Session, view: TenantView, changes: int, created: int) -> bo
     return changes * 100 > percent * (counted - created)
 
 
-def _follow(session: Session, view: TenantView, user: DirectoryUser, outcome: SyncOutcome,
-            actions: dict[uuid.UUID, Action], changes: _PageChanges) -> bool:
+def _follow(session: Session, view: TenantView, user: DirectoryUser, current: str,
+            outcome: SyncOutcome, actions: dict[uuid.UUID, Action],
+            changes: _PageChanges) -> bool:
     """Bring one subscriber in line with one directory user (disables are only noted).
 
     True when the user is new and gets a subscriber: the page's newcomers are
@@ -683,7 +753,6 @@ def _follow(session: Session, view: TenantView, user: DirectoryUser, outcome: Sy
     known = view.synced.get(user.external_id)
     if known is None:
         return user.state is UserState.ACTIVE and user.external_id not in view.excluded
-    current = fingerprint(user)
     if current == known.fingerprint:
         counters["unchanged"] += 1
         return False

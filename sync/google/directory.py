@@ -191,6 +191,10 @@ class GoogleDirectory:
     beyond it the job is given back at once with that delay.
     """
 
+    # Every round lists the whole domain, its changes scattered over every page: written a
+    # few pages at a time, a round costs a few transactions rather than one per page.
+    pages_per_write = 20
+
     def __init__(
         self,
         settings: Settings,

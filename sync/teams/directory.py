@@ -148,6 +148,9 @@ def _domain(address: str) -> str:
 class TeamsDirectory:
     """The :class:`~sync.directory.DirectoryAdapter` of one linked Entra tenant."""
 
+    # Each page's link is where an interrupted round resumes: every page is written.
+    pages_per_write = 1
+
     def __init__(
         self,
         settings: Settings,

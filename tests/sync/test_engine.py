@@ -83,6 +83,8 @@ class MemoryDirectory:
         self.fail_after = fail_after
         self.calls: list[tuple[str | None, str | None]] = []
 
+    pages_per_write = 1
+
     def pages(self, *, resume: str | None, state: str | None) -> Iterator[Page]:
         self.calls.append((resume, state))
         start = 0 if resume is None else int(resume)
