@@ -123,14 +123,13 @@ class TenantView:
         return SOURCE[self.link.provider]
 
     def _synced_rows(self, session: Session, *conditions: Any) -> None:
-        for row in session.execute(select(
-                Subscriber.id, Subscriber.external_id, Subscriber.sync_fingerprint,
-                Subscriber.status, Subscriber.directory_deleted_at, Subscriber.username,
-                Subscriber.email).where(Subscriber.tenant_id == self.tenant.id,
-                                        Subscriber.source == self.source, *conditions)):
-            self.synced[row.external_id] = Synced(row.id, row.sync_fingerprint, row.status,
-                                                  row.directory_deleted_at is not None,
-                                                  row.username, row.email)
+        rows = session.execute(select(
+            Subscriber.external_id, Subscriber.id, Subscriber.sync_fingerprint,
+            Subscriber.status, Subscriber.directory_deleted_at.is_not(None),  # type: ignore[union-attr]
+            Subscriber.username, Subscriber.email).where(
+            Subscriber.tenant_id == self.tenant.id, Subscriber.source == self.source,
+            *conditions))
+        self.synced.update((external_id, Synced(*values)) for external_id, *values in rows)
 
     def know(self, session: Session, external_ids: list[str]) -> None:
         """Read the synced subscribers of these directory users (those not read yet)."""
@@ -605,28 +604,44 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     seen: set[str] = set()
     resumed = checkpoint.resume is not None
     last: Page | None = None
+    finished = False
     pending = _Pending(adapter.pages_per_write)
     for page in adapter.pages(resume=checkpoint.resume, state=state):
         current = {user.external_id: fingerprint(user) for user in page.users}
         seen.update(current)
         pending.add(_changed(view, page.users, current, outcome.counters), current)
-        if pending.full() or page.complete:
-            if pending.users:
-                with session_scope(engine, dispatch_jobs=True) as session:
-                    _follow_users(session, view, factory, pending, outcome, actions)
+        if page.complete:
+            # The last changes and the round's disables and removals: one transaction.
+            with session_scope(engine, dispatch_jobs=True) as session:
+                _follow_users(session, view, factory, pending, outcome, actions)
+                _finish(session, view, page, seen, resumed, outcome, actions)
+            finished = True
+            pending = _Pending(adapter.pages_per_write)
+        elif pending.full():
+            with session_scope(engine, dispatch_jobs=True) as session:
+                _follow_users(session, view, factory, pending, outcome, actions)
             pending = _Pending(adapter.pages_per_write)
         if not pending.users:  # everything listed so far is written
             checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)
         last = page
+    if not finished:
+        with session_scope(engine, dispatch_jobs=True) as session:
+            _finish(session, view, last, seen, resumed, outcome, actions)
+    return outcome
+
+
+def _finish(session: Session, view: TenantView, last: Page | None, seen: set[str],
+            resumed: bool, outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
+    """The end of a round: who a full listing left out, then the brake decides whether the
+    round's disables and removals are applied or held."""
     if last is not None and last.complete and last.full and not resumed:
         # Whoever the full listing left out is no longer in the directory (or in scope).
-        with Session(engine) as session:
-            view.know_fingerprints(session)
-            assert view.listed is not None
-            gone = [external_id for external_id, (_, deleted) in view.listed.items()
-                    if external_id not in seen and not deleted]
-            view.know(session, gone)
+        view.know_fingerprints(session)
+        assert view.listed is not None
+        gone = [external_id for external_id, (_, deleted) in view.listed.items()
+                if external_id not in seen and not deleted]
+        view.know(session, gone)
         for external_id in gone:
             row = view.synced.get(external_id)
             if row is not None:  # else removed meanwhile (its grace period ended)
@@ -634,15 +649,14 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     outcome.seen = len(seen)
     outcome.complete = last is not None and last.complete
     outcome.next_round = last.next_round if last is not None else None
-    with session_scope(engine, dispatch_jobs=True) as session:
-        if _brake(session, view, len(actions), outcome.counters["created"]):
-            # Names and e-mails follow the directory anyway; the disables wait.
-            update_rows(session, Subscriber, [action.values for action in actions.values()
-                                              if action.values])
-            outcome.held = list(actions.values())
-        else:
-            apply_actions(session, actions.values(), outcome.counters)
-    return outcome
+    _save_position(session, view, view.next_position())
+    if _brake(session, view, len(actions), outcome.counters["created"]):
+        # Names and e-mails follow the directory anyway; the disables wait.
+        update_rows(session, Subscriber, [action.values for action in actions.values()
+                                          if action.values])
+        outcome.held = list(actions.values())
+    else:
+        apply_actions(session, actions.values(), outcome.counters)
 
 
 def _changed(view: TenantView, users: list[DirectoryUser], current: dict[str, str],
@@ -697,7 +711,6 @@ def _follow_users(session: Session, view: TenantView, factory: SubscriberFactory
     for proposal in _propose(session, view, newcomers):
         changes.create(view, factory, proposal, outcome.counters)
     changes.write(session)
-    _save_position(session, view, view.next_position())
 
 
 @dataclass
