@@ -11,6 +11,7 @@ tracking hears of it as it would of an INSERT.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from psycopg import sql
@@ -43,13 +44,19 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
         return
     table = model.__table__  # type: ignore[attr-defined]
     columns = list(rows[0])
-    pairs = [(name, _processor(table.c[name].type, connection.dialect)) for name in columns]
+    # Only the columns whose type converts values (enums, timestamps, JSON) are processed.
+    processors = [(index, process) for index, name in enumerate(columns)
+                  if (process := _processor(table.c[name].type, connection.dialect))]
+    values_of = itemgetter(*columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
     with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([process(row[name]) if process and row[name] is not None
-                            else row[name] for name, process in pairs])
+            values = list(values_of(row)) if len(columns) > 1 else [values_of(row)]
+            for index, process in processors:
+                if values[index] is not None:
+                    values[index] = process(values[index])
+            copy.write_row(values)
     note_change(session, table.name)
 
 

@@ -401,38 +401,47 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
         view = load_view(writing, link, alias_start=alias_start)
     counters = {"proposed": 0, "already_synced": 0, "inactive": 0, "conflicts": 0}
     position = 0
-    session = Session(engine)  # reads only, for the view's lazy parts
-    for page in adapter.pages(resume=None, state=None):
-        newcomers: list[DirectoryUser] = []
-        for user in page.users:
-            if user.external_id in view.synced:
-                counters["already_synced"] += 1
-            elif user.state is not UserState.ACTIVE:
-                counters["inactive"] += 1
-            else:
-                newcomers.append(user)
-        rows = []
-        now = utcnow()
-        for user, proposal in zip(newcomers, _propose(session, view, newcomers), strict=True):
-            new = proposal.new
-            counters["proposed"] += 1
-            counters["conflicts"] += bool(proposal.conflicts)
-            rows.append({"id": uuid.uuid4(), "created_at": now, "updated_at": now,
-                         "link_id": link_id, "position": position,
-                         "external_id": new.external_id, "email": new.email,
-                         "display_name": new.display_name, "department": user.department[:200],
-                         "username": new.username, "alias": new.alias,
-                         "caller_id": new.caller_id, "excluded": False,
-                         "conflicts": proposal.conflicts,
-                         "link_subscriber_id": proposal.manual_id,
-                         "fingerprint": new.fingerprint})
-            position += 1
-        if rows:
-            with session_scope(engine, dispatch_jobs=True) as writing:
-                insert_rows(writing, DirectoryPreviewRow, rows)
-        progress(position, **counters)
-    session.close()
+    rows: list[dict[str, Any]] = []  # written a few thousand at a time
+    with Session(engine) as session:  # reads only, for the view's lazy parts
+        for page in adapter.pages(resume=None, state=None):
+            newcomers: list[DirectoryUser] = []
+            for user in page.users:
+                if user.external_id in view.synced:
+                    counters["already_synced"] += 1
+                elif user.state is not UserState.ACTIVE:
+                    counters["inactive"] += 1
+                else:
+                    newcomers.append(user)
+            for user, proposal in zip(newcomers, _propose(session, view, newcomers), strict=True):
+                counters["proposed"] += 1
+                counters["conflicts"] += bool(proposal.conflicts)
+                rows.append(_preview_row(link_id, position, user, proposal))
+                position += 1
+            if len(rows) >= PREVIEW_BATCH:
+                _write_preview(engine, rows)
+                rows = []
+            progress(position, **counters)
+    _write_preview(engine, rows)
     return counters
+
+
+PREVIEW_BATCH = 5000
+
+
+def _write_preview(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    with session_scope(engine, dispatch_jobs=True) as session:
+        insert_rows(session, DirectoryPreviewRow, rows)
+
+
+def _preview_row(link_id: uuid.UUID, position: int, user: DirectoryUser,
+                 proposal: Proposal) -> dict[str, Any]:
+    new, now = proposal.new, utcnow()
+    return {"id": uuid.uuid4(), "created_at": now, "updated_at": now, "link_id": link_id,
+            "position": position, "external_id": new.external_id, "email": new.email,
+            "display_name": new.display_name, "department": user.department[:200],
+            "username": new.username, "alias": new.alias, "caller_id": new.caller_id,
+            "excluded": False, "conflicts": proposal.conflicts,
+            "link_subscriber_id": proposal.manual_id, "fingerprint": new.fingerprint}
 
 
 # Import: the preview becomes subscribers ----------------------------------------------------
@@ -445,7 +454,7 @@ class ImportOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-IMPORT_BATCH = 1000
+IMPORT_BATCH = 5000
 ANALYZE_AFTER_ROWS = 1000
 
 
@@ -489,33 +498,40 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
     analyze_after = False
     for batch in _preview_batches(engine, link_id):
         rows: list[dict[str, Any]] = []
+        linked: list[Any] = []
+        for preview in batch:
+            if preview.external_id in view.synced:
+                continue  # imported by an earlier attempt of this job
+            if preview.link_subscriber_id is not None:
+                linked.append(preview)
+                continue
+            problem = _import_problem(usernames, aliases, preview)
+            if problem:
+                outcome.errors.append(f"{preview.email or preview.external_id}: {problem}")
+                continue
+            usernames.add(preview.username)
+            if preview.alias:
+                aliases.take(preview.alias)
+            rows.append(factory.row(NewSubscriber(
+                username=preview.username, email=preview.email,
+                display_name=preview.display_name, alias=preview.alias,
+                caller_id=preview.caller_id if preview.caller_id in numbers else None,
+                external_id=preview.external_id, fingerprint=preview.fingerprint)))
         with session_scope(engine, dispatch_jobs=True) as session:
-            for preview in batch:
-                if preview.external_id in view.synced:
-                    continue  # imported by an earlier attempt of this job
-                if preview.link_subscriber_id is not None:
-                    _link_manual(session, view, preview)
-                    outcome.linked.append(preview.link_subscriber_id)
-                    continue
-                problem = _import_problem(usernames, aliases, preview)
-                if problem:
-                    outcome.errors.append(f"{preview.email or preview.external_id}: {problem}")
-                    continue
-                usernames.add(preview.username)
-                if preview.alias:
-                    aliases.take(preview.alias)
-                rows.append(factory.row(NewSubscriber(
-                    username=preview.username, email=preview.email,
-                    display_name=preview.display_name, alias=preview.alias,
-                    caller_id=preview.caller_id if preview.caller_id in numbers else None,
-                    external_id=preview.external_id, fingerprint=preview.fingerprint)))
+            for preview in linked:
+                _link_manual(session, view, preview)
             insert_rows(session, Subscriber, rows)
+        outcome.linked.extend(preview.link_subscriber_id for preview in linked)
         outcome.created.extend(row["id"] for row in rows)
         analyze_after = analyze_after or len(outcome.created) >= ANALYZE_AFTER_ROWS
         for row in rows:
             view.synced[row["external_id"]] = Synced(row["id"], row["sync_fingerprint"],
                                                      SubscriberStatus.ACTIVE, False,
                                                      row["username"], row["email"])
+        for preview in linked:
+            view.synced[preview.external_id] = Synced(
+                preview.link_subscriber_id, preview.fingerprint, SubscriberStatus.ACTIVE,
+                False, "", preview.email)
         done += len(batch)
         progress(done, created=len(outcome.created), linked=len(outcome.linked),
                  errors=len(outcome.errors))
@@ -547,9 +563,6 @@ def _link_manual(session: Session, view: TenantView, preview: Any) -> None:
         .values(source=view.source, external_id=preview.external_id,
                 sync_fingerprint=preview.fingerprint, email=preview.email or Subscriber.email,
                 updated_at=utcnow()))
-    view.synced[preview.external_id] = Synced(preview.link_subscriber_id,  # type: ignore[arg-type]
-                                              preview.fingerprint, SubscriberStatus.ACTIVE,
-                                              False, "", preview.email)
 
 
 # Re-sync ------------------------------------------------------------------------------------
