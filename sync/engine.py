@@ -122,8 +122,11 @@ class TenantView:
     def source(self) -> SubscriberSource:
         return SOURCE[self.link.provider]
 
+    # The whole-tenant and per-page reads below run as Core statements on the session's
+    # connection: plain columns need none of the ORM's per-row work, and there are many.
+
     def _synced_rows(self, session: Session, *conditions: Any) -> None:
-        rows = session.execute(select(
+        rows = session.connection().execute(select(
             Subscriber.external_id, Subscriber.id, Subscriber.sync_fingerprint,
             Subscriber.status, Subscriber.directory_deleted_at.is_not(None),  # type: ignore[union-attr]
             Subscriber.username, Subscriber.email).where(
@@ -147,11 +150,12 @@ class TenantView:
 
     def know_fingerprints(self, session: Session) -> None:
         if self.listed is None:
-            self.listed = {row[0]: (row[1], row[2]) for row in session.execute(select(
+            rows = session.connection().execute(select(
                 Subscriber.external_id, Subscriber.sync_fingerprint,
                 Subscriber.directory_deleted_at.is_not(None)).where(  # type: ignore[union-attr]
                 Subscriber.tenant_id == self.tenant.id, Subscriber.source == self.source,
-                Subscriber.external_id.is_not(None)))}  # type: ignore[union-attr]
+                Subscriber.external_id.is_not(None)))  # type: ignore[union-attr]
+            self.listed = {external_id: (known, deleted) for external_id, known, deleted in rows}
 
     def creating(self, session: Session) -> tuple[set[str], AliasAllocator, dict[str, uuid.UUID]]:
         """Usernames and extensions in use, and hand-made subscribers by e-mail."""
@@ -159,7 +163,7 @@ class TenantView:
             usernames: set[str] = set()
             aliases: list[str] = []
             manual: dict[str, uuid.UUID] = {}
-            for row in session.execute(select(
+            for row in session.connection().execute(select(
                     Subscriber.id, Subscriber.username, Subscriber.alias, Subscriber.email,
                     Subscriber.source).where(Subscriber.tenant_id == self.tenant.id)):
                 usernames.add(row.username)
@@ -466,15 +470,16 @@ _PREVIEW_COLUMNS = (DirectoryPreviewRow.position, DirectoryPreviewRow.external_i
 
 
 def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[list[Any]]:
-    """The rows kept, in order, a batch at a time (plain rows: there are many)."""
+    """The rows kept, in order, a batch at a time (plain rows read without the ORM:
+    there are many)."""
     last = -1
     while True:
-        with Session(engine) as session:
-            batch = list(session.execute(
+        with engine.connect() as connection:
+            batch = connection.execute(
                 select(*_PREVIEW_COLUMNS).where(DirectoryPreviewRow.link_id == link_id,
                                                 DirectoryPreviewRow.position > last,
                                                 DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
-                .order_by(DirectoryPreviewRow.position).limit(IMPORT_BATCH)))
+                .order_by(DirectoryPreviewRow.position).limit(IMPORT_BATCH)).all()
         if not batch:
             return
         yield batch
