@@ -20,7 +20,7 @@ to head (dropped at the end). Prints, in one run:
   once more, then keeps the deltaLink);
 - after 1 % of the users changed (updates, new users, disables, soft and hard
   deletes), bare paging of just that delta round, and the delta round through the
-  engine; three such rounds (other users each time), whose medians are compared
+  engine; five such rounds (other users each time), whose medians are compared
   (a round of a few milliseconds is at the mercy of the machine's noise); goal: at
   most 10x the bare delta round;
 - peak RSS of this process through those phases (goal: under 300 MB), before the
@@ -270,7 +270,7 @@ def by_status(engine: Engine) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=50_000)
-    parser.add_argument("--delta-rounds", type=int, default=3,
+    parser.add_argument("--delta-rounds", type=int, default=5,
                         help="delta rounds of 1 %% changes, each timed bare and through the "
                              "engine; the medians are compared")
     parser.add_argument("--page-size", type=int, default=500,

@@ -77,13 +77,12 @@ class MemoryDirectory:
     """
 
     def __init__(self, listing: Sequence[Sequence[DirectoryUser]], *, full: bool = True,
-                 fail_after: int | None = None) -> None:
+                 fail_after: int | None = None, pages_per_write: int = 1) -> None:
         self.listing = [list(page) for page in listing] or [[]]
         self.full = full
         self.fail_after = fail_after
+        self.pages_per_write = pages_per_write
         self.calls: list[tuple[str | None, str | None]] = []
-
-    pages_per_write = 1
 
     def pages(self, *, resume: str | None, state: str | None) -> Iterator[Page]:
         self.calls.append((resume, state))
@@ -674,6 +673,31 @@ def test_resync_resumes_from_checkpoint_without_duplicates(engine: Engine,
     assert len({row.alias for row in rows}) == 12
     assert all(row.status is SubscriberStatus.ACTIVE and row.directory_deleted_at is None
                for row in rows)
+
+
+def test_pages_written_together_are_resumed_from_the_last_write(engine: Engine,
+                                                                world: World) -> None:
+    set_link(engine, world, status=DirectoryLinkStatus.ACTIVE)
+    users = people(16)
+    listing = paged(users, 4)
+    saved: list[str | None] = []
+
+    # Written two pages at a time: the third page's failure loses the unwritten third
+    # page only, and the checkpoint never passes a page that was not written.
+    with pytest.raises(DirectoryUnavailableError):
+        run_sync_saving(engine, world,
+                        MemoryDirectory(listing, fail_after=3, pages_per_write=2), saved)
+
+    assert saved == ["2"]
+    assert len(subscribers(engine, world.tenant)) == 8
+
+    directory = MemoryDirectory(listing, pages_per_write=2)
+    outcome, _ = run_sync(engine, world, directory, resume=saved[-1])
+
+    assert directory.calls == [("2", None)]
+    assert outcome.counters == counters(created=8)
+    assert sorted(row.external_id for row in subscribers(engine, world.tenant)) == sorted(
+        user.external_id for user in users)
 
 
 def test_resumed_full_round_removes_nobody_by_absence(engine: Engine, world: World) -> None:
