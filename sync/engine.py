@@ -547,7 +547,8 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         # Thousands of new rows: the planner's statistics would describe the tenant
         # before the import until autovacuum comes by; the next sync needs them now.
         with engine.connect() as connection:
-            connection.execute(text("ANALYZE subscriber"))
+            connection.execute(text("ANALYZE subscriber (tenant_id, source, external_id, username, "
+                                    "alias, email)"))
             connection.commit()
     return outcome
 
