@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from core.bulk import update_rows
+from core.extension_sequence import extensions_freed
 from core.models import (
     DirectoryLink,
     DirectorySyncPending,
@@ -98,7 +99,8 @@ def remove_expired(session: Session, now: dt.datetime | None = None) -> int:
     their numbers go to quarantine (or back to the inventory when the ISP keeps none)."""
     now = now or utcnow()
     rows = session.execute(
-        select(Subscriber.id, Subscriber.tenant_id, Subscriber.directory_deleted_at,
+        select(Subscriber.id, Subscriber.tenant_id, Subscriber.alias,
+               Subscriber.directory_deleted_at,
                DirectoryLink.removal_grace_days, Tenant.isp_id)
         .join(DirectoryLink, DirectoryLink.tenant_id == Subscriber.tenant_id)
         .join(Tenant, Tenant.id == Subscriber.tenant_id)
@@ -114,4 +116,5 @@ def remove_expired(session: Session, now: dt.datetime | None = None) -> int:
                                 NumberState.AVAILABLE, quarantine_until=until, tenant_id=None,
                                 target_subscriber_id=None, updated_at=now))
         session.execute(delete(Subscriber).where(Subscriber.id == row.id))
+        extensions_freed(session, row.tenant_id, [row.alias])
     return len(expired)

@@ -50,6 +50,7 @@ from core.customers import ensure_subscriber_capacity
 from core.dial_plans import ordered_rules
 from core.dialplan_engine import apply_rules, check_rule
 from core.errors import DomainError, ErrorCode, ErrorCollector, FieldError, not_found
+from core.extension_sequence import extensions_freed
 from core.international import Opening, destination_allowed
 from core.models import (
     DialPlanRule,
@@ -596,6 +597,8 @@ def update_subscribers(session: Session, settings: Settings, viewer: Viewer,
 
     plans = _each(rows, plan, prefix)
     for row, planned in zip(rows, plans, strict=True):
+        if "alias" in planned.values and planned.values["alias"] != row.alias:
+            extensions_freed(session, row.tenant_id, [row.alias])
         row.sqlmodel_update(planned.values | planned.credentials)
         session.add(row)
     session.flush()
@@ -650,6 +653,7 @@ def delete_subscriber(session: Session, viewer: Viewer,
     """Delete a subscriber; numbers pointing at it are left without a target."""
     subscriber, tenant = _managed(session, viewer, subscriber_id)
     session.delete(subscriber)
+    extensions_freed(session, tenant.id, [subscriber.alias])
     session.flush()
     _record(session, viewer, "delete", subscriber, tenant,
             {"username": subscriber.username, "alias": subscriber.alias})

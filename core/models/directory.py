@@ -49,9 +49,8 @@ class DirectoryLink(IdMixin, TimestampsMixin, table=True):
     sync_interval_minutes: int = 60
     mapping_defaults: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     alias_start: int | None = None
-    # Where the sync's extension sequence goes on: new users get the next free extension
-    # from here. It only moves forward, so an extension freed by a removed user is not
-    # handed to the next newcomer (calls meant for the departed do not reach them).
+    # How far the extensions from alias_start are known to be taken: new users get the
+    # next free one from here (see core.extension_sequence).
     alias_next: int | None = None
     last_synced_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error_code: str | None = Field(default=None, max_length=64)

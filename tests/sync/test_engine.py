@@ -26,6 +26,7 @@ from sqlmodel import Session
 from core.database import session_scope
 from core.directory_actions import DISABLE, hold, release_held_actions, remove_expired
 from core.models import (
+    Administrator,
     DialPlanRule,
     DirectoryLink,
     DirectoryLinkStatus,
@@ -37,6 +38,9 @@ from core.models import (
     JobStatus,
     Number,
     NumberState,
+    Role,
+    RoleGrant,
+    Scope,
     Subscriber,
     SubscriberSource,
     SubscriberStatus,
@@ -44,6 +48,9 @@ from core.models import (
     utcnow,
 )
 from core.secrets import secret_box
+from core.settings import Settings
+from core.subscribers import SubscriberFields, delete_subscriber, update_subscriber
+from core.viewer import AuthMethod, load_viewer
 from sync.directory import DirectoryUnavailableError, DirectoryUser, Page, UserState
 from sync.engine import COUNTERS, Checkpoint, SyncOutcome, discover, import_preview, resync
 from sync.mapping import fingerprint
@@ -378,24 +385,56 @@ def test_resync_changed_display_name_updates_only_that_subscriber(engine: Engine
             assert row.display_name == before[external_id].display_name
 
 
-def test_an_extension_freed_by_a_removed_user_goes_to_no_newcomer(engine: Engine,
-                                                                   world: World) -> None:
+def test_an_extension_freed_by_a_removed_user_goes_to_the_next_newcomer(engine: Engine,
+                                                                         world: World) -> None:
     users = people(3)
     imported(engine, world, users)
     with session_scope(engine) as session:
         assert session.get(DirectoryLink, world.link_id).alias_next == 1003  # type: ignore[union-attr]
-        # The user with 1001 left, and their subscriber is gone.
+        # The user with 1001 was deleted long ago: the grace period is over.
         session.execute(update(Subscriber).where(Subscriber.alias == "1001",
                                                  Subscriber.tenant_id == world.tenant.id)
-                        .values(alias=None))
-    newcomer = person("newcomer")
+                        .values(directory_deleted_at=utcnow() - dt.timedelta(days=365)))
+    with session_scope(engine) as session:
+        assert remove_expired(session) == 1
+    newcomer, later = person("newcomer"), person("later")
+    remaining = [user for user in users if user.external_id != "g-user01"]
 
-    outcome, _ = run_sync(engine, world, MemoryDirectory([[newcomer, *users]]))
+    outcome, _ = run_sync(engine, world, MemoryDirectory([[newcomer, later, *remaining]]))
 
-    assert outcome.counters == counters(created=1, unchanged=3)
-    assert synced(engine, world.tenant)["g-newcomer"].alias == "1003"
+    assert outcome.counters == counters(created=2, unchanged=2)
+    after = synced(engine, world.tenant)
+    assert (after["g-newcomer"].alias, after["g-later"].alias) == ("1001", "1003")
     with session_scope(engine) as session:
         assert session.get(DirectoryLink, world.link_id).alias_next == 1004  # type: ignore[union-attr]
+
+
+def test_extensions_freed_by_an_administrator_go_to_the_next_newcomers(
+        engine: Engine, session: Session, world: World, settings: Settings) -> None:
+    users = people(4)
+    imported(engine, world, users)
+    by_alias = {row.alias: row for row in synced(engine, world.tenant).values()}
+    person_ = Administrator(email="admin@example.test")
+    session.add(person_)
+    session.flush()
+    session.add(RoleGrant(administrator_id=person_.id, scope=Scope.ISP, role=Role.ADMIN,
+                          isp_id=world.isp.id))
+    session.commit()
+    viewer = load_viewer(session, person_.id, auth_method=AuthMethod.SESSION)
+    # 1002 moved to 1900 by hand; 1001 deleted by hand.
+    update_subscriber(session, settings, viewer, by_alias["1002"].id,
+                      SubscriberFields(alias="1900"))
+    delete_subscriber(session, viewer, by_alias["1001"].id)
+    session.commit()
+    first, second = person("first"), person("second")
+
+    outcome, _ = run_sync(engine, world, MemoryDirectory(
+        [[first, second, *[user for user in users if user.external_id != "g-user01"]]],
+        full=False))
+
+    assert outcome.counters == counters(created=2, unchanged=3)
+    after = synced(engine, world.tenant)
+    assert (after["g-first"].alias, after["g-second"].alias) == ("1001", "1002")
 
 
 def test_a_round_of_changes_asks_the_database_about_its_new_users(engine: Engine,
