@@ -18,7 +18,6 @@ from psycopg import sql
 from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
-    BindParameter,
     Connection,
     Dialect,
     Table,
@@ -68,39 +67,55 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any]
 
 
 def update_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], *,
-                fill_only: frozenset[str] = frozenset()) -> None:
+                fill_only: frozenset[str] = frozenset(),
+                optional: frozenset[str] = frozenset()) -> None:
     """Update rows by primary key: each dict holds ``id`` and the columns to set.
 
     Rows that set the same columns are written together: one ``UPDATE ... FROM
     unnest(...)`` on PostgreSQL (one statement, however many rows), one executemany
-    elsewhere. Columns in ``fill_only`` are set only where they are empty.
+    elsewhere. Columns in ``fill_only`` are set only where they are empty; columns in
+    ``optional`` keep their value in the rows that leave them out (or give None), so
+    that rows setting different ones of them still go together.
     """
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
+        if optional:
+            row = dict.fromkeys(optional) | row
         groups.setdefault(tuple(sorted(row)), []).append(row)
     connection = session.connection()
     table = model.__table__  # type: ignore[attr-defined]
     for names, group in groups.items():
         columns = [name for name in names if name != "id"]
         if connection.dialect.name == "postgresql":
-            _update_by_unnest(connection, table, names, columns, group, fill_only)
+            _update_by_unnest(connection, table, names, columns, group, fill_only, optional)
         else:
             connection.execute(
                 update(table).where(table.c.id == bindparam("v_id", type_=table.c.id.type))
-                .values({name: func.coalesce(table.c[name], _value(table, name))
-                         if name in fill_only else _value(table, name) for name in columns}),
+                .values({name: _assignment(table, name, fill_only, optional)
+                         for name in columns}),
                 [{f"v_{name}": value for name, value in row.items()} for row in group])
     if rows:
         note_change(session, table.name)
 
 
-def _value(table: Table, name: str) -> BindParameter[Any]:
-    return bindparam(f"v_{name}", type_=table.c[name].type)
+def _assignment(table: Table, name: str, fill_only: frozenset[str],
+                optional: frozenset[str]) -> Any:
+    value = bindparam(f"v_{name}", type_=table.c[name].type)
+    if name in fill_only:
+        return func.coalesce(table.c[name], value)
+    if name in optional:
+        return func.coalesce(value, table.c[name])
+    return value
+
+
+_SET = {"fill_only": "{column} = COALESCE(t.{column}, v.{column})",
+        "optional": "{column} = COALESCE(v.{column}, t.{column})",
+        "plain": "{column} = v.{column}"}
 
 
 def _update_by_unnest(connection: Connection, table: Table, names: tuple[str, ...],
                       columns: list[str], group: list[dict[str, Any]],
-                      fill_only: frozenset[str]) -> None:
+                      fill_only: frozenset[str], optional: frozenset[str]) -> None:
     dialect = connection.dialect
     arrays = []
     for name in names:
@@ -111,8 +126,9 @@ def _update_by_unnest(connection: Connection, table: Table, names: tuple[str, ..
                         "WHERE t.id = v.id").format(
         table=sql.Identifier(table.name),
         sets=sql.SQL(", ").join(
-            sql.SQL("{column} = COALESCE(t.{column}, v.{column})" if name in fill_only
-                    else "{column} = v.{column}").format(column=sql.Identifier(name))
+            sql.SQL(_SET["fill_only" if name in fill_only else
+                         "optional" if name in optional else "plain"]).format(
+                column=sql.Identifier(name))
             for name in columns),
         arrays=sql.SQL(", ").join(
             sql.SQL("%s::{}[]").format(sql.SQL(table.c[name].type.compile(dialect=dialect)))

@@ -65,7 +65,11 @@ def apply_actions(session: Session, actions: Iterable[Action],
         else:
             counters["disabled"] = counters.get("disabled", 0) + 1
         rows.append(values)
-    update_rows(session, Subscriber, rows, fill_only=frozenset({"disabled_at"}))
+    # Whatever else the actions set, one statement: the columns an action leaves out keep
+    # their values.
+    optional = frozenset().union(*rows) - {"id", "status", "updated_at", "disabled_at"}
+    update_rows(session, Subscriber, rows, fill_only=frozenset({"disabled_at"}),
+                optional=optional | {"sync_fingerprint", "directory_deleted_at"})
 
 
 def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[Action]) -> None:

@@ -751,7 +751,10 @@ class _PageChanges:
 
     def write(self, session: Session) -> None:
         insert_rows(session, Subscriber, self.created)
-        update_rows(session, Subscriber, self.updated)
+        # A user's e-mail, name and caller ID are set when they changed: updates that set
+        # different ones of them still go in one statement.
+        update_rows(session, Subscriber, self.updated,
+                    optional=frozenset({"email", "display_name", "caller_id"}))
 
 
 def _brake(session: Session, view: TenantView, changes: int, created: int) -> bool:

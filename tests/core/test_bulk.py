@@ -153,3 +153,24 @@ def test_unknown_ids_update_nothing(engine: Engine, session: Session) -> None:
         update_rows(writing, Subscriber, [{"id": uuid.uuid4(), "display_name": "Nobody"}])
 
     assert _subscribers(engine, tenant)["ann"].display_name == "Ann"
+
+
+def test_optional_columns_keep_their_value_where_a_row_leaves_them_out(
+        engine: Engine, session: Session) -> None:
+    tenant = _tenant(session)
+    ann = make_subscriber(session, tenant, username="ann", display_name="Ann",
+                          email="ann@example.com")
+    bob = make_subscriber(session, tenant, username="bob", display_name="Bob",
+                          email="bob@example.com")
+    session.commit()
+
+    with session_scope(engine) as writing:
+        update_rows(writing, Subscriber, [
+            {"id": ann.id, "display_name": "Ann Renamed"},
+            {"id": bob.id, "email": "robert@example.com", "display_name": None},
+        ], optional=frozenset({"display_name", "email"}))
+
+    stored = _subscribers(engine, tenant)
+    assert (stored["ann"].display_name, stored["ann"].email) == ("Ann Renamed",
+                                                                 "ann@example.com")
+    assert (stored["bob"].display_name, stored["bob"].email) == ("Bob", "robert@example.com")
