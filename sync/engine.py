@@ -11,11 +11,16 @@ Three runs share it, whatever the provider:
   deleted ones disabled at once and removed after the link's grace period.
   Only what changed is written (a fingerprint per user). Disables and removals
   wait until the round is over: if there are more than the link's brake allows,
-  they are held for an administrator to confirm (:class:`Braked`).
+  they are held for an administrator to confirm (``SyncOutcome.held``).
 
 Memory stays bounded: users arrive a page at a time, and what is kept of the
 tenant's subscribers is one small tuple each. Subscribers created by hand are
 never touched unless an administrator links them to a directory user.
+
+Cost follows the changes: a round of changes reads just the subscribers of the
+users it lists, asks about new users a page at a time, and writes with a few
+set-based statements (``core.bulk``); a full listing tells unchanged users by
+their stored fingerprints alone.
 """
 
 from __future__ import annotations
