@@ -7,7 +7,6 @@ re-sync, so that the three always agree.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -53,10 +52,13 @@ class Defaults:
 
 
 def fingerprint(user: DirectoryUser) -> str:
-    """A hash of everything sync reads from a user: equal means nothing to write."""
-    fields = [user.email, user.given_name, user.family_name, user.display_name,
-              list(user.phones), user.department, user.state.value]
-    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+    """A hash of everything sync reads from a user: equal means nothing to write.
+
+    The fields' ``repr`` is unambiguous (quoted and escaped) and, unlike JSON, costs
+    next to nothing: every user of a full listing is fingerprinted."""
+    fields = (user.email, user.given_name, user.family_name, user.display_name,
+              tuple(user.phones), user.department, user.state.value)
+    return hashlib.sha256(repr(fields).encode()).hexdigest()
 
 
 def display_name(user: DirectoryUser) -> str:
