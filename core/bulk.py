@@ -10,10 +10,8 @@ tracking hears of it as it would of an INSERT.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -23,14 +21,16 @@ from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     Connection,
+    DateTime,
     Dialect,
     Table,
+    Uuid,
     bindparam,
     func,
     insert,
     update,
 )
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, SQLModel
 
 from core.routing_changes import note_change
@@ -155,10 +155,7 @@ def _to_json(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], 
     if isinstance(column_type, JSON):
         return None
     process = column_type.bind_processor(dialect)
-    try:
-        as_text = column_type.python_type in (uuid.UUID, dt.datetime)
-    except NotImplementedError:  # a type that does not say
-        as_text = False
-    if as_text:  # PostgreSQL reads them back from their text
+    base = column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type
+    if isinstance(base, Uuid | DateTime):  # PostgreSQL reads them back from their text
         return (lambda value: str(process(value))) if process else str
     return process

@@ -198,17 +198,19 @@ class TenantView:
             return
         self._ask_usernames(session, [username_base(user.email, user.external_id)
                                       for user in newcomers])
-        emails = list({user.email.lower() for user in newcomers if user.email} -
-                      self._asked_manual.keys())
-        self._asked_manual.update(dict.fromkeys(emails))
-        for start in range(0, len(emails), LOOKUP_BATCH):
+        self._ask_manual(session, [user.email.lower() for user in newcomers if user.email])
+        self._alias_window(session, len(newcomers))
+
+    def _ask_manual(self, session: Session, emails: list[str]) -> None:
+        unknown = list(set(emails) - self._asked_manual.keys())
+        self._asked_manual.update(dict.fromkeys(unknown))
+        for start in range(0, len(unknown), LOOKUP_BATCH):
             self._asked_manual.update(session.execute(select(
                 func.lower(Subscriber.email), Subscriber.id).where(
                 Subscriber.tenant_id == self.tenant.id,
                 Subscriber.source == SubscriberSource.MANUAL,
                 one_of(session, func.lower(Subscriber.email),
-                       emails[start:start + LOOKUP_BATCH]))).all())
-        self._alias_window(session, len(newcomers))
+                       unknown[start:start + LOOKUP_BATCH]))).all())
 
     def _ask_usernames(self, session: Session, names: list[str]) -> None:
         unknown = list(set(names) - self._asked_usernames)
@@ -273,11 +275,7 @@ class TenantView:
         key = email.lower()
         if self._manual_by_email is not None:
             return self._manual_by_email.get(key)
-        if key not in self._asked_manual:
-            self._asked_manual[key] = session.execute(select(Subscriber.id).where(
-                Subscriber.tenant_id == self.tenant.id,
-                Subscriber.source == SubscriberSource.MANUAL,
-                func.lower(Subscriber.email) == key).limit(1)).scalar_one_or_none()
+        self._ask_manual(session, [key])
         return self._asked_manual[key]
 
 
@@ -310,9 +308,15 @@ def load_view(session: Session, link: DirectoryLink, *, alias_start: int | None 
 
 
 def _save_position(session: Session, view: TenantView, position: int) -> None:
-    """Keep where the extension sequence stands, when it moved forward."""
-    if position > (view.link.alias_next or view.alias_position):
-        session.execute(update(DirectoryLink).where(DirectoryLink.id == view.link.id)
+    """Keep where the extension sequence stands, when it moved forward, unless an
+    extension was freed below it meanwhile (the stored position went back): the next
+    run starts from the freed one."""
+    known = view.link.alias_next
+    if position > (known or view.alias_position):
+        not_moved_back = (DirectoryLink.alias_next.is_(None) if known is None  # type: ignore[union-attr]
+                          else DirectoryLink.alias_next >= known)  # type: ignore[operator]
+        session.execute(update(DirectoryLink).where(DirectoryLink.id == view.link.id,
+                                                    not_moved_back)
                         .values(alias_next=position))
         view.link.alias_next = position
 
@@ -677,7 +681,7 @@ def _finish(session: Session, view: TenantView, last: Page | None, seen: set[str
     if _brake(session, view, len(actions), outcome.counters["created"]):
         # Names and e-mails follow the directory anyway; the disables wait.
         update_rows(session, Subscriber, [action.values for action in actions.values()
-                                          if action.values])
+                                          if action.values], optional=_SET_WHEN_CHANGED)
         outcome.held = list(actions.values())
     else:
         apply_actions(session, actions.values(), outcome.counters)
@@ -698,6 +702,9 @@ def _changed(view: TenantView, users: list[DirectoryUser], current: dict[str, st
             changed.append(user)
     return changed
 
+
+# Columns an update sets only when the directory's value changed (see _follow).
+_SET_WHEN_CHANGED = frozenset({"email", "display_name", "caller_id"})
 
 # However many pages the adapter allows between writes, this many changed users are
 # written at once.
@@ -756,10 +763,8 @@ class _PageChanges:
 
     def write(self, session: Session) -> None:
         insert_rows(session, Subscriber, self.created)
-        # A user's e-mail, name and caller ID are set when they changed: updates that set
-        # different ones of them still go in one statement.
-        update_rows(session, Subscriber, self.updated,
-                    optional=frozenset({"email", "display_name", "caller_id"}))
+        # Updates that set different ones of the optional columns still go together.
+        update_rows(session, Subscriber, self.updated, optional=_SET_WHEN_CHANGED)
 
 
 def _brake(session: Session, view: TenantView, changes: int, created: int) -> bool:

@@ -20,11 +20,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlmodel import Session
 
 from core.database import session_scope
 from core.directory_actions import DISABLE, hold, release_held_actions, remove_expired
+from core.extension_sequence import extensions_freed
 from core.models import (
     Administrator,
     DialPlanRule,
@@ -435,6 +436,36 @@ def test_extensions_freed_by_an_administrator_go_to_the_next_newcomers(
     assert outcome.counters == counters(created=2, unchanged=3)
     after = synced(engine, world.tenant)
     assert (after["g-first"].alias, after["g-second"].alias) == ("1001", "1002")
+
+
+def test_an_extension_freed_during_a_round_is_not_forgotten(engine: Engine,
+                                                            world: World) -> None:
+    users = people(4)
+    imported(engine, world, users)
+    newcomer = person("newcomer")
+
+    pages_done: list[object] = []
+
+    def free_1001_meanwhile(done: object, **_counters: object) -> None:
+        pages_done.append(done)
+        if len(pages_done) > 1:
+            return
+        # After the first page, an administrator deletes the subscriber with 1001.
+        with session_scope(engine) as other:
+            other.execute(delete(Subscriber).where(Subscriber.alias == "1001",
+                                                   Subscriber.tenant_id == world.tenant.id))
+            extensions_freed(other, world.tenant.id, ["1001"])
+
+    outcome = resync(engine, BOX, world.link_id,
+                     MemoryDirectory([users[:2], [newcomer]], full=False),
+                     checkpoint=Checkpoint(None, lambda _resume: None),
+                     progress=free_1001_meanwhile)
+
+    assert outcome.counters == counters(created=1, unchanged=2)
+    assert synced(engine, world.tenant)["g-newcomer"].alias == "1004"  # read before
+    with session_scope(engine) as session:
+        # The round does not move the sequence past the freed extension: it is next.
+        assert session.get(DirectoryLink, world.link_id).alias_next == 1001  # type: ignore[union-attr]
 
 
 def test_a_round_of_changes_asks_the_database_about_its_new_users(engine: Engine,
