@@ -42,6 +42,29 @@ _HTABLE_COLUMNS = """
     key_value VARCHAR(512) DEFAULT '' NOT NULL,
     expires INTEGER DEFAULT 0 NOT NULL"""
 
+# acc's and missed_calls' columns: Kamailio's (method .. time), then the extras the cfg
+# writes (its `time_attr` and `db_extra`): epoch times in UTC, who called what, and how.
+_ACC_COLUMNS = """
+    id BIGSERIAL PRIMARY KEY NOT NULL,
+    method VARCHAR(16) DEFAULT '' NOT NULL,
+    from_tag VARCHAR(128) DEFAULT '' NOT NULL,
+    to_tag VARCHAR(128) DEFAULT '' NOT NULL,
+    callid VARCHAR(255) DEFAULT '' NOT NULL,
+    sip_code VARCHAR(3) DEFAULT '' NOT NULL,
+    sip_reason VARCHAR(128) DEFAULT '' NOT NULL,
+    time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    time_epoch DOUBLE PRECISION DEFAULT NULL,
+    setup_epoch DOUBLE PRECISION DEFAULT NULL,
+    source VARCHAR(16) DEFAULT NULL,
+    src_ip VARCHAR(64) DEFAULT NULL,
+    tenant_domain VARCHAR(253) DEFAULT NULL,
+    caller VARCHAR(128) DEFAULT NULL,
+    caller_id VARCHAR(32) DEFAULT NULL,
+    callee VARCHAR(128) DEFAULT NULL,
+    destination VARCHAR(16) DEFAULT NULL,
+    carrier INTEGER DEFAULT NULL,
+    gateway VARCHAR(64) DEFAULT NULL"""
+
 DDL: dict[str, tuple[str, int]] = {
     # table name: (CREATE TABLE body, Kamailio's version of it)
     "version": ("""
@@ -121,6 +144,10 @@ DDL: dict[str, tuple[str, int]] = {
     mask INTEGER DEFAULT 32 NOT NULL,
     port INTEGER DEFAULT 0 NOT NULL,
     tag VARCHAR(64)""", 6),
+    # Call accounting, written by the acc module and read (never changed) by the
+    # control plane's collector: Kamailio's columns plus the cfg's db_extra ones.
+    "acc": (_ACC_COLUMNS, 5),
+    "missed_calls": (_ACC_COLUMNS, 4),
     "htable_alias": (_HTABLE_COLUMNS, 2),
     "htable_did": (_HTABLE_COLUMNS, 2),
     "htable_sg": (_HTABLE_COLUMNS, 2),
@@ -130,6 +157,8 @@ DDL: dict[str, tuple[str, int]] = {
 _ADDED_COLUMNS: dict[str, tuple[str, ...]] = {}
 
 _INDEXES = (
+    "CREATE INDEX IF NOT EXISTS acc_callid_idx ON acc (callid)",
+    "CREATE INDEX IF NOT EXISTS missed_calls_callid_idx ON missed_calls (callid)",
     "CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username)",
     "CREATE INDEX IF NOT EXISTS domain_attrs_domain_attrs_idx ON domain_attrs (did, name)",
     *(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_key_idx ON {name} (key_name)"
