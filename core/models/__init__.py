@@ -6,6 +6,17 @@ from core.models.audit import AuditEvent
 from core.models.auth import ApiToken, AuthSession, Invitation, LoginThrottle, SignupRequest
 from core.models.base import utcnow
 from core.models.billing import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan
+from core.models.call_record import (
+    CallCollection,
+    CallDirection,
+    CallLeg,
+    CallLegRevision,
+    CallLegSide,
+    CallRecord,
+    CallState,
+    RatingDeck,
+    VendorRateEntry,
+)
 from core.models.carrier import DEFAULT_SIP_PORT, Carrier, Gateway
 from core.models.customer import Customer, CustomerStatus
 from core.models.dialplan import DialPlan, DialPlanRule
@@ -43,6 +54,13 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuthSession",
+    "CallCollection",
+    "CallDirection",
+    "CallLeg",
+    "CallLegRevision",
+    "CallLegSide",
+    "CallRecord",
+    "CallState",
     "Carrier",
     "Customer",
     "CustomerStatus",
@@ -70,6 +88,7 @@ __all__ = [
     "NumberType",
     "PeriodicTaskRun",
     "RateDeckEntry",
+    "RatingDeck",
     "Role",
     "RoleGrant",
     "RoutingChanges",
@@ -91,6 +110,7 @@ __all__ = [
     "Tenant",
     "TenantSmbc",
     "TenantStatus",
+    "VendorRateEntry",
     "VerifiedDomain",
     "VerifiedDomainStatus",
     "metadata",

@@ -1,0 +1,397 @@
+"""Collecting call records from a proxy database's accounting rows, and rating them.
+
+The proxy's cfg writes ``acc`` and ``missed_calls`` rows (routing_export/README.md,
+"Call accounting"); the control plane only reads them. Each batch:
+
+1. takes the database's watermark row (``call_collection``) for writing, which
+   makes a second collector of the same database wait and then continue after
+   the first one's rows: two collectors never read the same rows;
+2. reads the ``acc`` rows after the watermark, in id order, and for each
+   INVITE outcome the ``missed_calls`` rows of that call (its failed attempts:
+   they are written before the outcome, so they are there);
+3. turns INVITE outcomes into call records, closes answered calls with their
+   BYE, rates every call that ended (both legs), and closes calls answered so
+   long ago that they cannot still be up (their BYE was lost with a proxy
+   restart) without a duration;
+4. moves the watermark, all in the same transaction as the records.
+
+A batch that fails (the proxy database unreachable, the process killed) leaves
+nothing behind and the watermark where it was: the next run reads the same
+rows again. Nothing is collected twice: the watermark and the records commit
+together, and (proxy database, Call-ID, From tag) is unique besides.
+
+Rows that cannot be attributed to an ISP (a tenant or number deleted since
+the call) are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from core.models import (
+    CallCollection,
+    CallDirection,
+    CallLeg,
+    CallLegSide,
+    CallRecord,
+    CallState,
+    Carrier,
+    Customer,
+    Gateway,
+    Isp,
+    Number,
+    NumberType,
+    RoutingIdentifier,
+    Service,
+    Subscriber,
+    Tenant,
+    utcnow,
+)
+from core.rating import Rater
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+# The longest a call can be up: the proxy's dialogs last 12 h at most (dialog's default
+# lifetime), so an answered call without a BYE after that lost its end.
+MAX_CALL_SECONDS = 12 * 3600
+_COLUMNS = ("id, method, from_tag, to_tag, callid, sip_code, sip_reason, time_epoch, "
+            "setup_epoch, source, src_ip, tenant_domain, caller, caller_id, callee, "
+            "destination, carrier, gateway")
+_READ_ACC = f"SELECT {_COLUMNS} FROM acc WHERE id > %s ORDER BY id LIMIT %s"  # noqa: S608
+_READ_MISSED = (f"SELECT {_COLUMNS} FROM missed_calls "  # noqa: S608
+                "WHERE callid = ANY(%s) ORDER BY id")
+_NUMBER = re.compile(r"^\+?[1-9][0-9]{1,14}$")
+
+
+@dataclass
+class BatchReport:
+    """What one batch did."""
+
+    rows: int = 0
+    calls: int = 0
+    ended: int = 0
+    end_unknown: int = 0
+    unattributed: int = 0
+    last_id: int = 0
+    busy: bool = False  # another collector holds this database
+
+
+@dataclass
+class CollectionReport:
+    batches: list[BatchReport] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(batch.rows for batch in self.batches)
+
+    @property
+    def calls(self) -> int:
+        return sum(batch.calls for batch in self.batches)
+
+
+def _epoch(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def _address(text: str | None) -> tuple[str, int] | None:
+    if not text or ":" not in text:
+        return None
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    return (host, int(port)) if port.isdigit() else None
+
+
+def _e164(text: str | None) -> str:
+    text = (text or "").strip()
+    if _NUMBER.match(text):
+        return text if text.startswith("+") else f"+{text}"
+    return text
+
+
+class _Context:
+    """The control plane's objects the rows name, looked up once per batch."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.tenants: dict[str, Tenant | None] = {}
+        self.customers: dict[uuid.UUID, Customer | None] = {}
+        self.isps: dict[uuid.UUID, Isp | None] = {}
+        self.subscribers: dict[tuple[uuid.UUID, str], Subscriber | None] = {}
+        self.numbers: dict[str, Number | None] = {}
+        self.carriers: dict[int, uuid.UUID | None] = {}
+        self.gateways: dict[tuple[str, int], list[Gateway]] = {}
+
+    def tenant(self, domain: str | None) -> Tenant | None:
+        key = (domain or "").lower()
+        if key not in self.tenants:
+            self.tenants[key] = self.session.execute(
+                select(Tenant).where(Tenant.domain == key)).scalars().first()
+        return self.tenants[key]
+
+    def customer(self, customer_id: uuid.UUID) -> Customer | None:
+        if customer_id not in self.customers:
+            self.customers[customer_id] = self.session.get(Customer, customer_id)
+        return self.customers[customer_id]
+
+    def isp(self, isp_id: uuid.UUID) -> Isp | None:
+        if isp_id not in self.isps:
+            self.isps[isp_id] = self.session.get(Isp, isp_id)
+        return self.isps[isp_id]
+
+    def subscriber(self, tenant_id: uuid.UUID, username: str | None) -> Subscriber | None:
+        key = (tenant_id, username or "")
+        if key not in self.subscribers:
+            self.subscribers[key] = self.session.execute(select(Subscriber).where(
+                Subscriber.tenant_id == tenant_id,
+                Subscriber.username == key[1])).scalars().first()
+        return self.subscribers[key]
+
+    def number(self, e164: str) -> Number | None:
+        if e164 not in self.numbers:
+            self.numbers[e164] = self.session.execute(
+                select(Number).where(Number.e164 == e164)).scalars().first()
+        return self.numbers[e164]
+
+    def carrier(self, routing_id: int | None) -> uuid.UUID | None:
+        if routing_id is None:
+            return None
+        if routing_id not in self.carriers:
+            self.carriers[routing_id] = self.session.execute(
+                select(RoutingIdentifier.object_id).where(
+                    RoutingIdentifier.id == routing_id,
+                    RoutingIdentifier.kind == "carrier")).scalars().first()
+        return self.carriers[routing_id]
+
+    def gateway(self, address: str | None, *, carrier_id: uuid.UUID | None = None,
+                isp_id: uuid.UUID | None = None) -> Gateway | None:
+        parsed = _address(address)
+        if parsed is None:
+            return None
+        if parsed not in self.gateways:
+            self.gateways[parsed] = list(self.session.execute(select(Gateway).where(
+                Gateway.address == parsed[0], Gateway.port == parsed[1])).scalars())
+        for gateway in self.gateways[parsed]:
+            if carrier_id is not None and gateway.carrier_id == carrier_id:
+                return gateway
+            if carrier_id is None and isp_id is not None and self._carrier_isp(
+                    gateway.carrier_id) == isp_id:
+                return gateway
+        return None
+
+    def _carrier_isp(self, carrier_id: uuid.UUID) -> uuid.UUID | None:
+        carrier = self.session.get(Carrier, carrier_id)
+        return carrier.isp_id if carrier else None
+
+
+def _attempts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"gateway": row["gateway"], "code": int(row["sip_code"] or 0),
+             "reason": row["sip_reason"], "at": _iso(_epoch(row["time_epoch"]))}
+            for row in rows]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _new_record(context: _Context, database_key: str, row: dict[str, Any],
+                missed: list[dict[str, Any]]) -> CallRecord | None:
+    """The call an INVITE outcome row describes; None when no ISP can be named."""
+    code = int(row["sip_code"] or 0)
+    at = _epoch(row["time_epoch"]) or utcnow()
+    setup = _epoch(row["setup_epoch"]) or at
+    subscriber = carrier_id = gateway = None
+    callee = _e164(row["callee"])
+    if row["source"] == "carrier":
+        number = context.number(callee)
+        tenant = context.session.get(Tenant, number.tenant_id) if (
+            number and number.tenant_id) else context.tenant(row["tenant_domain"])
+        if tenant is None:
+            return None
+        if number is not None and number.target_subscriber_id is not None:
+            subscriber = context.session.get(Subscriber, number.target_subscriber_id)
+        direction, caller = CallDirection.INBOUND, _e164(row["caller"])
+        gateway = context.gateway(row["src_ip"], isp_id=tenant.isp_id)
+        carrier_id = gateway.carrier_id if gateway else None
+    else:
+        tenant = context.tenant(row["tenant_domain"])
+        if tenant is None:
+            return None
+        subscriber = context.subscriber(tenant.id, row["caller"])
+        caller = row["caller_id"] or row["caller"] or ""
+        if row["destination"] == "extension":
+            direction = CallDirection.INTERNAL
+        else:
+            direction = CallDirection.OUTBOUND
+            carrier_id = context.carrier(row["carrier"])
+            gateway = context.gateway(row["gateway"], carrier_id=carrier_id)
+    answered = 200 <= code < 300
+    return CallRecord(
+        proxy_database=database_key, call_id=row["callid"], from_tag=row["from_tag"],
+        to_tag=row["to_tag"] or "", isp_id=tenant.isp_id, customer_id=tenant.customer_id,
+        tenant_id=tenant.id, subscriber_id=subscriber.id if subscriber else None,
+        direction=direction, state=CallState.ANSWERED if answered else CallState.FAILED,
+        caller=caller[:128], callee=callee[:128], carrier_id=carrier_id,
+        gateway_id=gateway.id if gateway else None, setup_at=setup,
+        answered_at=at if answered else None, ended_at=None if answered else at,
+        sip_code=code, sip_reason=(row["sip_reason"] or "")[:128],
+        attempts=_attempts(missed))
+
+
+def _leg_types(record: CallRecord, context: _Context) -> tuple[Service, Service]:
+    if record.direction == CallDirection.OUTBOUND:
+        return Service.SIP, Service.PSTN
+    if record.direction == CallDirection.INBOUND:
+        number = context.number(record.callee)
+        toll_free = number is not None and number.number_type == NumberType.TOLL_FREE
+        return Service.SIP, Service.TOLL_FREE if toll_free else Service.DID
+    return Service.SIP, Service.SIP
+
+
+def rate_record(record: CallRecord, context: _Context, rater: Rater) -> list[CallLeg]:
+    """Both legs of an ended call, rated under its customer's plan."""
+    customer = context.customer(record.customer_id) if record.customer_id else None
+    isp = context.isp(record.isp_id)
+    plan_id = customer.service_plan_id if customer else None
+    seconds = record.duration_seconds or 0
+    answered = record.answered_at is not None
+    a_type, b_type = _leg_types(record, context)
+    # Leg A is the subscriber's side: the caller, or for an inbound call the callee.
+    a_number = record.callee if record.direction == CallDirection.INBOUND else record.caller
+    legs = []
+    for side, leg_type, number in ((CallLegSide.A, a_type, a_number),
+                                   (CallLegSide.B, b_type, record.callee)):
+        leg = CallLeg(call_record_id=record.id, side=side, leg_type=leg_type,
+                      direction=record.direction, isp_id=record.isp_id,
+                      customer_id=record.customer_id, tenant_id=record.tenant_id,
+                      setup_at=record.setup_at, answered=answered, number=number[:128],
+                      duration_seconds=seconds, deck="MONTHLY")
+        rater.rate(plan_id=plan_id, leg_type=leg_type, number=number, seconds=seconds,
+                   at=record.setup_at,
+                   carrier_id=record.carrier_id if side == CallLegSide.B else None,
+                   fallback_currency=isp.currency if isp else "").apply(leg)
+        legs.append(leg)
+    return legs
+
+
+def _end(record: CallRecord, ended_at: dt.datetime) -> None:
+    record.ended_at = ended_at
+    assert record.answered_at is not None
+    seconds = (ended_at - record.answered_at).total_seconds()
+    # Every second begun counts; clocks are the proxy's own, so never below zero.
+    record.duration_seconds = min(max(math.ceil(round(seconds, 3)), 0), MAX_CALL_SECONDS)
+    record.state = CallState.COMPLETED
+
+
+def _take_watermark(session: Session, database_key: str) -> CallCollection:
+    """The database's watermark, locked for this transaction (waits for another holder)."""
+    if session.get(CallCollection, database_key) is None:
+        try:
+            with session.begin_nested():
+                session.add(CallCollection(proxy_database=database_key))
+        except IntegrityError:
+            pass  # another collector created it first
+    # Writing first takes the row lock (PostgreSQL) or the database's (SQLite) before the
+    # watermark is read, so a second collector reads it after the first one committed.
+    session.execute(update(CallCollection)
+                    .where(CallCollection.proxy_database == database_key)  # type: ignore[arg-type]
+                    .values(collected_at=utcnow()))
+    state = session.execute(select(CallCollection).where(
+        CallCollection.proxy_database == database_key).execution_options(
+        populate_existing=True)).scalars().one()
+    return state
+
+
+def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str, *,
+                  rater: Rater | None = None, batch_size: int = BATCH_SIZE,
+                  now: dt.datetime | None = None) -> BatchReport:
+    """Collect and rate the next ``batch_size`` accounting rows; the caller commits."""
+    if rater is None:
+        rater = Rater(session)
+    rater.session = session
+    state = _take_watermark(session, database_key)
+    report = BatchReport(last_id=state.acc_last_id)
+    with proxy.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(_READ_ACC, (state.acc_last_id, batch_size))
+        rows = cursor.fetchall()
+        outcomes = [row for row in rows if row["method"] == "INVITE"]
+        missed: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        if outcomes:
+            cursor.execute(_READ_MISSED, ([row["callid"] for row in outcomes],))
+            for row in cursor.fetchall():
+                missed.setdefault((row["callid"], row["from_tag"]), []).append(row)
+    context = _Context(session)
+    created: dict[tuple[str, str], CallRecord] = {}
+    ended: list[CallRecord] = []
+    for row in rows:
+        key = (row["callid"], row["from_tag"])
+        if row["method"] == "INVITE":
+            if key in created:
+                continue  # a second outcome of one call (a re-sent 200): the first counts
+            record = _new_record(context, database_key, row, missed.get(key, []))
+            if record is None:
+                report.unattributed += 1
+                continue
+            created[key] = record
+            if record.state == CallState.FAILED:
+                ended.append(record)
+        elif row["method"] == "BYE":
+            record = created.get(key) or _open_call(session, database_key, *key)
+            if record is not None and record.state == CallState.ANSWERED:
+                _end(record, _epoch(row["time_epoch"]) or utcnow())
+                ended.append(record)
+    session.add_all(created.values())
+    session.flush()
+    for record in ended:
+        session.add_all(rate_record(record, context, rater))
+    report.end_unknown = _close_lost_calls(session, database_key, context, rater,
+                                           now or utcnow())
+    report.rows, report.calls, report.ended = len(rows), len(created), len(ended)
+    if rows:
+        report.last_id = state.acc_last_id = int(rows[-1]["id"])
+        state.calls_collected += len(created)
+    state.last_error = None
+    session.add(state)
+    session.flush()
+    return report
+
+
+def _open_call(session: Session, database_key: str, call_id: str,
+               from_tag: str) -> CallRecord | None:
+    return session.execute(select(CallRecord).where(
+        CallRecord.proxy_database == database_key, CallRecord.call_id == call_id,
+        CallRecord.from_tag == from_tag)).scalars().first()
+
+
+def _close_lost_calls(session: Session, database_key: str, context: _Context, rater: Rater,
+                      now: dt.datetime) -> int:
+    """Answered calls older than any dialog can be: their end is unknown, not invented."""
+    cutoff = now - dt.timedelta(seconds=MAX_CALL_SECONDS)
+    lost = list(session.execute(select(CallRecord).where(
+        CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
+        CallRecord.answered_at < cutoff)).scalars())  # type: ignore[operator]
+    for record in lost:
+        record.state = CallState.END_UNKNOWN
+        session.add_all(rate_record(record, context, rater))
+    return len(lost)
+
+
+def record_failure(session: Session, database_key: str, error: str) -> None:
+    """Note why collecting from this database failed (the watermark stays where it was)."""
+    state = session.get(CallCollection, database_key) or CallCollection(
+        proxy_database=database_key)
+    state.last_error, state.last_error_at = error[:500], utcnow()
+    session.add(state)

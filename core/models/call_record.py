@@ -1,0 +1,197 @@
+"""Call records: what the proxies accounted, collected, split into legs and rated.
+
+A call is one INVITE dialog seen by a proxy (Call-ID and From tag); it has two
+legs. Leg A is the subscriber's side (the phone that called, or was called by
+a DID or an extension); leg B the other side: the gateway (PSTN), the DID or
+toll-free number the carrier delivered, or the called extension (SIP). Each
+leg carries its own rating under the customer's service plan; amounts are
+Decimal in the plan's currency, times UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Field, SQLModel
+
+from core.models.base import IdMixin, UTCDateTime, enum_type, foreign_key, money_field, utcnow
+from core.models.billing import Service
+
+
+class CallDirection(StrEnum):
+    OUTBOUND = "OUTBOUND"  # a subscriber called a number through the tenant's carrier
+    INBOUND = "INBOUND"  # a carrier delivered a call to one of the tenant's numbers
+    INTERNAL = "INTERNAL"  # a subscriber called an extension of its own tenant
+
+
+class CallState(StrEnum):
+    ANSWERED = "ANSWERED"  # answered, not ended yet (no BYE collected)
+    COMPLETED = "COMPLETED"  # answered and ended: duration known
+    FAILED = "FAILED"  # never answered: refused, busy, unreachable, cancelled
+    # Answered, but its end was never accounted (the proxy restarted during the call):
+    # closed after the longest a dialog can last, without a duration.
+    END_UNKNOWN = "END_UNKNOWN"
+
+
+class CallLegSide(StrEnum):
+    A = "A"
+    B = "B"
+
+
+class RatingDeck(StrEnum):
+    """Which of the plan's charges priced a leg (see core.billing.Deck)."""
+
+    RATE_DECK = "RATE_DECK"
+    SERVICE_DECK = "SERVICE_DECK"
+    MONTHLY = "MONTHLY"  # no deck applies: the monthly prices cover it
+    NO_PLAN = "NO_PLAN"  # the customer has no service plan
+
+
+class CallRecord(IdMixin, table=True):
+    """One call as the proxy accounted it."""
+
+    __tablename__ = "call_record"
+    __table_args__ = (
+        # Collecting a row twice can never make a second call.
+        sa.UniqueConstraint("proxy_database", "call_id", "from_tag"),
+        sa.Index("ix_call_record_isp_setup", "isp_id", "setup_at"),
+        sa.Index("ix_call_record_customer_setup", "customer_id", "setup_at"),
+        sa.Index("ix_call_record_tenant_setup", "tenant_id", "setup_at"),
+        sa.Index("ix_call_record_open", "proxy_database", "state",
+                 postgresql_where=sa.text("state = 'ANSWERED'"),
+                 sqlite_where=sa.text("state = 'ANSWERED'")),
+    )
+
+    # The proxy database the call was collected from (SipProxy.database_key).
+    proxy_database: str = Field(max_length=64)
+    call_id: str = Field(max_length=255)
+    from_tag: str = Field(max_length=128)
+    to_tag: str = Field(default="", max_length=128)
+    isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE", index=False)
+    customer_id: uuid.UUID | None = foreign_key("customer.id", ondelete="SET NULL",
+                                                nullable=True, index=False)
+    tenant_id: uuid.UUID | None = foreign_key("tenant.id", ondelete="SET NULL", nullable=True,
+                                              index=False)
+    subscriber_id: uuid.UUID | None = foreign_key("subscriber.id", ondelete="SET NULL",
+                                                  nullable=True)
+    direction: CallDirection = Field(sa_type=enum_type(CallDirection, "call_direction"))
+    state: CallState = Field(sa_type=enum_type(CallState, "call_state"))
+    # E.164 where the proxy had a number; an extension's username otherwise.
+    caller: str = Field(max_length=128)
+    callee: str = Field(max_length=128)
+    carrier_id: uuid.UUID | None = foreign_key("carrier.id", ondelete="SET NULL",
+                                               nullable=True, index=False)
+    gateway_id: uuid.UUID | None = foreign_key("gateway.id", ondelete="SET NULL",
+                                               nullable=True, index=False)
+    setup_at: dt.datetime = Field(sa_type=UTCDateTime)
+    answered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Whole seconds from answer to end, every second begun counting; None until it ended.
+    duration_seconds: int | None = None
+    sip_code: int
+    sip_reason: str = Field(default="", max_length=128)
+    # Failed attempts before the outcome (failover): [{"gateway", "code", "reason", "at"}].
+    attempts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    collected_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CallLeg(IdMixin, table=True):
+    """One side of a call and what it costs the customer (and the ISP)."""
+
+    __tablename__ = "call_leg"
+    __table_args__ = (
+        sa.UniqueConstraint("call_record_id", "side"),
+        # usageSummary: one customer's legs of a period, by type and destination.
+        sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
+        sa.Index("ix_call_leg_isp_setup", "isp_id", "setup_at"),
+    )
+
+    call_record_id: uuid.UUID = foreign_key("call_record.id", ondelete="CASCADE", index=False)
+    side: CallLegSide = Field(sa_type=enum_type(CallLegSide, "call_leg_side"))
+    leg_type: Service = Field(sa_type=enum_type(Service, "service"))
+    direction: CallDirection = Field(sa_type=enum_type(CallDirection, "call_direction"))
+    # Copied from the call: the period and scope filters read legs alone.
+    isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE", index=False)
+    customer_id: uuid.UUID | None = foreign_key("customer.id", ondelete="SET NULL",
+                                                nullable=True, index=False)
+    tenant_id: uuid.UUID | None = foreign_key("tenant.id", ondelete="SET NULL", nullable=True,
+                                              index=False)
+    setup_at: dt.datetime = Field(sa_type=UTCDateTime)
+    answered: bool = False
+    # The number or extension at this leg's far end.
+    number: str = Field(max_length=128)
+    duration_seconds: int = 0
+    # The rating: which deck, the entry's terms, and the result.
+    deck: RatingDeck = Field(sa_type=enum_type(RatingDeck, "rating_deck"))
+    destination: str = Field(default="", max_length=200,
+                             description="The rate deck prefix (and description) that matched")
+    rate_per_minute: Decimal = money_field(default=Decimal("0"))
+    minimum_duration: int = 0
+    increment: int = 1
+    delay: int = 0
+    billing_seconds: int = 0
+    price: Decimal = money_field(default=Decimal("0"))
+    currency: str = Field(default="", max_length=3)
+    prepaid: bool = False
+    # The ISP's cost from the carrier's vendor rates; None where the carrier's cost is
+    # unknown (no vendor rate for the number, or no carrier on this leg).
+    cost: Decimal | None = money_field(default=None, nullable=True)
+    revision: int = 1
+    rated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CallLegRevision(IdMixin, table=True):
+    """A leg's rating before a re-rating replaced it: the audit trail of corrections."""
+
+    __tablename__ = "call_leg_revision"
+
+    call_leg_id: uuid.UUID = foreign_key("call_leg.id", ondelete="CASCADE")
+    revision: int
+    deck: RatingDeck = Field(sa_type=enum_type(RatingDeck, "rating_deck"))
+    rate_per_minute: Decimal = money_field()
+    billing_seconds: int
+    price: Decimal = money_field()
+    cost: Decimal | None = money_field(default=None, nullable=True)
+    rated_at: dt.datetime = Field(sa_type=UTCDateTime)
+    replaced_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VendorRateEntry(IdMixin, table=True):
+    """What a carrier charges the ISP per minute to a destination prefix (its rate deck)."""
+
+    __tablename__ = "vendor_rate_entry"
+    __table_args__ = (
+        sa.Index("ix_vendor_rate_entry_carrier_prefix", "carrier_id", "prefix"),
+        sa.CheckConstraint("rate_per_minute >= 0", name="rate_not_negative"),
+        sa.CheckConstraint("increment >= 1", name="increment"),
+    )
+
+    carrier_id: uuid.UUID = foreign_key("carrier.id", ondelete="CASCADE", index=False)
+    prefix: str = Field(max_length=16)
+    description: str = Field(default="", max_length=200)
+    rate_per_minute: Decimal = money_field()
+    valid_from: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    valid_to: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    minimum_duration: int = 0
+    increment: int = 1
+    delay: int = 0
+
+
+class CallCollection(SQLModel, table=True):
+    """How far the accounting rows of one proxy database have been collected."""
+
+    __tablename__ = "call_collection"
+
+    proxy_database: str = Field(primary_key=True, max_length=64)
+    # The last `acc` id collected (the proxy's BIGSERIAL). `missed_calls` rows need no
+    # watermark: a call's failed attempts are read with its outcome, by Call-ID.
+    acc_last_id: int = Field(default=0, sa_type=sa.BigInteger)
+    collected_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    calls_collected: int = Field(default=0, sa_type=sa.BigInteger)
+    last_error: str | None = Field(default=None, max_length=500)
+    last_error_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,91 @@
+"""Collecting call records: the periodic ``call_records.collect`` task.
+
+Every minute, each proxy database that an enabled proxy reads is collected
+(``core.call_collection``): batch after batch, each its own transaction, until
+the rows written so far are in. A database that cannot be reached keeps its
+rows (the proxy writes them locally) and is tried again at the next tick; its
+watermark records the error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from core import call_collection
+from core.call_collection import BATCH_SIZE, CollectionReport
+from core.database import session_scope
+from core.models import SipProxy
+from core.rating import Rater
+from core.secrets import SecretBox, secret_box
+from core.sip_proxies import proxy_database_url
+from workers import context
+from workers.registry import PERIODIC_TASKS, PeriodicTask
+
+log = logging.getLogger(__name__)
+
+COLLECT_INTERVAL_SECONDS = 60
+# A tick collects at most this many batches per database; the next tick goes on.
+MAX_BATCHES = 200
+
+
+def database_keys(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.execute(select(SipProxy.database_key).where(SipProxy.enabled)
+                                    .distinct().order_by(SipProxy.database_key)).scalars())
+
+
+def _database_url(engine: Engine, box: SecretBox, key: str) -> str | None:
+    with Session(engine) as session:
+        proxy = session.execute(select(SipProxy).where(
+            SipProxy.database_key == key, SipProxy.enabled).order_by(SipProxy.name)
+        ).scalars().first()
+        return proxy_database_url(box, proxy) if proxy else None
+
+
+def collect_database(engine: Engine, box: SecretBox, key: str, *,
+                     batch_size: int = BATCH_SIZE,
+                     max_batches: int = MAX_BATCHES) -> CollectionReport:
+    """Collect one proxy database until it has no more rows (or ``max_batches``)."""
+    report = CollectionReport()
+    url = _database_url(engine, box, key)
+    if url is None:
+        return report
+    try:
+        with psycopg.connect(url, connect_timeout=10) as proxy:
+            rater: Rater | None = None
+            for _batch in range(max_batches):
+                with session_scope(engine) as session:
+                    rater = rater or Rater(session)
+                    batch = call_collection.collect_batch(session, proxy, key, rater=rater,
+                                                          batch_size=batch_size)
+                proxy.rollback()  # end the read transaction: the next batch sees new rows
+                report.batches.append(batch)
+                if batch.rows < batch_size:
+                    break
+    except psycopg.Error as error:
+        with session_scope(engine) as session:
+            call_collection.record_failure(session, key, str(error))
+        raise
+    return report
+
+
+def collect_all() -> None:
+    settings = context.settings()
+    engine, box = context.engine(), secret_box(settings.secret_key_bytes())
+    for key in database_keys(engine):
+        try:
+            report = collect_database(engine, box, key)
+        except psycopg.Error as error:
+            log.warning("collecting call records of %s failed: %s", key[:12], error)
+            continue
+        if report.rows:
+            log.info("call records of %s: %d rows, %d calls", key[:12], report.rows,
+                     report.calls)
+
+
+PERIODIC_TASKS.append(PeriodicTask("call_records.collect", COLLECT_INTERVAL_SECONDS,
+                                   collect_all))
