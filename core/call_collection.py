@@ -357,8 +357,13 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
     session.flush()
     for record in ended:
         session.add_all(rate_record(record, context, rater))
+    # Up to when the proxy's rows are read: the wall clock once the batch reached the end
+    # of the table, else the last row's time (its BYEs may be in the next batch).
+    read_through = now or utcnow()
+    if len(rows) == batch_size:
+        read_through = _epoch(rows[-1]["time_epoch"]) or read_through
     report.end_unknown = _close_lost_calls(session, database_key, context, rater,
-                                           now or utcnow())
+                                           read_through)
     report.rows, report.calls, report.ended = len(rows), len(created), len(ended)
     if rows:
         report.last_id = state.acc_last_id = int(rows[-1]["id"])
@@ -377,9 +382,9 @@ def _open_call(session: Session, database_key: str, call_id: str,
 
 
 def _close_lost_calls(session: Session, database_key: str, context: _Context, rater: Rater,
-                      now: dt.datetime) -> int:
+                      read_through: dt.datetime) -> int:
     """Answered calls older than any dialog can be: their end is unknown, not invented."""
-    cutoff = now - dt.timedelta(seconds=MAX_CALL_SECONDS)
+    cutoff = read_through - dt.timedelta(seconds=MAX_CALL_SECONDS)
     lost = list(session.execute(select(CallRecord).where(
         CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
         CallRecord.answered_at < cutoff)).scalars())  # type: ignore[operator]
