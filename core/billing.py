@@ -115,6 +115,22 @@ def validity(valid_from: dt.datetime, valid_to: dt.datetime | None,
         raise _invalid("the end of validity must come after its start", field)
 
 
+MAX_PERIOD = dt.timedelta(days=93)
+
+
+def period(start: dt.datetime | None, end: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    """A period of calls [start, end): both given, in order, at most MAX_PERIOD long."""
+    start = moment(start, ("from",), required=True)
+    end = moment(end, ("to",), required=True)
+    assert start is not None
+    assert end is not None
+    if end <= start:
+        raise _invalid("the period must end after it starts", ("to",))
+    if end - start > MAX_PERIOD:
+        raise _invalid(f"ask for at most {MAX_PERIOD.days} days at a time", ("to",))
+    return start, end
+
+
 # Rating a call -----------------------------------------------------------------------------
 
 

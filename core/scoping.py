@@ -19,6 +19,9 @@ from core.models import (
     Administrator,
     ApiToken,
     AuditEvent,
+    CallLeg,
+    CallLegRevision,
+    CallRecord,
     Carrier,
     Customer,
     DialPlan,
@@ -42,6 +45,7 @@ from core.models import (
     StoredFile,
     Subscriber,
     Tenant,
+    VendorRateEntry,
     VerifiedDomain,
 )
 from core.viewer import Viewer
@@ -283,3 +287,36 @@ def _stored_file(viewer: Viewer) -> ColumnElement[bool]:
         _in(StoredFile.tenant_id, viewer.tenant_ids(admin_only=True)),
         StoredFile.created_by_id == viewer.administrator_id,
     )
+
+
+# Calls ---------------------------------------------------------------------------------------
+# A tenant's administrators see its calls, a customer's its tenants', an ISP's all of its own.
+
+
+@rule(CallRecord)
+def _call_record(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_platform:
+        return true()
+    return or_(_in(CallRecord.isp_id, viewer.isp_ids()),
+               _in(CallRecord.customer_id, viewer.customer_ids()),
+               _in(CallRecord.tenant_id, viewer.tenant_ids()))
+
+
+@rule(CallLeg)
+def _call_leg(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_platform:
+        return true()
+    return or_(_in(CallLeg.isp_id, viewer.isp_ids()),
+               _in(CallLeg.customer_id, viewer.customer_ids()),
+               _in(CallLeg.tenant_id, viewer.tenant_ids()))
+
+
+@rule(CallLegRevision)
+def _call_leg_revision(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(CallLegRevision.call_leg_id, CallLeg, viewer)
+
+
+@rule(VendorRateEntry)
+def _vendor_rate_entry(viewer: Viewer) -> ColumnElement[bool]:
+    # What carriers charge the ISP is the ISP's business only.
+    return _below(VendorRateEntry.carrier_id, Carrier, viewer)

@@ -1,0 +1,145 @@
+"""What a customer owes for a period: its rated calls, and the monthly charges.
+
+Calls: the legs of the customer's calls set up in the period, summed per leg
+type and destination (the rate deck entry that priced them, else the leg type)
+in a handful of aggregate queries over ``call_leg`` (index customer, setup).
+Monthly charges: the customer's subscribers times the plan's monthly price per
+subscriber, plus each of its DIDs at its own price when it has one, else at
+the plan's price per DID; counted as they are now, for one month (not
+prorated). The ISP's cost: the legs' vendor costs where the carrier's rates
+are known, plus the DIDs' vendor prices; cost and margin are shown to the
+ISP's own administrators only (numbers.sees_costs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from core import scoping
+from core.billing import CENT_FRACTION, period
+from core.errors import not_found
+from core.models import (
+    CallLeg,
+    CallLegSide,
+    Customer,
+    Isp,
+    Number,
+    NumberState,
+    ServicePlan,
+    Subscriber,
+    SubscriberStatus,
+    Tenant,
+)
+from core.numbers import sees_costs
+from core.viewer import Viewer
+
+
+def _money(value: object) -> Decimal:
+    # SQLite sums decimals as floats: bring them back to the column's places.
+    return Decimal(str(value or 0)).quantize(CENT_FRACTION)
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    leg_type: str
+    destination: str
+    legs: int
+    billed_seconds: int
+    charges: Decimal
+    cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    customer: Customer
+    start: dt.datetime
+    end: dt.datetime
+    currency: str
+    calls: int
+    answered_calls: int
+    billed_seconds: int
+    usage_charges: Decimal
+    lines: list[ChargeLine]
+    subscribers: int
+    dids: int
+    subscriber_charges: Decimal
+    did_charges: Decimal
+    # None for viewers who do not see the ISP's costs.
+    usage_cost: Decimal | None
+    did_cost: Decimal | None
+
+    @property
+    def monthly_charges(self) -> Decimal:
+        return self.subscriber_charges + self.did_charges
+
+    @property
+    def total_charges(self) -> Decimal:
+        return self.usage_charges + self.monthly_charges
+
+    @property
+    def total_cost(self) -> Decimal | None:
+        if self.usage_cost is None or self.did_cost is None:
+            return None
+        return self.usage_cost + self.did_cost
+
+    @property
+    def margin(self) -> Decimal | None:
+        cost = self.total_cost
+        return None if cost is None else self.total_charges - cost
+
+
+def usage_summary(session: Session, viewer: Viewer, customer_id: uuid.UUID | None,
+                  start: dt.datetime | None, end: dt.datetime | None) -> UsageSummary:
+    customer = scoping.get_visible(session, viewer, Customer, customer_id)
+    if customer is None:
+        raise not_found("customer", "customer")
+    start, end = period(start, end)
+    costs = sees_costs(viewer, customer.isp_id)
+    plan = session.get(ServicePlan, customer.service_plan_id) if customer.service_plan_id \
+        else None
+    isp = session.get(Isp, customer.isp_id)
+    in_period = (CallLeg.customer_id == customer.id, CallLeg.setup_at >= start,
+                 CallLeg.setup_at < end)
+    calls, answered = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((CallLeg.answered, 1), else_=0)), 0))
+        .where(*in_period, CallLeg.side == CallLegSide.A)).one()
+    destination = case((CallLeg.destination == "", CallLeg.leg_type),
+                       else_=CallLeg.destination)
+    rows = session.execute(
+        select(CallLeg.leg_type, destination, func.count(), func.sum(CallLeg.billing_seconds),
+               func.sum(CallLeg.price), func.sum(CallLeg.cost))
+        .where(*in_period, CallLeg.billing_seconds > 0)
+        .group_by(CallLeg.leg_type, destination)
+        .order_by(CallLeg.leg_type, destination)).all()
+    lines = [ChargeLine(str(leg_type), str(where), int(count), int(seconds or 0),
+                        _money(charges), _money(cost) if costs else None)
+             for leg_type, where, count, seconds, charges, cost in rows]
+    tenant_ids = select(Tenant.id).where(Tenant.customer_id == customer.id)
+    subscribers = session.execute(select(func.count()).select_from(Subscriber).where(
+        Subscriber.tenant_id.in_(tenant_ids),  # type: ignore[attr-defined]
+        Subscriber.status == SubscriberStatus.ACTIVE)).scalar_one()
+    per_did = plan.monthly_price_per_did if plan else Decimal(0)
+    dids, did_charges, did_cost = session.execute(select(
+        func.count(), func.sum(case((Number.price > 0, Number.price), else_=per_did)),
+        func.sum(Number.vendor_price)).where(
+        Number.tenant_id.in_(tenant_ids),  # type: ignore[union-attr]
+        Number.state == NumberState.ASSIGNED)).one()
+    per_subscriber = plan.monthly_price_per_subscriber if plan else Decimal(0)
+    return UsageSummary(
+        customer=customer, start=start, end=end,
+        currency=plan.currency if plan else (isp.currency if isp else ""),
+        calls=int(calls), answered_calls=int(answered),
+        billed_seconds=sum(line.billed_seconds for line in lines),
+        usage_charges=_money(sum((line.charges for line in lines), Decimal(0))),
+        lines=lines, subscribers=int(subscribers), dids=int(dids),
+        subscriber_charges=_money(per_subscriber * subscribers),
+        did_charges=_money(did_charges),
+        usage_cost=_money(sum((line.cost or 0 for line in lines), Decimal(0))) if costs
+        else None,
+        did_cost=_money(did_cost) if costs else None)
