@@ -1,0 +1,91 @@
+"""Re-rating a period, and carriers' vendor rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from core import rerating, vendor_rates
+from core.errors import DomainError
+from core.service_plans import MAX_RATE_DECK_BYTES
+from schema.carriers.types import CarrierType
+from schema.context import Info
+from schema.core.errors import UserError, user_errors
+from schema.core.uploads import read_upload
+from schema.customers.types import CustomerType
+from schema.service_plans.editing import change, reference_id
+
+
+@strawberry.input
+class CallRecordsRerateInput:
+    customer: strawberry.ID
+    from_: dt.datetime = strawberry.field(name="from", description="Calls set up at or after.")
+    to: dt.datetime = strawberry.field(description="Calls set up before (at most 93 days on).")
+
+
+@strawberry.type
+class CallRecordsReratePayload:
+    customer: CustomerType | None = None
+    legs: int = strawberry.field(default=0, description="Legs rated again.")
+    changed: int = strawberry.field(default=0, description="Legs whose rating changed; their "
+                                    "previous rating is in CallLeg.revisions.")
+    previous_total: Decimal | None = None
+    new_total: Decimal | None = None
+    errors: list[UserError]
+
+
+@strawberry.input
+class VendorRatesImportInput:
+    carrier: strawberry.ID
+    file: Upload = strawberry.field(description="A CSV file shaped like rateDeckTemplate: what "
+                                    "the carrier charges per minute by destination prefix. It "
+                                    "replaces the carrier's vendor rates.")
+
+
+@strawberry.type
+class VendorRatesImportPayload:
+    carrier: CarrierType | None = None
+    entries: int = 0
+    errors: list[UserError]
+
+
+@strawberry.type
+class CallRecordMutation:
+    @strawberry.mutation(description="Rate a customer's calls of a period again with its plan "
+                         "and decks as they are now (after a deck correction). Changed legs "
+                         "keep their previous rating as a revision; the run is audited.")
+    async def call_records_rerate(self, info: Info, input: CallRecordsRerateInput
+                                  ) -> CallRecordsReratePayload:
+        viewer = info.context.viewer
+        customer_id = reference_id(input.customer, "Customer")
+        outcome = await change(info, lambda s: rerating.rerate_period(
+            s, viewer, customer_id, input.from_, input.to))
+        result = outcome.value
+        if result is None:
+            return CallRecordsReratePayload(errors=outcome.errors)
+        return CallRecordsReratePayload(
+            customer=CustomerType.from_row(result.customer), legs=result.legs,
+            changed=result.changed, previous_total=result.previous_total,
+            new_total=result.new_total, errors=[])
+
+    @strawberry.mutation(description="Replace a carrier's vendor rates (what it charges the "
+                         "ISP) from a CSV file; calls rated from then on know their cost.")
+    async def vendor_rates_import(self, info: Info, input: VendorRatesImportInput
+                                  ) -> VendorRatesImportPayload:
+        viewer = info.context.viewer
+        carrier_id = reference_id(input.carrier, "Carrier")
+        try:
+            content = await read_upload(input.file, max_bytes=MAX_RATE_DECK_BYTES, field="file")
+        except DomainError as error:
+            return VendorRatesImportPayload(errors=user_errors(error))
+        outcome: Any = await change(info, lambda s: vendor_rates.replace_vendor_rates(
+            s, viewer, carrier_id, content))
+        if not outcome.ok:
+            return VendorRatesImportPayload(errors=outcome.errors)
+        carrier, entries = outcome.value
+        return VendorRatesImportPayload(carrier=CarrierType.from_row(carrier), entries=entries,
+                                        errors=[])
