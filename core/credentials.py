@@ -46,6 +46,8 @@ EXPORT = register_kind(JobSpec(kind="credentials.export", subject_type="Tenant",
 # Long enough to click the link when the job ends; short, because the file holds passwords.
 EXPORT_KEPT_FOR = dt.timedelta(hours=1)
 LINK_LIFETIME = dt.timedelta(minutes=5)
+# The exports handed over by /downloads (core.call_records_export writes the second).
+DOWNLOADABLE = frozenset({EXPORT.kind, "call_records.export"})
 MAX_SELECTED = 10_000
 COLUMNS = ["Username", "Extension", "SIP domain", "SIP password", "SMBC", "Display name",
            "E-mail"]
@@ -283,7 +285,8 @@ def take_download(session: Session, settings: Settings, viewer: Viewer,
                   file_id: uuid.UUID, token: str) -> Download:
     """The file's content, once: the first download empties it, any later one is GONE."""
     stored = scoping.get_visible(session, viewer, StoredFile, file_id)
-    if stored is None or stored.purpose != EXPORT.kind or viewer.administrator_id is None:
+    if (stored is None or stored.purpose not in DOWNLOADABLE
+            or viewer.administrator_id is None):
         raise DownloadRefused(Refusal.NOT_FOUND)
     now = utcnow()
     if not download_token_valid(settings, token, stored.id, viewer.administrator_id, now):
@@ -299,7 +302,8 @@ def take_download(session: Session, settings: Settings, viewer: Viewer,
     )
     if claimed.rowcount != 1:
         raise DownloadRefused(Refusal.GONE)
-    audit.record(session, viewer, action="credentials.download", object_type="StoredFile",
+    audit.record(session, viewer, action=f"{stored.purpose.split('.')[0]}.download",
+                 object_type="StoredFile",
                  object_id=stored.id, isp_id=stored.isp_id, tenant_id=stored.tenant_id,
                  changes={"filename": stored.filename, "size_bytes": stored.size_bytes})
     return Download(filename=stored.filename, content_type=stored.content_type, content=content)

@@ -9,14 +9,16 @@ from typing import Any
 import strawberry
 from strawberry.file_uploads import Upload
 
-from core import rerating, vendor_rates
+from core import call_records_export, rerating, vendor_rates
 from core.errors import DomainError
 from core.service_plans import MAX_RATE_DECK_BYTES
 from schema.carriers.types import CarrierType
 from schema.context import Info
 from schema.core.errors import UserError, user_errors
+from schema.core.ids import id_of
 from schema.core.uploads import read_upload
 from schema.customers.types import CustomerType
+from schema.jobs.types import JobType
 from schema.service_plans.editing import change, reference_id
 
 
@@ -53,8 +55,59 @@ class VendorRatesImportPayload:
     errors: list[UserError]
 
 
+@strawberry.input
+class CallRecordsExportInput:
+    customer: strawberry.ID
+    from_: dt.datetime = strawberry.field(name="from", description="Calls set up at or after.")
+    to: dt.datetime = strawberry.field(description="Calls set up before (at most 93 days on).")
+
+
+@strawberry.type
+class CallRecordsExportPayload:
+    job: JobType | None = strawberry.field(
+        default=None, description="When it has SUCCEEDED, ask callRecordsDownloadLink for "
+        "the file (kept one day).")
+    errors: list[UserError]
+
+
+@strawberry.input
+class CallRecordsDownloadLinkInput:
+    job: strawberry.ID = strawberry.field(description="A call records export that SUCCEEDED.")
+
+
+@strawberry.type
+class CallRecordsDownloadLinkPayload:
+    url: str | None = strawberry.field(
+        default=None, description="GET it while logged in as yourself; the file is served once.")
+    expires_at: dt.datetime | None = None
+    errors: list[UserError]
+
+
 @strawberry.type
 class CallRecordMutation:
+    @strawberry.mutation(description="Write a customer's calls of a period as CSV (one line per "
+                         "leg, with its rating), in the background.")
+    async def call_records_export(self, info: Info, input: CallRecordsExportInput
+                                  ) -> CallRecordsExportPayload:
+        viewer = info.context.viewer
+        customer_id = reference_id(input.customer, "Customer")
+        outcome = await change(info, lambda s: call_records_export.start_export(
+            s, viewer, customer_id, input.from_, input.to))
+        job = JobType.from_row(outcome.value) if outcome.value is not None else None
+        return CallRecordsExportPayload(job=job, errors=outcome.errors)
+
+    @strawberry.mutation(description="A short-lived link to download a finished call records "
+                         "export, once.")
+    async def call_records_download_link(self, info: Info, input: CallRecordsDownloadLinkInput
+                                         ) -> CallRecordsDownloadLinkPayload:
+        context, job_id = info.context, id_of(input.job, "Job")
+        outcome = await change(info, lambda s: call_records_export.download_link(
+            s, context.settings, context.viewer, job_id))
+        if outcome.value is None:
+            return CallRecordsDownloadLinkPayload(errors=outcome.errors)
+        return CallRecordsDownloadLinkPayload(url=outcome.value.url,
+                                              expires_at=outcome.value.expires_at, errors=[])
+
     @strawberry.mutation(description="Rate a customer's calls of a period again with its plan "
                          "and decks as they are now (after a deck correction). Changed legs "
                          "keep their previous rating as a revision; the run is audited.")

@@ -3,11 +3,16 @@ each viewer sees, the filters, the sums, and corrections keeping the old ratings
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import datetime as dt
+import io
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
 
+import dramatiq
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 from starlette.applications import Starlette
@@ -322,3 +327,55 @@ async def test_a_page_of_calls_costs_the_same_statements_whatever_its_size(
         assert len((await isp_a.client.execute(query, {"first": 12}))["callRecords"]["edges"]) \
             == 12
     assert len(large) == len(small), (small, large)
+
+
+EXPORT = """mutation($input: CallRecordsExportInput!) { callRecordsExport(input: $input) {
+  job { id kind status } errors { field code message } } }"""
+LINK = """mutation($job: ID!) { callRecordsDownloadLink(input: {job: $job}) {
+  url expiresAt errors { field code message } } }"""
+JOB = """query($id: ID!) { job(id: $id) { status resultRef errors { code message } } }"""
+
+
+async def _finished(client: Client, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = (await client.execute(JOB, {"id": job_id}))["job"]
+        if job["status"] in {"SUCCEEDED", "FAILED", "CANCELLED"}:
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError("the export did not end within 60 s")
+
+
+async def test_a_period_is_exported_as_csv_and_downloaded_once(
+        isp_a: SignedUp, isp_b: SignedUp, engine: Engine, worker: dramatiq.Broker):
+    customer, tenant = arrange_customer(engine, isp_a.isp_id)
+    calls = [arrange_call(engine, tenant, setup_at=_at(day), callee=callee)
+             for day, callee in ((3, "+12095550123"), (2, "+442071234567"))]
+    arrange_call(engine, tenant, setup_at=_at(1) - dt.timedelta(days=3))  # October
+    variables = {"input": {"customer": to_global_id("Customer", customer),
+                           "from": MONTH[0].isoformat(), "to": MONTH[1].isoformat()}}
+
+    started = (await isp_a.client.execute(EXPORT, variables))["callRecordsExport"]
+    assert started["errors"] == []
+    assert started["job"]["kind"] == "call_records.export"
+    job = await _finished(isp_a.client, started["job"]["id"])
+    assert job["status"] == "SUCCEEDED", job
+    link = (await isp_a.client.execute(LINK, {"job": started["job"]["id"]}))[
+        "callRecordsDownloadLink"]
+    assert link["errors"] == []
+    response = await isp_a.client.http.get(link["url"])
+
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(row["call_id"], row["leg"]) for row in rows] == [
+        (calls[1].call_id, "A"), (calls[1].call_id, "B"),
+        (calls[0].call_id, "A"), (calls[0].call_id, "B")]
+    assert (rows[1]["callee"], rows[1]["leg_type"], rows[1]["price"],
+            rows[1]["billing_seconds"]) == ("+442071234567", "PSTN", "0.0200", "65")
+    assert (await isp_a.client.http.get(link["url"])).status_code == 410
+    # Another ISP can neither export this customer's calls nor fetch the file.
+    theirs = (await isp_b.client.execute(EXPORT, variables))["callRecordsExport"]
+    assert theirs["errors"][0]["code"] == "NOT_FOUND"
+    other_link = (await isp_b.client.execute(LINK, {"job": started["job"]["id"]}))[
+        "callRecordsDownloadLink"]
+    assert other_link["errors"][0]["code"] == "NOT_FOUND"
