@@ -41,6 +41,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from core.bulk import insert_rows
 from core.models import (
     CallCollection,
     CallDirection,
@@ -127,6 +128,7 @@ class _Context:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.now = utcnow()
         self.tenants: dict[str, Tenant | None] = {}
         self.customers: dict[uuid.UUID, Customer | None] = {}
         self.isps: dict[uuid.UUID, Isp | None] = {}
@@ -141,6 +143,9 @@ class _Context:
             self.tenants[key] = self.session.execute(
                 select(Tenant).where(Tenant.domain == key)).scalars().first()
         return self.tenants[key]
+
+    def tenant_by_id(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return self.session.get(Tenant, tenant_id)
 
     def customer(self, customer_id: uuid.UUID) -> Customer | None:
         if customer_id not in self.customers:
@@ -208,21 +213,22 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _new_record(context: _Context, database_key: str, row: dict[str, Any],
-                missed: list[dict[str, Any]]) -> CallRecord | None:
-    """The call an INVITE outcome row describes; None when no ISP can be named."""
+                missed: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The call (CallRecord columns) an INVITE outcome row describes; None when no ISP can
+    be named."""
     code = int(row["sip_code"] or 0)
     at = _epoch(row["time_epoch"]) or utcnow()
     setup = _epoch(row["setup_epoch"]) or at
-    subscriber = carrier_id = gateway = None
+    subscriber_id = carrier_id = gateway = None
     callee = _e164(row["callee"])
     if row["source"] == "carrier":
         number = context.number(callee)
-        tenant = context.session.get(Tenant, number.tenant_id) if (
+        tenant = context.tenant_by_id(number.tenant_id) if (
             number and number.tenant_id) else context.tenant(row["tenant_domain"])
         if tenant is None:
             return None
-        if number is not None and number.target_subscriber_id is not None:
-            subscriber = context.session.get(Subscriber, number.target_subscriber_id)
+        if number is not None:
+            subscriber_id = number.target_subscriber_id
         direction, caller = CallDirection.INBOUND, _e164(row["caller"])
         gateway = context.gateway(row["src_ip"], isp_id=tenant.isp_id)
         carrier_id = gateway.carrier_id if gateway else None
@@ -231,6 +237,7 @@ def _new_record(context: _Context, database_key: str, row: dict[str, Any],
         if tenant is None:
             return None
         subscriber = context.subscriber(tenant.id, row["caller"])
+        subscriber_id = subscriber.id if subscriber else None
         caller = row["caller_id"] or row["caller"] or ""
         if row["destination"] == "extension":
             direction = CallDirection.INTERNAL
@@ -239,61 +246,71 @@ def _new_record(context: _Context, database_key: str, row: dict[str, Any],
             carrier_id = context.carrier(row["carrier"])
             gateway = context.gateway(row["gateway"], carrier_id=carrier_id)
     answered = 200 <= code < 300
-    return CallRecord(
-        proxy_database=database_key, call_id=row["callid"], from_tag=row["from_tag"],
-        to_tag=row["to_tag"] or "", isp_id=tenant.isp_id, customer_id=tenant.customer_id,
-        tenant_id=tenant.id, subscriber_id=subscriber.id if subscriber else None,
-        direction=direction, state=CallState.ANSWERED if answered else CallState.FAILED,
-        caller=caller[:128], callee=callee[:128], carrier_id=carrier_id,
-        gateway_id=gateway.id if gateway else None, setup_at=setup,
-        answered_at=at if answered else None, ended_at=None if answered else at,
-        sip_code=code, sip_reason=(row["sip_reason"] or "")[:128],
-        attempts=_attempts(missed))
+    return {
+        "id": uuid.uuid4(), "proxy_database": database_key, "call_id": row["callid"],
+        "from_tag": row["from_tag"], "to_tag": row["to_tag"] or "", "isp_id": tenant.isp_id,
+        "customer_id": tenant.customer_id, "tenant_id": tenant.id,
+        "subscriber_id": subscriber_id, "direction": direction,
+        "state": CallState.ANSWERED if answered else CallState.FAILED,
+        "caller": caller[:128], "callee": callee[:128], "carrier_id": carrier_id,
+        "gateway_id": gateway.id if gateway else None, "setup_at": setup,
+        "answered_at": at if answered else None, "ended_at": None if answered else at,
+        "duration_seconds": None, "sip_code": code,
+        "sip_reason": (row["sip_reason"] or "")[:128], "attempts": _attempts(missed),
+        "collected_at": context.now}
 
 
-def _leg_types(record: CallRecord, context: _Context) -> tuple[Service, Service]:
-    if record.direction == CallDirection.OUTBOUND:
+_RECORD_FIELDS = ("id", "direction", "caller", "callee", "isp_id", "customer_id", "tenant_id",
+                  "setup_at", "answered_at", "duration_seconds", "carrier_id")
+
+
+def _values(record: CallRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _RECORD_FIELDS}
+
+
+def _leg_types(record: dict[str, Any], context: _Context) -> tuple[Service, Service]:
+    if record["direction"] == CallDirection.OUTBOUND:
         return Service.SIP, Service.PSTN
-    if record.direction == CallDirection.INBOUND:
-        number = context.number(record.callee)
+    if record["direction"] == CallDirection.INBOUND:
+        number = context.number(record["callee"])
         toll_free = number is not None and number.number_type == NumberType.TOLL_FREE
         return Service.SIP, Service.TOLL_FREE if toll_free else Service.DID
     return Service.SIP, Service.SIP
 
 
-def rate_record(record: CallRecord, context: _Context, rater: Rater) -> list[CallLeg]:
-    """Both legs of an ended call, rated under its customer's plan."""
-    customer = context.customer(record.customer_id) if record.customer_id else None
-    isp = context.isp(record.isp_id)
+def rate_record(record: dict[str, Any], context: _Context,
+                rater: Rater) -> list[dict[str, Any]]:
+    """Both legs (CallLeg columns) of an ended call, rated under its customer's plan."""
+    customer = context.customer(record["customer_id"]) if record["customer_id"] else None
+    isp = context.isp(record["isp_id"])
     plan_id = customer.service_plan_id if customer else None
-    seconds = record.duration_seconds or 0
-    answered = record.answered_at is not None
+    seconds = record["duration_seconds"] or 0
+    answered = record["answered_at"] is not None
     a_type, b_type = _leg_types(record, context)
+    inbound = record["direction"] == CallDirection.INBOUND
     # Leg A is the subscriber's side: the caller, or for an inbound call the callee.
-    a_number = record.callee if record.direction == CallDirection.INBOUND else record.caller
+    a_number = record["callee"] if inbound else record["caller"]
     legs = []
     for side, leg_type, number in ((CallLegSide.A, a_type, a_number),
-                                   (CallLegSide.B, b_type, record.callee)):
-        leg = CallLeg(call_record_id=record.id, side=side, leg_type=leg_type,
-                      direction=record.direction, isp_id=record.isp_id,
-                      customer_id=record.customer_id, tenant_id=record.tenant_id,
-                      setup_at=record.setup_at, answered=answered, number=number[:128],
-                      duration_seconds=seconds, deck="MONTHLY")
-        rater.rate(plan_id=plan_id, leg_type=leg_type, number=number, seconds=seconds,
-                   at=record.setup_at,
-                   carrier_id=record.carrier_id if side == CallLegSide.B else None,
-                   fallback_currency=isp.currency if isp else "").apply(leg)
-        legs.append(leg)
+                                   (CallLegSide.B, b_type, record["callee"])):
+        rating = rater.rate(plan_id=plan_id, leg_type=leg_type, number=number, seconds=seconds,
+                            at=record["setup_at"],
+                            carrier_id=record["carrier_id"] if side == CallLegSide.B else None,
+                            fallback_currency=isp.currency if isp else "")
+        legs.append({
+            "id": uuid.uuid4(), "call_record_id": record["id"], "side": side,
+            "leg_type": leg_type, "direction": record["direction"],
+            "isp_id": record["isp_id"], "customer_id": record["customer_id"],
+            "tenant_id": record["tenant_id"], "setup_at": record["setup_at"],
+            "answered": answered, "number": number[:128], "duration_seconds": seconds,
+            "revision": 1, "rated_at": context.now, **rating.values()})
     return legs
 
 
-def _end(record: CallRecord, ended_at: dt.datetime) -> None:
-    record.ended_at = ended_at
-    assert record.answered_at is not None
-    seconds = (ended_at - record.answered_at).total_seconds()
+def _duration(answered_at: dt.datetime, ended_at: dt.datetime) -> int:
+    seconds = (ended_at - answered_at).total_seconds()
     # Every second begun counts; clocks are the proxy's own, so never below zero.
-    record.duration_seconds = min(max(math.ceil(round(seconds, 3)), 0), MAX_CALL_SECONDS)
-    record.state = CallState.COMPLETED
+    return min(max(math.ceil(round(seconds, 3)), 0), MAX_CALL_SECONDS)
 
 
 def _take_watermark(session: Session, database_key: str) -> CallCollection:
@@ -334,8 +351,9 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
             for row in cursor.fetchall():
                 missed.setdefault((row["callid"], row["from_tag"]), []).append(row)
     context = _Context(session)
-    created: dict[tuple[str, str], CallRecord] = {}
-    ended: list[CallRecord] = []
+    created: dict[tuple[str, str], dict[str, Any]] = {}
+    ended: list[dict[str, Any]] = []
+    byes: dict[tuple[str, str], dt.datetime] = {}
     for row in rows:
         key = (row["callid"], row["from_tag"])
         if row["method"] == "INVITE":
@@ -346,20 +364,31 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
                 report.unattributed += 1
                 continue
             created[key] = record
-            if record.state == CallState.FAILED:
+            if record["state"] == CallState.FAILED:
                 ended.append(record)
         elif row["method"] == "BYE":
-            record = created.get(key) or _open_call(session, database_key, *key)
-            if record is not None and record.state == CallState.ANSWERED:
-                _end(record, _epoch(row["time_epoch"]) or utcnow())
+            ended_at = _epoch(row["time_epoch"]) or context.now
+            record = created.get(key)
+            if record is None:
+                byes.setdefault(key, ended_at)  # a call answered in an earlier batch
+            elif record["state"] == CallState.ANSWERED:
+                record.update(state=CallState.COMPLETED, ended_at=ended_at,
+                              duration_seconds=_duration(record["answered_at"], ended_at))
                 ended.append(record)
-    session.add_all(created.values())
+    for earlier in _open_calls(session, database_key, byes):
+        ended_at = byes[(earlier.call_id, earlier.from_tag)]
+        assert earlier.answered_at is not None
+        earlier.state, earlier.ended_at = CallState.COMPLETED, ended_at
+        earlier.duration_seconds = _duration(earlier.answered_at, ended_at)
+        session.add(earlier)
+        ended.append(_values(earlier))
     session.flush()
-    for record in ended:
-        session.add_all(rate_record(record, context, rater))
+    insert_rows(session, CallRecord, list(created.values()))
+    insert_rows(session, CallLeg, [leg for record in ended
+                                   for leg in rate_record(record, context, rater)])
     # Up to when the proxy's rows are read: the wall clock once the batch reached the end
     # of the table, else the last row's time (its BYEs may be in the next batch).
-    read_through = now or utcnow()
+    read_through = now or context.now
     if len(rows) == batch_size:
         read_through = _epoch(rows[-1]["time_epoch"]) or read_through
     report.end_unknown = _close_lost_calls(session, database_key, context, rater,
@@ -374,11 +403,15 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
     return report
 
 
-def _open_call(session: Session, database_key: str, call_id: str,
-               from_tag: str) -> CallRecord | None:
-    return session.execute(select(CallRecord).where(
-        CallRecord.proxy_database == database_key, CallRecord.call_id == call_id,
-        CallRecord.from_tag == from_tag)).scalars().first()
+def _open_calls(session: Session, database_key: str,
+                keys: dict[tuple[str, str], dt.datetime]) -> list[CallRecord]:
+    """The answered calls, collected earlier, that these (Call-ID, From tag) pairs end."""
+    if not keys:
+        return []
+    found = session.execute(select(CallRecord).where(
+        CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
+        CallRecord.call_id.in_({call_id for call_id, _tag in keys}))).scalars()  # type: ignore[attr-defined]
+    return [record for record in found if (record.call_id, record.from_tag) in keys]
 
 
 def _close_lost_calls(session: Session, database_key: str, context: _Context, rater: Rater,
@@ -390,7 +423,10 @@ def _close_lost_calls(session: Session, database_key: str, context: _Context, ra
         CallRecord.answered_at < cutoff)).scalars())  # type: ignore[operator]
     for record in lost:
         record.state = CallState.END_UNKNOWN
-        session.add_all(rate_record(record, context, rater))
+        session.add(record)
+    session.flush()
+    insert_rows(session, CallLeg, [leg for record in lost
+                                   for leg in rate_record(_values(record), context, rater)])
     return len(lost)
 
 

@@ -74,6 +74,9 @@ class LegRating:
     prepaid: bool
     cost: Decimal | None
 
+    def values(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
     def apply(self, leg: CallLeg) -> None:
         for name in self.__dataclass_fields__:
             setattr(leg, name, getattr(self, name))
