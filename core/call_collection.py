@@ -41,7 +41,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core.bulk import insert_rows
+from core.bulk import insert_rows, update_rows
 from core.models import (
     CallCollection,
     CallDirection,
@@ -264,10 +264,6 @@ _RECORD_FIELDS = ("id", "direction", "caller", "callee", "isp_id", "customer_id"
                   "setup_at", "answered_at", "duration_seconds", "carrier_id")
 
 
-def _values(record: CallRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in _RECORD_FIELDS}
-
-
 def _leg_types(record: dict[str, Any], context: _Context) -> tuple[Service, Service]:
     if record["direction"] == CallDirection.OUTBOUND:
         return Service.SIP, Service.PSTN
@@ -375,14 +371,14 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
                 record.update(state=CallState.COMPLETED, ended_at=ended_at,
                               duration_seconds=_duration(record["answered_at"], ended_at))
                 ended.append(record)
+    endings = []
     for earlier in _open_calls(session, database_key, byes):
-        ended_at = byes[(earlier.call_id, earlier.from_tag)]
-        assert earlier.answered_at is not None
-        earlier.state, earlier.ended_at = CallState.COMPLETED, ended_at
-        earlier.duration_seconds = _duration(earlier.answered_at, ended_at)
-        session.add(earlier)
-        ended.append(_values(earlier))
-    session.flush()
+        ended_at = byes[(earlier["call_id"], earlier["from_tag"])]
+        earlier.update(duration_seconds=_duration(earlier["answered_at"], ended_at))
+        endings.append({"id": earlier["id"], "state": CallState.COMPLETED,
+                        "ended_at": ended_at, "duration_seconds": earlier["duration_seconds"]})
+        ended.append(earlier)
+    update_rows(session, CallRecord, endings)
     insert_rows(session, CallRecord, list(created.values()))
     insert_rows(session, CallLeg, [leg for record in ended
                                    for leg in rate_record(record, context, rater)])
@@ -403,30 +399,33 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
     return report
 
 
+_OPEN_COLUMNS = tuple(getattr(CallRecord, name) for name in (*_RECORD_FIELDS, "call_id",
+                                                                "from_tag"))
+
+
 def _open_calls(session: Session, database_key: str,
-                keys: dict[tuple[str, str], dt.datetime]) -> list[CallRecord]:
-    """The answered calls, collected earlier, that these (Call-ID, From tag) pairs end."""
+                keys: dict[tuple[str, str], dt.datetime]) -> list[dict[str, Any]]:
+    """The answered calls, collected earlier, that these (Call-ID, From tag) pairs end (the
+    columns rating needs)."""
     if not keys:
         return []
-    found = session.execute(select(CallRecord).where(
+    found = session.execute(select(*_OPEN_COLUMNS).where(
         CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
-        CallRecord.call_id.in_({call_id for call_id, _tag in keys}))).scalars()  # type: ignore[attr-defined]
-    return [record for record in found if (record.call_id, record.from_tag) in keys]
+        CallRecord.call_id.in_({call_id for call_id, _tag in keys}))).mappings()  # type: ignore[attr-defined]
+    return [dict(record) for record in found if (record["call_id"], record["from_tag"]) in keys]
 
 
 def _close_lost_calls(session: Session, database_key: str, context: _Context, rater: Rater,
                       read_through: dt.datetime) -> int:
     """Answered calls older than any dialog can be: their end is unknown, not invented."""
     cutoff = read_through - dt.timedelta(seconds=MAX_CALL_SECONDS)
-    lost = list(session.execute(select(CallRecord).where(
+    lost = [dict(record) for record in session.execute(select(*_OPEN_COLUMNS).where(
         CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
-        CallRecord.answered_at < cutoff)).scalars())  # type: ignore[operator]
-    for record in lost:
-        record.state = CallState.END_UNKNOWN
-        session.add(record)
-    session.flush()
+        CallRecord.answered_at < cutoff)).mappings()]  # type: ignore[operator]
+    update_rows(session, CallRecord, [{"id": record["id"], "state": CallState.END_UNKNOWN}
+                                      for record in lost])
     insert_rows(session, CallLeg, [leg for record in lost
-                                   for leg in rate_record(_values(record), context, rater)])
+                                   for leg in rate_record(record, context, rater)])
     return len(lost)
 
 

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlmodel import Session
 
 from core import scoping
@@ -109,8 +109,9 @@ def usage_summary(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
     calls, answered = session.execute(select(
         func.count(), func.coalesce(func.sum(case((CallLeg.answered, 1), else_=0)), 0))
         .where(*in_period, CallLeg.side == CallLegSide.A)).one()
-    destination = case((CallLeg.destination == "", CallLeg.leg_type),
-                       else_=CallLeg.destination)
+    # Legs no rate deck priced are summed by their type.
+    destination = func.coalesce(func.nullif(CallLeg.destination, ""),
+                                cast(CallLeg.leg_type, String))
     rows = session.execute(
         select(CallLeg.leg_type, destination, func.count(), func.sum(CallLeg.billing_seconds),
                func.sum(CallLeg.price), func.sum(CallLeg.cost))

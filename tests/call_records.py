@@ -33,7 +33,7 @@ def arrange_call(engine: Engine, tenant_id: uuid.UUID, *,
                  setup_at: dt.datetime | None = None, seconds: int = 65,
                  callee: str = "+12095550123", price: Decimal = Decimal("0.0200"),
                  cost: Decimal | None = Decimal("0.0070"),
-                 leg_type: Service = Service.PSTN) -> CallRecord:
+                 leg_type: Service = Service.PSTN, destination: str = "") -> CallRecord:
     """An answered, rated outbound call of the tenant: leg A free, leg B ``price``."""
     setup_at = setup_at or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     with Session(engine, expire_on_commit=False) as session:
@@ -59,6 +59,7 @@ def arrange_call(engine: Engine, tenant_id: uuid.UUID, *,
                 isp_id=record.isp_id, customer_id=customer.id, tenant_id=tenant.id,
                 setup_at=setup_at, answered=True, number=number, duration_seconds=seconds,
                 deck="RATE_DECK" if amount else "MONTHLY", billing_seconds=seconds if amount
-                else 0, price=amount, currency="USD", cost=known))
+                else 0, price=amount, currency="USD", cost=known,
+                destination=destination if amount else ""))
         session.commit()
         return record

@@ -171,8 +171,9 @@ async def test_the_usage_summary_adds_up_calls_and_monthly_charges(isp_a: Signed
     plan = _plan(engine, isp_a, monthly_price_per_subscriber=Decimal("5"),
                  monthly_price_per_did=Decimal("1.5"))
     customer, tenant = arrange_customer(engine, isp_a.isp_id, service_plan_id=plan)
-    for day, callee in ((2, "+12095550123"), (3, "+12095550124"), (9, "+442071234567")):
-        arrange_call(engine, tenant, setup_at=_at(day), callee=callee)
+    for day, callee, where in ((2, "+12095550123", ""), (3, "+12095550124", ""),
+                               (9, "+442071234567", "+44 United Kingdom")):
+        arrange_call(engine, tenant, setup_at=_at(day), callee=callee, destination=where)
     arrange_call(engine, tenant, setup_at=_at(1) - dt.timedelta(days=1))  # October
     with Session(engine) as session:
         from core.models import Isp, Tenant
@@ -194,10 +195,13 @@ async def test_the_usage_summary_adds_up_calls_and_monthly_charges(isp_a: Signed
     summary = data["usageSummary"]
     assert summary["calls"] == summary["answeredCalls"] == 3
     assert (summary["billedSeconds"], summary["billedMinutes"]) == (195, "3.25")
-    # Leg B of each call (leg A bills nothing); no rate deck prefix named: by leg type.
-    assert summary["charges"] == [{"legType": "PSTN", "destination": "PSTN", "legs": 3,
-                                   "billedSeconds": 195, "charges": "0.0600",
-                                   "cost": "0.0210"}]
+    # Leg B of each call (leg A bills nothing), by the rate deck prefix that priced it,
+    # else by leg type.
+    assert summary["charges"] == [
+        {"legType": "PSTN", "destination": "+44 United Kingdom", "legs": 1,
+         "billedSeconds": 65, "charges": "0.0200", "cost": "0.0070"},
+        {"legType": "PSTN", "destination": "PSTN", "legs": 2, "billedSeconds": 130,
+         "charges": "0.0400", "cost": "0.0140"}]
     assert summary["usageCharges"] == "0.0600"
     assert (summary["subscribers"], summary["dids"]) == (2, 2)
     assert summary["subscriberCharges"] == "10.0000"
