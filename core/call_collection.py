@@ -33,14 +33,18 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Json
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from core import usage_rollup
 from core.bulk import insert_rows, update_rows
 from core.models import (
     CallCollection,
@@ -379,9 +383,10 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
                         "ended_at": ended_at, "duration_seconds": earlier["duration_seconds"]})
         ended.append(earlier)
     update_rows(session, CallRecord, endings)
-    insert_rows(session, CallRecord, list(created.values()))
-    insert_rows(session, CallLeg, [leg for record in ended
-                                   for leg in rate_record(record, context, rater)])
+    _insert(session, CallRecord, list(created.values()))
+    legs = [leg for record in ended for leg in rate_record(record, context, rater)]
+    _insert(session, CallLeg, legs)
+    usage_rollup.add(session, legs)
     # Up to when the proxy's rows are read: the wall clock once the batch reached the end
     # of the table, else the last row's time (its BYEs may be in the next batch).
     read_through = now or context.now
@@ -424,9 +429,37 @@ def _close_lost_calls(session: Session, database_key: str, context: _Context, ra
         CallRecord.answered_at < cutoff)).mappings()]  # type: ignore[operator]
     update_rows(session, CallRecord, [{"id": record["id"], "state": CallState.END_UNKNOWN}
                                       for record in lost])
-    insert_rows(session, CallLeg, [leg for record in lost
-                                   for leg in rate_record(record, context, rater)])
+    legs = [leg for record in lost for leg in rate_record(record, context, rater)]
+    _insert(session, CallLeg, legs)
+    usage_rollup.add(session, legs)
     return len(lost)
+
+
+def _insert(session: Session, model: type[CallRecord] | type[CallLeg],
+            rows: list[dict[str, Any]]) -> None:
+    """Insert records or legs. On PostgreSQL a COPY of the values as they are (every one of
+    them is a type the driver writes exactly as the column's own processing would: str
+    enums, aware UTC datetimes, UUIDs, Decimals), which is most of a batch's time saved over
+    core.bulk.insert_rows' per-value processing; elsewhere core.bulk.insert_rows."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        insert_rows(session, model, rows)
+        return
+    columns = list(rows[0])
+    json_index = columns.index("attempts") if "attempts" in columns else None
+    values_of = itemgetter(*columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(model.__tablename__),  # type: ignore[arg-type]
+        sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            values = values_of(row)
+            if json_index is not None:
+                values = list(values)
+                values[json_index] = Json(values[json_index])
+            copy.write_row(values)
 
 
 def record_failure(session: Session, database_key: str, error: str) -> None:

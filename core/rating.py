@@ -128,6 +128,8 @@ class Rater:
         self._rate_decks: dict[uuid.UUID, _PrefixDeck] = {}
         self._service_decks: dict[uuid.UUID, dict[Service, list[_Terms]]] = {}
         self._vendor_decks: dict[uuid.UUID, _PrefixDeck] = {}
+        # Keyed by the entry's identity: entries live as long as the rater (in its decks).
+        self._prices: dict[tuple[int, int], tuple[int, Decimal]] = {}
 
     def plan(self, plan_id: uuid.UUID | None) -> _Plan | None:
         if plan_id is None:
@@ -189,12 +191,21 @@ class Rater:
         if entry is None:
             return LegRating(deck, destination, ZERO, 0, 1, 0, 0, ZERO, plan.currency,
                              plan.prepaid, cost)
-        billed = billing_seconds(seconds, minimum=entry.minimum_duration,
-                                 increment=entry.increment, delay=entry.delay)
+        billed, amount = self._priced(entry, seconds)
         return LegRating(deck, destination, entry.rate_per_minute, entry.minimum_duration,
-                         entry.increment, entry.delay, billed,
-                         price(entry.rate_per_minute, billed), plan.currency, plan.prepaid,
-                         cost)
+                         entry.increment, entry.delay, billed, amount, plan.currency,
+                         plan.prepaid, cost)
+
+    def _priced(self, entry: _Terms, seconds: int) -> tuple[int, Decimal]:
+        """Billed seconds and price of ``seconds`` under ``entry``; remembered per run (most
+        calls share a few entries and durations, and Decimal arithmetic is not free)."""
+        key = (id(entry), seconds)
+        found = self._prices.get(key)
+        if found is None:
+            billed = billing_seconds(seconds, minimum=entry.minimum_duration,
+                                     increment=entry.increment, delay=entry.delay)
+            found = self._prices[key] = (billed, price(entry.rate_per_minute, billed))
+        return found
 
     def _cost(self, carrier_id: uuid.UUID | None, leg_type: Service, number: str,
               seconds: int, at: dt.datetime) -> Decimal | None:
@@ -203,9 +214,7 @@ class Rater:
         entry = self._vendor_deck(carrier_id).match(number, at)
         if entry is None:
             return None
-        billed = billing_seconds(seconds, minimum=entry.minimum_duration,
-                                 increment=entry.increment, delay=entry.delay)
-        return price(entry.rate_per_minute, billed)
+        return self._priced(entry, seconds)[1]
 
 
 def _destination(entry: _Terms) -> str:

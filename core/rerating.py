@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core import audit, scoping
+from core import audit, scoping, usage_rollup
 from core.billing import period
 from core.errors import DomainError, ErrorCode, not_found
 from core.models import CallLeg, CallLegRevision, CallLegSide, CallRecord, Customer, Isp, utcnow
@@ -53,6 +53,8 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
                CallLeg.setup_at < end)
         .order_by(CallLeg.setup_at)).all()
     now, changed = utcnow(), 0
+    replaced: list[dict[str, object]] = []
+    replacing: list[dict[str, object]] = []
     previous_total = new_total = Decimal("0")
     for leg, carrier_id in rows:
         previous_total += leg.price
@@ -67,12 +69,16 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
                                     rate_per_minute=leg.rate_per_minute,
                                     billing_seconds=leg.billing_seconds, price=leg.price,
                                     cost=leg.cost, rated_at=leg.rated_at, replaced_at=now))
+        replaced.append(usage_rollup.snapshot(leg))
         rating.apply(leg)
+        replacing.append(usage_rollup.snapshot(leg))
         leg.revision += 1
         leg.rated_at = now
         session.add(leg)
         changed += 1
     session.flush()
+    usage_rollup.add(session, replaced, sign=-1)
+    usage_rollup.add(session, replacing)
     audit.record(session, viewer, action="call_records.rerate", object_type="Customer",
                  object_id=customer.id, isp_id=customer.isp_id,
                  changes={"from": start.isoformat(), "to": end.isoformat(), "legs": len(rows),

@@ -17,6 +17,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import String, case, cast, func, select
 from sqlmodel import Session
@@ -27,6 +28,7 @@ from core.errors import not_found
 from core.models import (
     CallLeg,
     CallLegSide,
+    CallUsageDay,
     Customer,
     Isp,
     Number,
@@ -94,6 +96,81 @@ class UsageSummary:
         return None if cost is None else self.total_charges - cost
 
 
+Sums = dict[tuple[str, str], list[Any]]
+
+
+def _add(sums: Sums, leg_type: object, where: object, legs: object, seconds: object,
+         charges: object, cost: object) -> None:
+    total = sums.setdefault((str(leg_type), str(where)), [0, 0, Decimal(0), Decimal(0)])
+    total[0] += int(legs or 0)
+    total[1] += int(seconds or 0)
+    total[2] += Decimal(str(charges or 0))
+    total[3] += Decimal(str(cost or 0))
+
+
+def _from_legs(session: Session, customer_id: uuid.UUID, start: dt.datetime,
+               end: dt.datetime, sums: Sums) -> tuple[int, int]:
+    """Add the legs set up in [start, end) to ``sums``; their calls and answered calls."""
+    in_period = (CallLeg.customer_id == customer_id, CallLeg.setup_at >= start,
+                 CallLeg.setup_at < end)
+    calls, answered = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((CallLeg.answered, 1), else_=0)), 0))
+        .where(*in_period, CallLeg.side == CallLegSide.A)).one()
+    # Legs no rate deck priced are summed by their type (as usage_rollup does).
+    destination = func.coalesce(func.nullif(CallLeg.destination, ""),
+                                cast(CallLeg.leg_type, String))
+    for row in session.execute(
+            select(CallLeg.leg_type, destination, func.count(),
+                   func.sum(CallLeg.billing_seconds), func.sum(CallLeg.price),
+                   func.sum(CallLeg.cost))
+            .where(*in_period, CallLeg.billing_seconds > 0)
+            .group_by(CallLeg.leg_type, destination)):
+        _add(sums, *row)
+    return int(calls), int(answered)
+
+
+def _from_days(session: Session, customer_id: uuid.UUID, first: dt.date, end: dt.date,
+               sums: Sums) -> tuple[int, int]:
+    """Add the daily totals of days [first, end) to ``sums``; their calls and answered."""
+    calls = answered = 0
+    for row in session.execute(
+            select(CallUsageDay.leg_type, CallUsageDay.destination,
+                   func.sum(CallUsageDay.billed_legs), func.sum(CallUsageDay.billed_seconds),
+                   func.sum(CallUsageDay.charges), func.sum(CallUsageDay.cost),
+                   func.sum(CallUsageDay.calls), func.sum(CallUsageDay.answered_calls))
+            .where(CallUsageDay.customer_id == customer_id, CallUsageDay.day >= first,
+                   CallUsageDay.day < end)
+            .group_by(CallUsageDay.leg_type, CallUsageDay.destination)):
+        _add(sums, *row[:6])
+        calls += int(row[6] or 0)
+        answered += int(row[7] or 0)
+    return calls, answered
+
+
+def _midnight(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _call_totals(session: Session, customer_id: uuid.UUID, start: dt.datetime,
+                 end: dt.datetime) -> tuple[int, int, Sums]:
+    """Calls, answered calls and sums per (leg type, destination) of [start, end): whole UTC
+    days from the daily totals, the partial days at either end from the legs."""
+    sums: Sums = {}
+    first_day = _midnight(start)
+    if first_day < start:
+        first_day += dt.timedelta(days=1)
+    end_day = _midnight(end)
+    if first_day >= end_day:
+        calls, answered = _from_legs(session, customer_id, start, end, sums)
+        return calls, answered, sums
+    counts = [_from_days(session, customer_id, first_day.date(), end_day.date(), sums)]
+    if start < first_day:
+        counts.append(_from_legs(session, customer_id, start, first_day, sums))
+    if end_day < end:
+        counts.append(_from_legs(session, customer_id, end_day, end, sums))
+    return sum(c for c, _ in counts), sum(a for _, a in counts), sums
+
+
 def usage_summary(session: Session, viewer: Viewer, customer_id: uuid.UUID | None,
                   start: dt.datetime | None, end: dt.datetime | None) -> UsageSummary:
     customer = scoping.get_visible(session, viewer, Customer, customer_id)
@@ -104,23 +181,11 @@ def usage_summary(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
     plan = session.get(ServicePlan, customer.service_plan_id) if customer.service_plan_id \
         else None
     isp = session.get(Isp, customer.isp_id)
-    in_period = (CallLeg.customer_id == customer.id, CallLeg.setup_at >= start,
-                 CallLeg.setup_at < end)
-    calls, answered = session.execute(select(
-        func.count(), func.coalesce(func.sum(case((CallLeg.answered, 1), else_=0)), 0))
-        .where(*in_period, CallLeg.side == CallLegSide.A)).one()
-    # Legs no rate deck priced are summed by their type.
-    destination = func.coalesce(func.nullif(CallLeg.destination, ""),
-                                cast(CallLeg.leg_type, String))
-    rows = session.execute(
-        select(CallLeg.leg_type, destination, func.count(), func.sum(CallLeg.billing_seconds),
-               func.sum(CallLeg.price), func.sum(CallLeg.cost))
-        .where(*in_period, CallLeg.billing_seconds > 0)
-        .group_by(CallLeg.leg_type, destination)
-        .order_by(CallLeg.leg_type, destination)).all()
-    lines = [ChargeLine(str(leg_type), str(where), int(count), int(seconds or 0),
-                        _money(charges), _money(cost) if costs else None)
-             for leg_type, where, count, seconds, charges, cost in rows]
+    calls, answered, sums = _call_totals(session, customer.id, start, end)
+    lines = [ChargeLine(leg_type, where, legs, seconds, _money(charges),
+                        _money(cost) if costs else None)
+             for (leg_type, where), (legs, seconds, charges, cost) in sorted(sums.items())
+             if legs]
     tenant_ids = select(Tenant.id).where(Tenant.customer_id == customer.id)
     subscribers = session.execute(select(func.count()).select_from(Subscriber).where(
         Subscriber.tenant_id.in_(tenant_ids),  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from core import usage_rollup
 from core.models import CallLeg, CallLegSide, CallRecord, Customer, Isp, Service, Tenant
 from schema.core.ids import id_of
 from tests.factories import make_customer, make_tenant
@@ -51,15 +52,19 @@ def arrange_call(engine: Engine, tenant_id: uuid.UUID, *,
             sip_code=200, sip_reason="OK")
         session.add(record)
         session.flush()
+        legs = []
         for side, kind, number, amount, known in (
                 (CallLegSide.A, Service.SIP, record.caller, Decimal("0"), None),
                 (CallLegSide.B, leg_type, callee, price, cost)):
-            session.add(CallLeg(
+            legs.append(CallLeg(
                 call_record_id=record.id, side=side, leg_type=kind, direction="OUTBOUND",
                 isp_id=record.isp_id, customer_id=customer.id, tenant_id=tenant.id,
                 setup_at=setup_at, answered=True, number=number, duration_seconds=seconds,
                 deck="RATE_DECK" if amount else "MONTHLY", billing_seconds=seconds if amount
                 else 0, price=amount, currency="USD", cost=known,
                 destination=destination if amount else ""))
+        session.add_all(legs)
+        # As collection does: the daily totals the usage summary reads.
+        usage_rollup.add(session, [usage_rollup.snapshot(leg) for leg in legs])
         session.commit()
         return record

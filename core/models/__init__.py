@@ -14,6 +14,7 @@ from core.models.call_record import (
     CallLegSide,
     CallRecord,
     CallState,
+    CallUsageDay,
     RatingDeck,
     VendorRateEntry,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "CallLegSide",
     "CallRecord",
     "CallState",
+    "CallUsageDay",
     "Carrier",
     "Customer",
     "CustomerStatus",

@@ -72,22 +72,21 @@ class CallRecord(IdMixin, table=True):
     call_id: str = Field(max_length=255)
     from_tag: str = Field(max_length=128)
     to_tag: str = Field(default="", max_length=128)
+    # The ISP's calls go with it. The other references are history, not constraints: a
+    # record keeps naming a customer, tenant, subscriber, carrier or gateway deleted since
+    # (nothing rewrites millions of rows, nothing refuses a deletion, and collection does
+    # not pay a foreign-key check per row).
     isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE", index=False)
-    customer_id: uuid.UUID | None = foreign_key("customer.id", ondelete="SET NULL",
-                                                nullable=True, index=False)
-    tenant_id: uuid.UUID | None = foreign_key("tenant.id", ondelete="SET NULL", nullable=True,
-                                              index=False)
-    subscriber_id: uuid.UUID | None = foreign_key("subscriber.id", ondelete="SET NULL",
-                                                  nullable=True)
+    customer_id: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
+    subscriber_id: uuid.UUID | None = Field(default=None, index=True)
     direction: CallDirection = Field(sa_type=enum_type(CallDirection, "call_direction"))
     state: CallState = Field(sa_type=enum_type(CallState, "call_state"))
     # E.164 where the proxy had a number; an extension's username otherwise.
     caller: str = Field(max_length=128)
     callee: str = Field(max_length=128)
-    carrier_id: uuid.UUID | None = foreign_key("carrier.id", ondelete="SET NULL",
-                                               nullable=True, index=False)
-    gateway_id: uuid.UUID | None = foreign_key("gateway.id", ondelete="SET NULL",
-                                               nullable=True, index=False)
+    carrier_id: uuid.UUID | None = None
+    gateway_id: uuid.UUID | None = None
     setup_at: dt.datetime = Field(sa_type=UTCDateTime)
     answered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -108,19 +107,17 @@ class CallLeg(IdMixin, table=True):
         sa.UniqueConstraint("call_record_id", "side"),
         # usageSummary: one customer's legs of a period, by type and destination.
         sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
-        sa.Index("ix_call_leg_isp_setup", "isp_id", "setup_at"),
     )
 
     call_record_id: uuid.UUID = foreign_key("call_record.id", ondelete="CASCADE", index=False)
     side: CallLegSide = Field(sa_type=enum_type(CallLegSide, "call_leg_side"))
     leg_type: Service = Field(sa_type=enum_type(Service, "service"))
     direction: CallDirection = Field(sa_type=enum_type(CallDirection, "call_direction"))
-    # Copied from the call: the period and scope filters read legs alone.
-    isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE", index=False)
-    customer_id: uuid.UUID | None = foreign_key("customer.id", ondelete="SET NULL",
-                                                nullable=True, index=False)
-    tenant_id: uuid.UUID | None = foreign_key("tenant.id", ondelete="SET NULL", nullable=True,
-                                              index=False)
+    # Copied from the call (which holds the constraint): the period and scope filters and
+    # the usage summary read legs alone.
+    isp_id: uuid.UUID
+    customer_id: uuid.UUID | None = None
+    tenant_id: uuid.UUID | None = None
     setup_at: dt.datetime = Field(sa_type=UTCDateTime)
     answered: bool = False
     # The number or extension at this leg's far end.
@@ -180,6 +177,25 @@ class VendorRateEntry(IdMixin, table=True):
     minimum_duration: int = 0
     increment: int = 1
     delay: int = 0
+
+
+class CallUsageDay(SQLModel, table=True):
+    """A customer's rated legs of one UTC day, of one type to one destination, summed
+    (core.usage_rollup keeps it; usageSummary reads it for whole days)."""
+
+    __tablename__ = "call_usage_day"
+
+    customer_id: uuid.UUID = Field(primary_key=True)
+    day: dt.date = Field(primary_key=True)
+    leg_type: Service = Field(primary_key=True, sa_type=enum_type(Service, "service"))
+    # The rate deck prefix and description that priced the legs, else the leg type.
+    destination: str = Field(primary_key=True, max_length=200)
+    calls: int = Field(default=0, description="Calls: their A legs")
+    answered_calls: int = 0
+    billed_legs: int = 0
+    billed_seconds: int = Field(default=0, sa_type=sa.BigInteger)
+    charges: Decimal = money_field(default=Decimal("0"))
+    cost: Decimal = money_field(default=Decimal("0"))
 
 
 class CallCollection(SQLModel, table=True):

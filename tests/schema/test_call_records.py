@@ -212,6 +212,20 @@ async def test_the_usage_summary_adds_up_calls_and_monthly_charges(isp_a: Signed
         "0.0210", "1.0000", "1.0210")
     assert summary["margin"] == "13.5390"
 
+    # Periods that start or end within a day: whole days from the daily totals, the rest
+    # from the legs, each call counted once.
+    async def calls_between(start: dt.datetime, end: dt.datetime) -> tuple[int, str]:
+        data = await isp_a.client.execute(SUMMARY, {
+            "customer": to_global_id("Customer", customer), "from": start.isoformat(),
+            "to": end.isoformat()})
+        return data["usageSummary"]["calls"], data["usageSummary"]["usageCharges"]
+
+    assert await calls_between(_at(2, 6), _at(9, 18)) == (3, "0.0600")
+    assert await calls_between(_at(2, 13), _at(9, 18)) == (2, "0.0400")
+    assert await calls_between(_at(2, 6), _at(9, 11)) == (2, "0.0400")
+    assert await calls_between(_at(3, 11), _at(3, 13)) == (1, "0.0200")
+    assert await calls_between(_at(4, 0), _at(9, 0)) == (0, "0.0000")
+
 
 async def test_a_period_that_ends_before_it_starts_is_an_error(isp_a: SignedUp):
     customer, _tenant = arrange_customer(isp_a.engine, isp_a.isp_id)
@@ -260,6 +274,11 @@ async def test_rerating_after_a_deck_correction_keeps_the_previous_rating(
         assert event.changes["previous_total"] == "0.0200"
         assert event.changes["new_total"] == "0.0600"
         assert session.get(RateDeckEntry, entry_id) is not None
+    # The usage summary follows the correction.
+    summary = (await isp_a.client.execute(SUMMARY, {
+        "customer": to_global_id("Customer", customer), "from": MONTH[0].isoformat(),
+        "to": MONTH[1].isoformat()}))["usageSummary"]
+    assert (summary["usageCharges"], summary["billedSeconds"]) == ("0.0600", 120)
     # Rating again changes nothing more.
     again = (await isp_a.client.execute(RERATE, variables))["callRecordsRerate"]
     assert (again["changed"], again["newTotal"]) == (0, "0.0600")

@@ -1,9 +1,10 @@
 """call records: calls collected from the proxies' accounting, their rated legs, the
-revisions re-rating replaced, carriers' vendor rates and the collection watermarks
+revisions re-rating replaced, daily usage totals, carriers' vendor rates and the
+collection watermarks
 
 Revision ID: 0013
 Revises: 0008
-Create Date: 2026-12-07 20:08:07.403527
+Create Date: 2026-12-07 20:35:56.000206
 """
 
 from collections.abc import Sequence
@@ -27,25 +28,19 @@ def upgrade() -> None:
     sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('proxy_database', name=op.f('pk_call_collection'))
     )
-    op.create_table('vendor_rate_entry',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('carrier_id', sa.Uuid(), nullable=False),
-    sa.Column('prefix', sa.String(length=16), nullable=False),
-    sa.Column('description', sa.String(length=200), nullable=False),
-    sa.Column('rate_per_minute', sa.Numeric(precision=14, scale=4), nullable=False),
-    sa.Column('valid_from', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('minimum_duration', sa.Integer(), nullable=False),
-    sa.Column('increment', sa.Integer(), nullable=False),
-    sa.Column('delay', sa.Integer(), nullable=False),
-    sa.CheckConstraint('increment >= 1', name=op.f('ck_vendor_rate_entry_increment')),
-    sa.CheckConstraint('rate_per_minute >= 0', name=op.f('ck_vendor_rate_entry_rate_not_negative')),
-    sa.ForeignKeyConstraint(['carrier_id'], ['carrier.id'], name=op.f('fk_vendor_rate_entry_carrier_id_carrier'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_vendor_rate_entry'))
+    op.create_table('call_usage_day',
+    sa.Column('customer_id', sa.Uuid(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('leg_type', sa.Enum('PSTN', 'DID', 'TOLL_FREE', 'SIP', name='service', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('destination', sa.String(length=200), nullable=False),
+    sa.Column('calls', sa.Integer(), nullable=False),
+    sa.Column('answered_calls', sa.Integer(), nullable=False),
+    sa.Column('billed_legs', sa.Integer(), nullable=False),
+    sa.Column('billed_seconds', sa.BigInteger(), nullable=False),
+    sa.Column('charges', sa.Numeric(precision=14, scale=4), nullable=False),
+    sa.Column('cost', sa.Numeric(precision=14, scale=4), nullable=False),
+    sa.PrimaryKeyConstraint('customer_id', 'day', 'leg_type', 'destination', name=op.f('pk_call_usage_day'))
     )
-    with op.batch_alter_table('vendor_rate_entry', schema=None) as batch_op:
-        batch_op.create_index('ix_vendor_rate_entry_carrier_prefix', ['carrier_id', 'prefix'], unique=False)
-
     op.create_table('call_record',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('proxy_database', sa.String(length=64), nullable=False),
@@ -70,12 +65,7 @@ def upgrade() -> None:
     sa.Column('sip_reason', sa.String(length=128), nullable=False),
     sa.Column('attempts', sa.JSON(), nullable=False),
     sa.Column('collected_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['carrier_id'], ['carrier.id'], name=op.f('fk_call_record_carrier_id_carrier'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_call_record_customer_id_customer'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['gateway_id'], ['gateway.id'], name=op.f('fk_call_record_gateway_id_gateway'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['isp_id'], ['isp.id'], name=op.f('fk_call_record_isp_id_isp'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_call_record_subscriber_id_subscriber'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_call_record_tenant_id_tenant'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_call_record')),
     sa.UniqueConstraint('proxy_database', 'call_id', 'from_tag', name=op.f('uq_call_record_proxy_database_call_id_from_tag'))
     )
@@ -113,15 +103,30 @@ def upgrade() -> None:
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('rated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['call_record_id'], ['call_record.id'], name=op.f('fk_call_leg_call_record_id_call_record'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_call_leg_customer_id_customer'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['isp_id'], ['isp.id'], name=op.f('fk_call_leg_isp_id_isp'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_call_leg_tenant_id_tenant'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_call_leg')),
     sa.UniqueConstraint('call_record_id', 'side', name=op.f('uq_call_leg_call_record_id_side'))
     )
     with op.batch_alter_table('call_leg', schema=None) as batch_op:
         batch_op.create_index('ix_call_leg_customer_setup', ['customer_id', 'setup_at'], unique=False)
-        batch_op.create_index('ix_call_leg_isp_setup', ['isp_id', 'setup_at'], unique=False)
+
+    op.create_table('vendor_rate_entry',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('carrier_id', sa.Uuid(), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('rate_per_minute', sa.Numeric(precision=14, scale=4), nullable=False),
+    sa.Column('valid_from', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('minimum_duration', sa.Integer(), nullable=False),
+    sa.Column('increment', sa.Integer(), nullable=False),
+    sa.Column('delay', sa.Integer(), nullable=False),
+    sa.CheckConstraint('increment >= 1', name=op.f('ck_vendor_rate_entry_increment')),
+    sa.CheckConstraint('rate_per_minute >= 0', name=op.f('ck_vendor_rate_entry_rate_not_negative')),
+    sa.ForeignKeyConstraint(['carrier_id'], ['carrier.id'], name=op.f('fk_vendor_rate_entry_carrier_id_carrier'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vendor_rate_entry'))
+    )
+    with op.batch_alter_table('vendor_rate_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_vendor_rate_entry_carrier_prefix', ['carrier_id', 'prefix'], unique=False)
 
     op.create_table('call_leg_revision',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -147,8 +152,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_call_leg_revision_call_leg_id'))
 
     op.drop_table('call_leg_revision')
+    with op.batch_alter_table('vendor_rate_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_vendor_rate_entry_carrier_prefix')
+
+    op.drop_table('vendor_rate_entry')
     with op.batch_alter_table('call_leg', schema=None) as batch_op:
-        batch_op.drop_index('ix_call_leg_isp_setup')
         batch_op.drop_index('ix_call_leg_customer_setup')
 
     op.drop_table('call_leg')
@@ -160,8 +168,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_call_record_customer_setup')
 
     op.drop_table('call_record')
-    with op.batch_alter_table('vendor_rate_entry', schema=None) as batch_op:
-        batch_op.drop_index('ix_vendor_rate_entry_carrier_prefix')
-
-    op.drop_table('vendor_rate_entry')
+    op.drop_table('call_usage_day')
     op.drop_table('call_collection')
