@@ -125,7 +125,9 @@ class ServicePlanType(Node):
     monthly_price_per_did: Decimal
     invoice_cutoff_day: int = strawberry.field(description="Day of the month, 1-28.")
     currency: str = strawberry.field(description="ISO 4217 code.")
-    prepaid: bool
+    prepaid: bool = strawberry.field(description="Not applied yet: calls are rated and "
+                                     "recorded (CallLeg.prepaid says so), but no balance is "
+                                     "kept and the proxies do not refuse calls for it.")
     created_at: dt.datetime
     updated_at: dt.datetime
 
