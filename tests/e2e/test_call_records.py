@@ -14,6 +14,7 @@ or 6 s, checked against the measured duration).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -175,3 +176,26 @@ async def test_each_kind_of_call_becomes_a_record_with_its_charges(
     assert len(_records(engine)) == 5
     # The proxy's rows stay where they are: the proxy database is only read.
     assert len(_proxy_rows(calls, "acc")) == 9  # 4 answers, 4 BYEs, 1 failure
+
+    # The same, as the ISP's administrator reads it over GraphQL.
+    data = await calls.platform.isp.client.execute("""{ callRecords(first: 10) { totalCount
+        edges { node { callId direction state sipCode durationSeconds
+          attempts { sipCode gateway } legs { side legType price currency } } } } }""")
+    listed = {edge["node"]["callId"]: edge["node"] for edge in data["callRecords"]["edges"]}
+    assert data["callRecords"]["totalCount"] == 5
+    assert listed[_call_id(failover)]["attempts"] == [
+        {"sipCode": 408, "gateway": f"127.0.0.1:{calls.gateway_1}"}]
+    assert listed[_call_id(outbound)]["legs"] == [
+        {"side": "A", "legType": "SIP", "price": "0.0000", "currency": "USD"},
+        {"side": "B", "legType": "PSTN", "price": "0.0100", "currency": "USD"}]
+    day = records[_call_id(outbound)][0].setup_at.replace(hour=0, minute=0, second=0,
+                                                           microsecond=0)
+    summary = (await calls.platform.isp.client.execute(
+        """query($customer: ID!, $from: DateTime!, $to: DateTime!) {
+             usageSummary(customer: $customer, from: $from, to: $to) {
+               calls answeredCalls usageCharges currency } }""",
+        {"customer": calls.customer["id"], "from": (day - dt.timedelta(days=1)).isoformat(),
+         "to": (day + dt.timedelta(days=2)).isoformat()}))["usageSummary"]
+    # Two outbound calls at 0.0100 and the inbound DID leg at 0.0100.
+    assert summary == {"calls": 5, "answeredCalls": 4, "usageCharges": "0.0300",
+                       "currency": "USD"}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import dramatiq
 import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
@@ -48,6 +49,7 @@ from tests.factories import (
     make_tenant,
 )
 from workers.call_records import collect_database
+from workers.registry import PERIODIC_TASKS
 
 pytestmark = pytest.mark.postgres
 
@@ -351,3 +353,14 @@ def test_failover_attempts_are_kept_with_the_call(platform: Platform):
     assert [(a["code"], a["gateway"]) for a in record.attempts] == [
         (408, platform.gateway), (503, platform.gateway)]
     assert record.gateway_id is not None
+
+
+def test_the_scheduler_collects_every_proxy_database(platform: Platform,
+                                                     worker: dramatiq.Broker):
+    [task] = [task for task in PERIODIC_TASKS if task.name == "call_records.collect"]
+    write_call(platform, "c1")
+
+    task.run()
+
+    assert task.interval_seconds == 60
+    assert set(_legs_b(platform.engine)) == {"c1"}
