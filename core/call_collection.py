@@ -91,6 +91,7 @@ class BatchReport:
     ended: int = 0
     end_unknown: int = 0
     unattributed: int = 0
+    duplicates: int = 0  # outcomes of calls already collected (the first one counts)
     last_id: int = 0
     busy: bool = False  # another collector holds this database
 
@@ -375,6 +376,13 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
                 record.update(state=CallState.COMPLETED, ended_at=ended_at,
                               duration_seconds=_duration(record["answered_at"], ended_at))
                 ended.append(record)
+    # An outcome row of a call collected in an earlier batch (an INVITE of the same dialog
+    # accounted again): the first one counts, as within a batch.
+    for key in _collected_before(session, database_key, created):
+        record = created.pop(key)
+        if record in ended:
+            ended.remove(record)
+        report.duplicates += 1
     endings = []
     for earlier in _open_calls(session, database_key, byes):
         ended_at = byes[(earlier["call_id"], earlier["from_tag"])]
@@ -402,6 +410,17 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
     session.add(state)
     session.flush()
     return report
+
+
+def _collected_before(session: Session, database_key: str,
+                      keys: dict[tuple[str, str], Any]) -> list[tuple[str, str]]:
+    """Which of these (Call-ID, From tag) pairs already are call records."""
+    if not keys:
+        return []
+    found = session.execute(select(CallRecord.call_id, CallRecord.from_tag).where(
+        CallRecord.proxy_database == database_key,
+        CallRecord.call_id.in_({call_id for call_id, _tag in keys}))).all()  # type: ignore[attr-defined]
+    return [(call_id, tag) for call_id, tag in found if (call_id, tag) in keys]
 
 
 _OPEN_COLUMNS = tuple(getattr(CallRecord, name) for name in (*_RECORD_FIELDS, "call_id",

@@ -364,3 +364,15 @@ def test_the_scheduler_collects_every_proxy_database(platform: Platform,
 
     assert task.interval_seconds == 60
     assert set(_legs_b(platform.engine)) == {"c1"}
+
+
+def test_an_outcome_accounted_again_in_a_later_batch_counts_once(platform: Platform):
+    write_call(platform, "c1", code=403)
+    platform.collect()
+    write_call(platform, "c1", code=403)  # the same dialog's INVITE, accounted again
+
+    report = platform.collect()
+
+    assert report.batches[0].duplicates == 1
+    assert _record_count(platform.engine) == 1
+    assert len(_legs_b(platform.engine)) == 1
