@@ -29,7 +29,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -107,6 +109,16 @@ class CollectionReport:
     @property
     def calls(self) -> int:
         return sum(batch.calls for batch in self.batches)
+
+
+def ordered_id() -> uuid.UUID:
+    """A UUID whose first 48 bits are the time in ms (the layout of UUIDv7): records and
+    legs written together sit together in their primary-key indexes, instead of each
+    insert touching a random page of a large index."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return uuid.UUID(int=value)
 
 
 def _epoch(value: float | None) -> dt.datetime | None:
@@ -252,7 +264,7 @@ def _new_record(context: _Context, database_key: str, row: dict[str, Any],
             gateway = context.gateway(row["gateway"], carrier_id=carrier_id)
     answered = 200 <= code < 300
     return {
-        "id": uuid.uuid4(), "proxy_database": database_key, "call_id": row["callid"],
+        "id": ordered_id(), "proxy_database": database_key, "call_id": row["callid"],
         "from_tag": row["from_tag"], "to_tag": row["to_tag"] or "", "isp_id": tenant.isp_id,
         "customer_id": tenant.customer_id, "tenant_id": tenant.id,
         "subscriber_id": subscriber_id, "direction": direction,
@@ -299,7 +311,7 @@ def rate_record(record: dict[str, Any], context: _Context,
                             carrier_id=record["carrier_id"] if side == CallLegSide.B else None,
                             fallback_currency=isp.currency if isp else "")
         legs.append({
-            "id": uuid.uuid4(), "call_record_id": record["id"], "side": side,
+            "id": ordered_id(), "call_record_id": record["id"], "side": side,
             "leg_type": leg_type, "direction": record["direction"],
             "isp_id": record["isp_id"], "customer_id": record["customer_id"],
             "tenant_id": record["tenant_id"], "setup_at": record["setup_at"],
