@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import subprocess
+import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -24,11 +27,13 @@ from psycopg.rows import dict_row
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from core.call_collection import collect_batch
+from core.database import session_scope
 from core.models import CallLeg, CallRecord, Carrier, Tenant, VendorRateEntry
 from core.secrets import secret_box
 from core.settings import Settings
 from tests.e2e.conftest import ERRORS
-from tests.e2e.proxy import free_port, run_sipp, sipp_uas
+from tests.e2e.proxy import Proxy, free_port, run_sipp, sipp_background, sipp_uas
 from tests.e2e.test_calls import (
     DIALLED,
     DID,
@@ -199,3 +204,58 @@ async def test_each_kind_of_call_becomes_a_record_with_its_charges(
     # Two outbound calls at 0.0100 and the inbound DID leg at 0.0100.
     assert summary == {"calls": 5, "answeredCalls": 4, "usageCharges": "0.0300",
                        "currency": "USD"}
+
+
+def _restart(proxy: Proxy) -> None:
+    """Stops Kamailio and starts it again, same command, same ports: dialogs are lost."""
+    command = [part.decode() for part in Path(
+        f"/proc/{proxy.process.pid}/cmdline").read_bytes().split(b"\0") if part]
+    proxy.stop()
+    with proxy.log_path.open("ab") as log_file:
+        proxy.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 15
+    while "result" not in _answer(proxy):
+        assert time.monotonic() < deadline, proxy.log[-3000:]
+        time.sleep(0.1)
+
+
+def _answer(proxy: Proxy) -> dict[str, Any]:
+    try:
+        return proxy.rpc("core.version")
+    except OSError:
+        return {}
+
+
+async def test_a_call_whose_proxy_restarted_gets_no_invented_duration(
+        calls: Calls, engine: Engine, settings: Settings):
+    await _plan(calls, engine)
+    proxy = calls.platform.proxy
+    with sipp_uas("uas_answer.xml", calls.gateway_1, wait=15), \
+            sipp_background("phone_invite.xml", remote_port=proxy.sip_port, service=DIALLED,
+                            auth=calls.alice.auth, keys=calls.alice.keys, duration_ms=3000,
+                            timeout=15) as phone:
+        answer = phone.wait_for_status(200)
+        _restart(proxy)  # during the call; the BYE comes 3 s after the answer
+    call_id = str(answer.header("Call-ID"))
+    # The restarted proxy did not know the dialog: the BYE was refused, not accounted.
+    assert phone.result is not None
+    assert {m.status for m in phone.result.received if m.cseq_method == "BYE"} == {481}
+    rows = [row for row in _proxy_rows(calls, "acc") if row["callid"] == call_id]
+    assert [row["method"] for row in rows] == ["INVITE"]
+
+    _collect(engine, settings)
+    record, legs = _records(engine)[call_id]
+    assert (record.state, record.duration_seconds, legs) == ("ANSWERED", None, {})
+
+    # Once no dialog can still be up (12 h after the answer), the call is closed without
+    # a duration and charged nothing by the minute.
+    with psycopg.connect(calls.platform.proxy_database) as connection, \
+            session_scope(engine) as session:
+        [key] = database_keys(engine)
+        collect_batch(session, connection, key, now=dt.datetime.now(dt.UTC)
+                      + dt.timedelta(hours=13))
+    record, legs = _records(engine)[call_id]
+    assert (record.state, record.duration_seconds, record.ended_at) == (
+        "END_UNKNOWN", None, None)
+    assert [(leg.billing_seconds, leg.price) for leg in legs.values()] == [(0, 0), (0, 0)]
