@@ -48,6 +48,7 @@ from sqlmodel import Session
 
 from core import usage_rollup
 from core.bulk import insert_rows, update_rows
+from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
     CallCollection,
     CallDirection,
@@ -59,6 +60,7 @@ from core.models import (
     Customer,
     Gateway,
     Isp,
+    Job,
     Number,
     NumberType,
     RoutingIdentifier,
@@ -70,6 +72,10 @@ from core.models import (
 from core.rating import Rater
 
 log = logging.getLogger(__name__)
+
+# One collection job per proxy database at a time (subject: its database key).
+COLLECT = register_kind(JobSpec(kind="call_records.collect", subject_type="routing_database",
+                                max_attempts=5, timeout_seconds=1800))
 
 BATCH_SIZE = 5000
 # The longest a call can be up: the proxy's dialogs last 12 h at most (dialog's default
@@ -491,6 +497,12 @@ def _insert(session: Session, model: type[CallRecord] | type[CallLeg],
                 values = list(values)
                 values[json_index] = Json(values[json_index])
             copy.write_row(values)
+
+
+def queue_collection(session: Session, database_key: str) -> Job:
+    """A collection job for this proxy database, unless one is queued or running."""
+    return enqueue(session, COLLECT.kind, database_key,
+                   payload={"database_key": database_key}).job
 
 
 def record_failure(session: Session, database_key: str, error: str) -> None:

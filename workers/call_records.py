@@ -1,10 +1,12 @@
-"""Collecting call records: the periodic ``call_records.collect`` task.
+"""Collecting call records: the periodic ``call_records.collect`` task and its jobs.
 
-Every minute, each proxy database that an enabled proxy reads is collected
-(``core.call_collection``): batch after batch, each its own transaction, until
-the rows written so far are in. A database that cannot be reached keeps its
-rows (the proxy writes them locally) and is tried again at the next tick; its
-watermark records the error.
+Every minute the scheduler queues one ``call_records.collect`` job per proxy
+database that an enabled proxy reads (none while one is queued or running), so
+a long backlog is worked through by a worker, not by the scheduler's thread.
+The job collects that database (``core.call_collection``): batch after batch,
+each its own transaction, until the rows written so far are in. A database
+that cannot be reached keeps its rows (the proxy writes them locally); the job
+is retried later and the watermark records the error.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from sqlmodel import Session
 from core import call_collection
 from core.call_collection import BATCH_SIZE, CollectionReport
 from core.database import session_scope
+from core.jobs import TransientJobError
 from core.models import SipProxy
 from core.rating import Rater
 from core.secrets import SecretBox, secret_box
 from core.sip_proxies import proxy_database_url
 from workers import context
+from workers.jobs import JobRun, handles, transaction
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -73,19 +77,27 @@ def collect_database(engine: Engine, box: SecretBox, key: str, *,
     return report
 
 
-def collect_all() -> None:
+@handles(call_collection.COLLECT.kind)
+def collect(job: JobRun) -> None:
     settings = context.settings()
     engine, box = context.engine(), secret_box(settings.secret_key_bytes())
-    for key in database_keys(engine):
-        try:
-            report = collect_database(engine, box, key)
-        except psycopg.Error as error:
-            log.warning("collecting call records of %s failed: %s", key[:12], error)
-            continue
-        if report.rows:
-            log.info("call records of %s: %d rows, %d calls", key[:12], report.rows,
-                     report.calls)
+    key = job.payload["database_key"]
+    try:
+        report = collect_database(engine, box, key)
+    except psycopg.Error as error:
+        raise TransientJobError("PROXY_DATABASE", str(error)) from error
+    job.progress(report.rows, report.rows, calls=report.calls)
+    if report.rows:
+        log.info("call records of %s: %d rows, %d calls", key[:12], report.rows,
+                 report.calls)
+
+
+def queue_all() -> None:
+    """Queue the collection of every proxy database (the periodic task)."""
+    for key in database_keys(context.engine()):
+        with transaction() as session:
+            call_collection.queue_collection(session, key)
 
 
 PERIODIC_TASKS.append(PeriodicTask("call_records.collect", COLLECT_INTERVAL_SECONDS,
-                                   collect_all))
+                                   queue_all))

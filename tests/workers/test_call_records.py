@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from core.models import (
     CallCollection,
     CallLeg,
     CallRecord,
+    Job,
     RateDeckEntry,
     RoutingIdentifier,
     Service,
@@ -355,15 +357,30 @@ def test_failover_attempts_are_kept_with_the_call(platform: Platform):
     assert record.gateway_id is not None
 
 
-def test_the_scheduler_collects_every_proxy_database(platform: Platform,
-                                                     worker: dramatiq.Broker):
+def test_the_scheduler_queues_a_collection_job_per_proxy_database(
+        platform: Platform, worker: dramatiq.Broker):
     [task] = [task for task in PERIODIC_TASKS if task.name == "call_records.collect"]
     write_call(platform, "c1")
 
     task.run()
 
     assert task.interval_seconds == 60
-    assert set(_legs_b(platform.engine)) == {"c1"}
+    deadline = time.monotonic() + 20
+    while set(_legs_b(platform.engine)) != {"c1"}:
+        assert time.monotonic() < deadline, "the collection job did not collect c1"
+        time.sleep(0.1)
+    with Session(platform.engine) as session:
+        jobs = session.execute(select(Job).where(Job.kind == "call_records.collect")).scalars()
+        [job] = list(jobs)
+        assert job.subject_id == platform.key
+    deadline = time.monotonic() + 20
+    while True:
+        with Session(platform.engine) as session:
+            status = session.get(Job, job.id).status  # type: ignore[union-attr]
+        if status == "SUCCEEDED":
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
 
 
 def test_an_outcome_accounted_again_in_a_later_batch_counts_once(platform: Platform):
