@@ -21,6 +21,8 @@ from sqlmodel import Session
 
 from core.models import CallLegSide, CallUsageDay
 
+# Rows per statement: 10 values each, well under both databases' limits on parameters.
+_CHUNK = 1000
 _SUMS = ("calls", "answered_calls", "billed_legs", "billed_seconds", "charges", "cost")
 
 
@@ -58,12 +60,13 @@ def add(session: Session, legs: Iterable[Mapping[str, Any]], *, sign: int = 1) -
                 str(item[0][0]), item[0][1], item[0][2], item[0][3]))]
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CallUsageDay)
     table = CallUsageDay.__table__  # type: ignore[attr-defined]
-    statement = statement.on_conflict_do_update(
-        index_elements=["customer_id", "day", "leg_type", "destination"],
-        set_={name: table.c[name] + statement.excluded[name] for name in _SUMS})
-    session.execute(statement, rows)
+    # One multi-row statement per chunk: an executemany would be a round trip per row.
+    for index in range(0, len(rows), _CHUNK):
+        statement = insert(CallUsageDay).values(rows[index:index + _CHUNK])
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["customer_id", "day", "leg_type", "destination"],
+            set_={name: table.c[name] + statement.excluded[name] for name in _SUMS}))
 
 
 def snapshot(leg: Any) -> dict[str, Any]:
