@@ -1,0 +1,81 @@
+// Every screen has its own URL (deep links); screens behind a login send an
+// anonymous visitor to /login and bring them back after.
+import { lazy, Suspense, useEffect } from "react";
+import { Navigate, Route, Routes, useLocation } from "react-router-dom";
+import { RequireLogin, SessionProvider, useSession } from "./auth/session";
+import { Layout } from "./Layout";
+import { Login } from "./screens/Login";
+import { SignUp } from "./screens/SignUp";
+import { SignUpComplete } from "./screens/SignUpComplete";
+import { InvitationAccept } from "./screens/InvitationAccept";
+
+// The first screen (login) stays small; the rest loads when first visited.
+const IspInfo = lazy(() => import("./screens/IspInfo"));
+const Customers = lazy(() => import("./screens/Customers"));
+
+// Dispatched by the API client when a mutation answers UNAUTHENTICATED.
+export const SESSION_ENDED = "wehostvoip:session-ended";
+
+// Re-reads `me` on every navigation and when the window regains focus, so a
+// session that ended (idle time, absolute expiry, logout elsewhere) sends the user
+// to the login, with the way back in ?next=.
+function SessionWatch() {
+  const { refresh } = useSession();
+  const location = useLocation();
+  useEffect(() => refresh(), [location.pathname]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    window.addEventListener(SESSION_ENDED, refresh);
+    window.addEventListener("focus", refresh);
+    return () => {
+      window.removeEventListener(SESSION_ENDED, refresh);
+      window.removeEventListener("focus", refresh);
+    };
+  }, [refresh]);
+  return null;
+}
+
+function Home() {
+  const { kind, grant } = useSession();
+  if (kind === "TENANT" && grant?.tenantId) return <Navigate to={`/tenants/${grant.tenantId}`} replace />;
+  if (kind === "CUSTOMER") return <Navigate to="/customers" replace />;
+  return <Navigate to="/isp" replace />;
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <SessionWatch />
+      <Routes>
+        <Route path="/login" element={<Login />} />
+        <Route path="/join" element={<SignUp />} />
+        <Route path="/join/complete" element={<SignUpComplete />} />
+        <Route path="/join/invitation" element={<InvitationAccept />} />
+        <Route
+          element={
+            <RequireLogin>
+              <Layout />
+            </RequireLogin>
+          }
+        >
+          <Route index element={<Home />} />
+          <Route path="isp" element={<Lazy><IspInfo /></Lazy>} />
+          <Route path="customers" element={<Lazy><Customers /></Lazy>} />
+          <Route path="*" element={<NotFound />} />
+        </Route>
+      </Routes>
+    </SessionProvider>
+  );
+}
+
+function Lazy({ children }: { children: React.ReactNode }) {
+  return <Suspense fallback={<p role="status">Loading…</p>}>{children}</Suspense>;
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>There is nothing to see at this address, or it is not yours to see.</p>
+    </section>
+  );
+}

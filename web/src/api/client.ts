@@ -1,0 +1,83 @@
+// The one GraphQL client: a normalised cache (graphcache), HTTP with the session
+// cookie and the CSRF header, and subscriptions over graphql-transport-ws.
+import { cacheExchange, type Cache } from "@urql/exchange-graphcache";
+import { createClient as createWsClient } from "graphql-ws";
+import { Client, fetchExchange, mapExchange, subscriptionExchange } from "urql";
+import { CSRF_HEADER, csrfToken } from "./csrf";
+
+// Objects with an `id` are normalised by it; the rest (PageInfo, Theme, address,
+// errors...) are embedded in their parent, which is what returning null says.
+const keys = new Proxy(
+  {},
+  { get: () => (data: { id?: unknown }) => (typeof data.id === "string" ? data.id : null) },
+);
+
+// After any mutation, every list and summary on the root is fetched again: a
+// created, deleted or reordered object may enter, leave or move in any of them.
+// Single objects need nothing: the payload's object updates them by id.
+function invalidateLists(cache: Cache): void {
+  for (const field of cache.inspectFields("Query")) {
+    if (field.fieldName === "me" || field.fieldName === "platform") continue;
+    cache.invalidate("Query", field.fieldName, field.arguments ?? undefined);
+  }
+}
+
+export type SessionEvents = { onUnauthenticated: () => void };
+
+export function createApiClient(events: SessionEvents, url = "/graphql"): Client {
+  const wsUrl = new URL(url, window.location.href);
+  wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+  const ws = createWsClient({ url: wsUrl.toString(), lazy: true, retryAttempts: 3 });
+  return new Client({
+    url,
+    requestPolicy: "cache-and-network",
+    fetchOptions: () => {
+      const token = csrfToken();
+      const headers: Record<string, string> = token ? { [CSRF_HEADER]: token } : {};
+      return { credentials: "same-origin", headers };
+    },
+    exchanges: [
+      cacheExchange({
+        keys,
+        updates: {
+          Mutation: new Proxy(
+            {},
+            { get: () => (_result: unknown, _args: unknown, cache: Cache) => invalidateLists(cache) },
+          ),
+        },
+      }),
+      // A session that ended (idle, absolute expiry, logout elsewhere) shows up as an
+      // UNAUTHENTICATED user error or a null `me`; the app sends the user to log in.
+      mapExchange({
+        onResult(result) {
+          if (hasUnauthenticated(result.data)) events.onUnauthenticated();
+          return result;
+        },
+      }),
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query || "" };
+          return {
+            subscribe(sink) {
+              const dispose = ws.subscribe(input, sink);
+              return { unsubscribe: dispose };
+            },
+          };
+        },
+      }),
+    ],
+  });
+}
+
+// True when a mutation payload says the viewer is not logged in.
+export function hasUnauthenticated(data: unknown): boolean {
+  if (!data || typeof data !== "object") return false;
+  for (const value of Object.values(data as Record<string, unknown>)) {
+    const errors = (value as { errors?: { code?: string }[] } | null)?.errors;
+    if (Array.isArray(errors) && errors.some((error) => error.code === "UNAUTHENTICATED")) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,24 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vitest/config";
+
+// `npm run dev` proxies the API so the cookie session works on one origin, as it
+// does when `wehostvoip serve` serves the built console.
+const api = process.env.WEHOSTVOIP_API ?? "http://127.0.0.1:8000";
+
+export default defineConfig({
+  plugins: [react()],
+  build: { outDir: "dist", assetsDir: "assets", sourcemap: false, target: "es2022" },
+  server: {
+    proxy: {
+      "/graphql": { target: api, ws: true },
+      "/media": api,
+      "/downloads": api,
+    },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    include: ["src/**/*.test.{ts,tsx}"],
+    setupFiles: ["src/test/setup.ts"],
+  },
+});
