@@ -12,6 +12,18 @@ import { InvitationAccept } from "./screens/InvitationAccept";
 // The first screen (login) stays small; the rest loads when first visited.
 const IspInfo = lazy(() => import("./screens/IspInfo"));
 const Customers = lazy(() => import("./screens/Customers"));
+const Carriers = lazy(() => import("./screens/Carriers"));
+const CarrierDetail = lazy(() => import("./screens/CarrierDetail"));
+const Tenants = lazy(() => import("./screens/Tenants"));
+const TenantDetail = lazy(() => import("./screens/TenantDetail"));
+const Numbers = lazy(() => import("./screens/Numbers"));
+const DialPlans = lazy(() => import("./screens/DialPlans"));
+const DialPlanDetail = lazy(() => import("./screens/DialPlanDetail"));
+const ServicePlans = lazy(() => import("./screens/ServicePlans"));
+const ServicePlanDetail = lazy(() => import("./screens/ServicePlanDetail"));
+const Administrators = lazy(() => import("./screens/Administrators"));
+const Routing = lazy(() => import("./screens/Routing"));
+const AuditLog = lazy(() => import("./screens/AuditLog"));
 
 // Dispatched by the API client when a mutation answers UNAUTHENTICATED.
 export const SESSION_ENDED = "wehostvoip:session-ended";
@@ -60,6 +72,18 @@ export function App() {
           <Route index element={<Home />} />
           <Route path="isp" element={<Lazy><IspInfo /></Lazy>} />
           <Route path="customers" element={<Lazy><Customers /></Lazy>} />
+          <Route path="carriers" element={<Lazy><Carriers /></Lazy>} />
+          <Route path="carriers/:id" element={<Lazy><CarrierDetail /></Lazy>} />
+          <Route path="tenants" element={<Lazy><Tenants /></Lazy>} />
+          <Route path="tenants/:id" element={<Lazy><TenantDetail /></Lazy>} />
+          <Route path="numbers" element={<Lazy><Numbers /></Lazy>} />
+          <Route path="dial-plans" element={<Lazy><DialPlans /></Lazy>} />
+          <Route path="dial-plans/:id" element={<Lazy><DialPlanDetail /></Lazy>} />
+          <Route path="service-plans" element={<Lazy><ServicePlans /></Lazy>} />
+          <Route path="service-plans/:id" element={<Lazy><ServicePlanDetail /></Lazy>} />
+          <Route path="administrators" element={<Lazy><Administrators /></Lazy>} />
+          <Route path="routing" element={<Lazy><Routing /></Lazy>} />
+          <Route path="audit" element={<Lazy><AuditLog /></Lazy>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>
