@@ -31,6 +31,8 @@ export function createApiClient(events: SessionEvents, url = "/graphql"): Client
   return new Client({
     url,
     requestPolicy: "cache-and-network",
+    // The API takes queries by POST only (GET is refused: no queries in URLs and logs).
+    preferGetMethod: false,
     fetchOptions: () => {
       const token = csrfToken();
       const headers: Record<string, string> = token ? { [CSRF_HEADER]: token } : {};

@@ -71,7 +71,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const me = data?.me ?? null;
   const value: Session = {
     me,
-    loading: fetching && !data,
+    // While `me` is being (re)read and nobody is known yet, the answer is not in: just
+    // after login or sign-up the previous answer (null) must not send the user away.
+    loading: fetching && !me,
     ...sessionFrom(me),
     refresh: () => reexecute({ requestPolicy: "network-only" }),
   };
