@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.mailbox import Mailbox, links, recipients  # noqa: E402
+from tests.mailbox import Mailbox, links, recipients
 
 
 def main() -> None:
@@ -26,7 +26,11 @@ def main() -> None:
     while not stop.is_set():
         messages = box.messages
         for message in messages[reported:]:
-            line = {"to": sorted(recipients(message)), "subject": message["Subject"], "links": links(message)}
+            line = {
+                "to": sorted(recipients(message)),
+                "subject": message["Subject"],
+                "links": links(message),
+            }
             print(json.dumps(line), flush=True)
         reported = len(messages)
         time.sleep(0.1)

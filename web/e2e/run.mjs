@@ -3,7 +3,7 @@
 // the credentials sheet; a tenant viewer cannot edit; a second ISP never sees the
 // first one's objects. Screenshots of each main screen go to e2e/artifacts/.
 import assert from "node:assert/strict";
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium, startMailbox, startServer, WEB } from "./harness.mjs";
 
@@ -61,6 +61,7 @@ async function signUp(page, base, mailbox, { email, name, label, colour }) {
 }
 
 async function main() {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   const mailbox = await startMailbox();
   const server = await startServer({ smtpPort: mailbox.port });

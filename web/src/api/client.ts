@@ -24,7 +24,7 @@ function invalidateLists(cache: Cache): void {
 
 export type SessionEvents = { onUnauthenticated: () => void };
 
-export function createApiClient(events: SessionEvents, url = "/graphql"): Client {
+export function createApiClient(events: SessionEvents, url = "/graphql", fetchImpl?: typeof fetch): Client {
   const wsUrl = new URL(url, window.location.href);
   wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
   const ws = createWsClient({ url: wsUrl.toString(), lazy: true, retryAttempts: 3 });
@@ -33,6 +33,7 @@ export function createApiClient(events: SessionEvents, url = "/graphql"): Client
     requestPolicy: "cache-and-network",
     // The API takes queries by POST only (GET is refused: no queries in URLs and logs).
     preferGetMethod: false,
+    fetch: fetchImpl,
     fetchOptions: () => {
       const token = csrfToken();
       const headers: Record<string, string> = token ? { [CSRF_HEADER]: token } : {};
