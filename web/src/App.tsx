@@ -62,6 +62,9 @@ export function App() {
         <Route path="/join" element={<SignUp />} />
         <Route path="/join/complete" element={<SignUpComplete />} />
         <Route path="/join/invitation" element={<InvitationAccept />} />
+        {/* The paths the e-mailed links use; where the server answers them itself, it wins. */}
+        <Route path="/signup/complete" element={<SignUpComplete />} />
+        <Route path="/invitation/accept" element={<InvitationAccept />} />
         <Route
           element={
             <RequireLogin>
