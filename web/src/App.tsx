@@ -24,6 +24,7 @@ const ServicePlanDetail = lazy(() => import("./screens/ServicePlanDetail"));
 const Administrators = lazy(() => import("./screens/Administrators"));
 const Routing = lazy(() => import("./screens/Routing"));
 const AuditLog = lazy(() => import("./screens/AuditLog"));
+const DirectoryWizard = lazy(() => import("./screens/DirectoryWizard"));
 
 // Dispatched by the API client when a mutation answers UNAUTHENTICATED.
 export const SESSION_ENDED = "wehostvoip:session-ended";
@@ -48,6 +49,13 @@ function SessionWatch() {
 
 function Home() {
   const { kind, grant } = useSession();
+  const location = useLocation();
+  // The directory consent callback comes back to /?directory=linked|error&tenant=<id>.
+  const params = new URLSearchParams(location.search);
+  const tenant = params.get("tenant");
+  if (params.get("directory") && tenant) {
+    return <Navigate to={`/tenants/${encodeURIComponent(tenant)}/directory${location.search}`} replace />;
+  }
   if (kind === "TENANT" && grant?.tenantId) return <Navigate to={`/tenants/${grant.tenantId}`} replace />;
   if (kind === "CUSTOMER") return <Navigate to="/customers" replace />;
   return <Navigate to="/isp" replace />;
@@ -79,6 +87,7 @@ export function App() {
           <Route path="carriers/:id" element={<Lazy><CarrierDetail /></Lazy>} />
           <Route path="tenants" element={<Lazy><Tenants /></Lazy>} />
           <Route path="tenants/:id" element={<Lazy><TenantDetail /></Lazy>} />
+          <Route path="tenants/:id/directory" element={<Lazy><DirectoryWizard /></Lazy>} />
           <Route path="numbers" element={<Lazy><Numbers /></Lazy>} />
           <Route path="dial-plans" element={<Lazy><DialPlans /></Lazy>} />
           <Route path="dial-plans/:id" element={<Lazy><DialPlanDetail /></Lazy>} />

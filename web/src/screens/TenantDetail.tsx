@@ -1,7 +1,7 @@
 // One tenant: its settings (ISP administrators edit them; deleting it asks for its
 // domain typed again), its subscribers and the credentials sheet.
 import { useState } from "react";
-import { useNavigate, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams } from "react-router-dom";
 import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
@@ -64,6 +64,9 @@ export default function TenantDetail() {
       <p>
         SIP domain <strong>{tenant.domain}</strong> · {tenant.status.toLowerCase()} · provisioning user{" "}
         {tenant.provisioningUsername}
+      </p>
+      <p>
+        <Link to={`/tenants/${encodeURIComponent(id)}/directory`}>Directory link (Google Workspace or Microsoft Entra)</Link>
       </p>
       <GeneralErrors errors={errors} />
       {ispAdmin && (
