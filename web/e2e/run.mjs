@@ -275,6 +275,19 @@ async function main() {
       await beta.close();
     });
 
+    await step("deleting the tenant asks for its domain typed again", page, async () => {
+      await page.goto(tenantUrl);
+      await page.getByRole("button", { name: "Delete tenant" }).click();
+      const dialog = page.getByRole("dialog");
+      const typed = dialog.getByLabel("Type acme.alpha.wehostvoip.localhost to confirm");
+      await typed.fill("acme");
+      assert.equal(await dialog.getByRole("button", { name: "Delete tenant" }).isDisabled(), true);
+      await typed.fill("acme.alpha.wehostvoip.localhost");
+      await dialog.getByRole("button", { name: "Delete tenant" }).click();
+      await page.waitForURL(`${base}/tenants`);
+      await page.getByRole("status").filter({ hasText: /^0 tenants$/ }).waitFor();
+    });
+
     await step("no request left the server under test", null, async () => {
       assert.deepEqual(external, []);
     });

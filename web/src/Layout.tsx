@@ -1,7 +1,7 @@
 // The frame of every logged-in screen: the ISP's logo and colours, the screens
 // this person's role may see, and logout.
-import { useEffect } from "react";
-import { NavLink, Outlet, useNavigate } from "react-router-dom";
+import { useEffect, useRef } from "react";
+import { NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
 import { useMutation } from "urql";
 import { useSession, type Kind } from "./auth/session";
 import { graphql } from "./gql";
@@ -32,6 +32,10 @@ export function Layout() {
   const [, logout] = useMutation(LogoutDocument);
   const isp = session.grant?.isp ?? null;
   useEffect(() => applyTheme(isp?.theme), [isp?.theme]);
+  // After moving to another screen, keyboard and screen-reader users start at its content.
+  const main = useRef<HTMLElement>(null);
+  const { pathname } = useLocation();
+  useEffect(() => main.current?.focus({ preventScroll: true }), [pathname]);
   const screens = SCREENS.filter((screen) => session.kind && screen.kinds.includes(session.kind));
   const tenantHome = session.kind === "TENANT" && session.grant?.tenantId;
   return (
@@ -72,7 +76,7 @@ export function Layout() {
           ))}
         </ul>
       </nav>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         <Outlet />
       </main>
     </div>

@@ -1,6 +1,9 @@
 // Confirmation for destructive actions, in a modal <dialog> (focus trapped by the
-// browser, Escape cancels). `typeToConfirm` asks for a word typed again.
+// browser, Escape cancels). `typeToConfirm` asks for a word typed again. The dialog
+// lives at the end of <body> and its submit stops there: a ConfirmButton placed in
+// another form (Save and Delete side by side) must not submit that form as well.
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { createPortal } from "react-dom";
 
 export function ConfirmButton({
   label,
@@ -31,12 +34,14 @@ export function ConfirmButton({
       <button type="button" className="danger" onClick={() => setOpen(true)}>
         {label}
       </button>
+      {createPortal(
       <dialog ref={dialog} aria-labelledby={`${id}-title`} onClose={() => setOpen(false)}>
         {open && (
           <form
             method="dialog"
             onSubmit={async (event) => {
               event.preventDefault();
+              event.stopPropagation();
               if (!ready) return;
               setOpen(false);
               await onConfirm(typed);
@@ -61,7 +66,9 @@ export function ConfirmButton({
             </div>
           </form>
         )}
-      </dialog>
+      </dialog>,
+      document.body,
+      )}
     </>
   );
 }
