@@ -141,4 +141,21 @@ describe("ConfirmButton", () => {
     await userEvent.click(confirm);
     expect(confirmed).toEqual(["acme.alpha.example"]);
   });
+
+  it("inside another form, confirms without submitting that form", async () => {
+    const confirmed: string[] = [];
+    const outer: string[] = [];
+    renderWithApi(
+      <form aria-label="Settings" onSubmit={(event) => { event.preventDefault(); outer.push("submitted"); }}>
+        <button type="submit">Save</button>
+        <ConfirmButton label="Delete tenant" title="Delete?" typeToConfirm="acme" onConfirm={(typed) => { confirmed.push(typed); }} />
+      </form>,
+      () => ({ me: null }),
+    );
+    await userEvent.click(screen.getByRole("button", { name: "Delete tenant" }));
+    await userEvent.type(screen.getByLabelText("Type acme to confirm"), "acme");
+    await userEvent.click(screen.getAllByRole("button", { name: "Delete tenant" }).at(-1)!);
+    expect(confirmed).toEqual(["acme"]);
+    expect(outer).toEqual([]);
+  });
 });
