@@ -260,11 +260,26 @@ async function main() {
       await screenshot(page, "audit");
     });
 
+    await step("a domain to verify shows its TXT record; an SMBC", page, async () => {
+      await page.getByRole("link", { name: "Domains" }).click();
+      await page.getByRole("textbox", { name: "Domain" }).fill("acme.example.com");
+      await page.getByRole("button", { name: "Add domain" }).click();
+      await page.getByRole("cell", { name: "acme.example.com", exact: true }).waitFor();
+      await page.getByText("_wehostvoip-challenge.acme.example.com").waitFor();
+      await screenshot(page, "domains");
+      await page.getByRole("link", { name: "SMBCs" }).click();
+      await page.getByLabel("Name").fill("SBC one");
+      await page.getByLabel("Address").fill("192.0.2.50:5060");
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("cell", { name: "SBC one", exact: true }).waitFor();
+      await screenshot(page, "smbcs");
+    });
+
     await step("a second ISP never sees the first one's objects", page, async () => {
       const beta = await browser.newContext({ viewport: { width: 1366, height: 768 } });
       const other = await beta.newPage();
       await signUp(other, base, mailbox, { email: "owner@beta.example.net", name: "Beta Net", label: "beta", colour: "#006644" });
-      for (const [path, noun] of [["/customers", "customers"], ["/carriers", "carriers"], ["/tenants", "tenants"], ["/numbers", "numbers"], ["/dial-plans", "dial plans"]]) {
+      for (const [path, noun] of [["/customers", "customers"], ["/carriers", "carriers"], ["/tenants", "tenants"], ["/numbers", "numbers"], ["/dial-plans", "dial plans"], ["/domains", "domains"], ["/smbcs", "SMBCs"], ["/service-plans", "service plans"]]) {
         await other.goto(`${base}${path}`);
         await other.getByRole("status").filter({ hasText: new RegExp(`^0 ${noun}$`) }).waitFor();
       }

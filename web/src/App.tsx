@@ -24,6 +24,8 @@ const ServicePlanDetail = lazy(() => import("./screens/ServicePlanDetail"));
 const Administrators = lazy(() => import("./screens/Administrators"));
 const Routing = lazy(() => import("./screens/Routing"));
 const AuditLog = lazy(() => import("./screens/AuditLog"));
+const Domains = lazy(() => import("./screens/Domains"));
+const Smbcs = lazy(() => import("./screens/Smbcs"));
 const DirectoryWizard = lazy(() => import("./screens/DirectoryWizard"));
 
 // Dispatched by the API client when a mutation answers UNAUTHENTICATED.
@@ -96,6 +98,8 @@ export function App() {
           <Route path="administrators" element={<Lazy><Administrators /></Lazy>} />
           <Route path="routing" element={<Lazy><Routing /></Lazy>} />
           <Route path="audit" element={<Lazy><AuditLog /></Lazy>} />
+          <Route path="domains" element={<Lazy><Domains /></Lazy>} />
+          <Route path="smbcs" element={<Lazy><Smbcs /></Lazy>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -21,6 +21,8 @@ const SCREENS: { to: string; label: string; kinds: Kind[] }[] = [
   { to: "/numbers", label: "Numbers", kinds: ["PLATFORM", "ISP", "TENANT"] },
   { to: "/dial-plans", label: "Dial plans", kinds: ["PLATFORM", "ISP"] },
   { to: "/service-plans", label: "Service plans", kinds: ["PLATFORM", "ISP"] },
+  { to: "/domains", label: "Domains", kinds: ["PLATFORM", "ISP"] },
+  { to: "/smbcs", label: "SMBCs", kinds: ["PLATFORM", "ISP", "CUSTOMER"] },
   { to: "/administrators", label: "Administrators", kinds: ["PLATFORM", "ISP", "CUSTOMER", "TENANT"] },
   { to: "/routing", label: "Routing", kinds: ["PLATFORM", "ISP", "CUSTOMER", "TENANT"] },
   { to: "/audit", label: "Audit log", kinds: ["PLATFORM", "ISP"] },
