@@ -200,6 +200,14 @@ async function main() {
       await page.getByText("2 subscribers created").waitFor();
       await page.getByRole("button", { name: "Close" }).click();
       await page.getByRole("status").filter({ hasText: "2 subscribers" }).waitFor();
+      await page.getByRole("button", { name: "Edit alice" }).click();
+      const edit = page.locator("form[aria-label='Edit alice']");
+      await edit.getByLabel("Forward always to").fill("+442071234567");
+      await edit.getByRole("button", { name: "Save" }).click();
+      await edit.locator('input[name="forwardUnconditional"][aria-invalid="true"]').waitFor();
+      await edit.getByLabel("Forward always to").fill("202");
+      await edit.getByRole("button", { name: "Save" }).click();
+      await edit.waitFor({ state: "detached" });
       await page.getByRole("button", { name: "Reveal the SIP password of alice" }).click();
       const revealed = await page.getByLabel("SIP password of alice").textContent();
       assert.ok(revealed && revealed.length >= 12, "a SIP password is shown");

@@ -5,7 +5,8 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { graphql } from "../gql";
 import { ConfirmButton } from "../ui/confirm";
-import { Field, formValues, GeneralErrors } from "../ui/form";
+import type { SubscribersQuery, SubscriberStatus } from "../gql/graphql";
+import { Field, formValues, GeneralErrors, Select } from "../ui/form";
 import { Pager, usePaging } from "../ui/paging";
 import { bulkErrorMessages, parseBulkLines } from "./bulk";
 
@@ -14,7 +15,7 @@ const SubscribersDocument = graphql(`
     subscribers(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { node { id username displayName email alias callerId status source } }
+      edges { node { id username displayName email alias callerId status source concurrentCalls ringTimeout voicemailToEmail forwardUnconditional forwardBusy forwardNoAnswer } }
     }
   }
 `);
@@ -36,6 +37,18 @@ const BulkCreateDocument = graphql(`
     }
   }
 `);
+const UpdateDocument = graphql(`
+  mutation SubscriberUpdate($input: SubscriberUpdateInput!) {
+    subscriberUpdate(input: $input) {
+      subscriber {
+        id username displayName email alias callerId status concurrentCalls ringTimeout voicemailToEmail
+        forwardUnconditional forwardBusy forwardNoAnswer
+      }
+      warnings { field code message }
+      errors { field code message }
+    }
+  }
+`);
 const RevealDocument = graphql(`
   mutation SubscriberRevealSipPassword($input: SubscriberIdInput!) {
     subscriberRevealSipPassword(input: $input) { sipPassword errors { field code message } }
@@ -48,6 +61,9 @@ const DeleteDocument = graphql(`
 `);
 
 const FIELDS = ["username", "email", "displayName", "alias", "callerId"];
+const EDIT_FIELDS = [...FIELDS, "status", "concurrentCalls", "ringTimeout", "forwardUnconditional", "forwardBusy", "forwardNoAnswer"];
+
+type Subscriber = SubscribersQuery["subscribers"]["edges"][number]["node"];
 
 export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: boolean }) {
   const paging = usePaging();
@@ -66,6 +82,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
   const [revealed, setRevealed] = useState<Record<string, string>>({});
   const [rowErrors, setRowErrors] = useState<FormErrors>(noErrors);
   const [mode, setMode] = useState<"one" | "bulk" | null>(null);
+  const [editing, setEditing] = useState<Subscriber | null>(null);
   return (
     <div>
       <h2>Subscribers</h2>
@@ -91,6 +108,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
       <GeneralErrors errors={rowErrors} extra={describeError(error)} />
       {mode === "one" && <SubscriberForm tenantId={tenantId} onDone={() => setMode(null)} />}
       {mode === "bulk" && <BulkForm tenantId={tenantId} onDone={() => setMode(null)} />}
+      {editing && <EditForm key={editing.id} subscriber={editing} onDone={() => setEditing(null)} />}
       <table>
         <caption className="visually-hidden">Subscribers</caption>
         <thead>
@@ -111,6 +129,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
               <td>{node.source.toLowerCase()}</td>
               {canEdit && (
                 <td className="actions">
+                  <button type="button" aria-label={`Edit ${node.username}`} onClick={() => setEditing(node)}>Edit</button>
                   {revealed[node.id] ? (
                     <code aria-label={`SIP password of ${node.username}`}>{revealed[node.id]}</code>
                   ) : (
@@ -238,6 +257,70 @@ function BulkForm({ tenantId, onDone }: { tenantId: string; onDone: () => void }
       <div className="actions">
         <button type="button" onClick={onDone}>Cancel</button>
         <button type="submit" disabled={state.fetching}>Create all</button>
+      </div>
+    </form>
+  );
+}
+
+// Empty means "none" for the optional values (extension, caller ID, forwards).
+const orNull = (value: string | undefined) => (value ? value : null);
+
+function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () => void }) {
+  const [state, update] = useMutation(UpdateDocument);
+  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const [warnings, setWarnings] = useState<string[]>([]);
+  return (
+    <form
+      className="card"
+      aria-label={`Edit ${subscriber.username}`}
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const values = formValues(event.currentTarget);
+        const payload = (
+          await update({
+            input: {
+              id: subscriber.id,
+              email: values.email,
+              displayName: values.displayName,
+              alias: orNull(values.alias),
+              callerId: orNull(values.callerId),
+              status: values.status as SubscriberStatus,
+              concurrentCalls: Number(values.concurrentCalls),
+              ringTimeout: Number(values.ringTimeout),
+              voicemailToEmail: values.voicemailToEmail === "on",
+              forwardUnconditional: orNull(values.forwardUnconditional),
+              forwardBusy: orNull(values.forwardBusy),
+              forwardNoAnswer: orNull(values.forwardNoAnswer),
+            },
+          })
+        ).data?.subscriberUpdate;
+        setErrors(mapUserErrors(payload?.errors, EDIT_FIELDS));
+        setWarnings((payload?.warnings ?? []).map((warning) => warning.message));
+        if (payload?.subscriber && payload.warnings.length === 0) onDone();
+      }}
+    >
+      <h3>Edit {subscriber.username}</h3>
+      <GeneralErrors errors={errors} extra={describeError(state.error)} />
+      {warnings.length > 0 && <div role="status">{warnings.map((warning) => <p key={warning}>Saved; note: {warning}</p>)}</div>}
+      <div className="grid2">
+        <Field label="E-mail" name="email" type="email" defaultValue={subscriber.email} errors={errors} />
+        <Field label="Display name" name="displayName" defaultValue={subscriber.displayName} errors={errors} />
+        <Field label="Extension" name="alias" inputMode="numeric" defaultValue={subscriber.alias ?? ""} errors={errors} />
+        <Field label="Caller ID" name="callerId" defaultValue={subscriber.callerId ?? ""} errors={errors} />
+        <Select label="Status" name="status" defaultValue={subscriber.status} errors={errors}
+          options={[{ value: "ACTIVE", label: "active" }, { value: "DISABLED", label: "disabled" }]} />
+        <Field label="Concurrent calls" name="concurrentCalls" type="number" min={1} defaultValue={subscriber.concurrentCalls} errors={errors} />
+        <Field label="Ring timeout (s)" name="ringTimeout" type="number" min={1} defaultValue={subscriber.ringTimeout} errors={errors} />
+        <Field label="Forward always to" name="forwardUnconditional" defaultValue={subscriber.forwardUnconditional ?? ""} errors={errors} />
+        <Field label="Forward when busy to" name="forwardBusy" defaultValue={subscriber.forwardBusy ?? ""} errors={errors} />
+        <Field label="Forward on no answer to" name="forwardNoAnswer" defaultValue={subscriber.forwardNoAnswer ?? ""} errors={errors} />
+      </div>
+      <div className="field">
+        <label><input type="checkbox" name="voicemailToEmail" defaultChecked={subscriber.voicemailToEmail} /> Voicemail to e-mail</label>
+      </div>
+      <div className="actions">
+        <button type="button" onClick={onDone}>Close</button>
+        <button type="submit" disabled={state.fetching}>Save</button>
       </div>
     </form>
   );
