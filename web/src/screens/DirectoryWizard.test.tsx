@@ -42,6 +42,9 @@ function answer(me: unknown, updateErrors: unknown[]) {
           lastErrorCode: null,
           lastError: null,
           syncIntervalMinutes: 60,
+          brakePercent: 10,
+          removalGraceDays: 30,
+          heldChanges: [],
           preview: {
             __typename: "DirectoryPreviewRowConnection",
             totalCount: 2,
@@ -101,5 +104,7 @@ describe("DirectoryWizard preview", () => {
     expect(screen.queryByRole("button", { name: "Save changes" })).toBeNull();
     expect(screen.queryByRole("button", { name: "Import" })).toBeNull();
     expect(screen.queryByRole("button", { name: "Discover users" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Save schedule" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Sync now" })).toBeNull();
   });
 });

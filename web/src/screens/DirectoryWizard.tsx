@@ -27,6 +27,9 @@ const LinkDocument = graphql(`
       lastErrorCode
       lastError
       syncIntervalMinutes
+      brakePercent
+      removalGraceDays
+      heldChanges { action subscriber username email }
       preview(first: $first, after: $after, last: $last, before: $before) {
         totalCount
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -68,6 +71,19 @@ const UnlinkDocument = graphql(`
     directoryUnlink(input: $input) { deletedId errors { field code message } }
   }
 `);
+const ScheduleDocument = graphql(`
+  mutation DirectoryLinkSchedule($input: DirectoryLinkScheduleInput!) {
+    directoryLinkSchedule(input: $input) {
+      directoryLink { id syncIntervalMinutes brakePercent removalGraceDays }
+      errors { field code message }
+    }
+  }
+`);
+const DecideDocument = graphql(`
+  mutation DirectorySyncDecide($input: DirectorySyncDecideInput!) {
+    directorySyncDecide(input: $input) { job { id } errors { field code message } }
+  }
+`);
 const SheetLinkDocument = graphql(`
   mutation DirectorySheetLink($input: CredentialsDownloadLinkInput!) {
     credentialsDownloadLink(input: $input) { url errors { field code message } }
@@ -90,6 +106,9 @@ export default function DirectoryWizard() {
   const [, syncNow] = useMutation(SyncNowDocument);
   const [, unlink] = useMutation(UnlinkDocument);
   const [, sheetLink] = useMutation(SheetLinkDocument);
+  const [, schedule] = useMutation(ScheduleDocument);
+  const [, decide] = useMutation(DecideDocument);
+  const [scheduleErrors, setScheduleErrors] = useState<FormErrors>(noErrors);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [messages, setMessages] = useState<string[]>([]);
   const [changes, setChanges] = useState<Record<string, Change>>({});
@@ -253,6 +272,56 @@ export default function DirectoryWizard() {
             </div>
           )}
         </div>
+      )}
+
+      {link && link.heldChanges.length > 0 && (
+        <div className="card" role="region" aria-label="Held changes">
+          <h2>Changes held by the brake</h2>
+          <p>A sync would disable or remove more than {link.brakePercent} % of the synced subscribers:</p>
+          <ul>
+            {link.heldChanges.map((change) => (
+              <li key={`${change.action}-${change.subscriber}`}>{change.action.toLowerCase()} {change.username} ({change.email})</li>
+            ))}
+          </ul>
+          {canEdit && (
+            <div className="actions">
+              {([true, false] as const).map((apply) => (
+                <button key={String(apply)} type="button" onClick={async () => {
+                  const payload = (await decide({ input: { tenant, confirm: apply } })).data?.directorySyncDecide;
+                  setErrors(mapUserErrors(payload?.errors));
+                  if (payload?.job) setJob({ id: payload.job.id, label: apply ? "Applying held changes" : "Dropping held changes" });
+                  reload();
+                }}>
+                  {apply ? "Apply them" : "Drop them"}
+                </button>
+              ))}
+            </div>
+          )}
+        </div>
+      )}
+
+      {canEdit && link && link.status !== "PENDING_CONSENT" && (
+        <form className="card" aria-label="Schedule" onSubmit={async (event) => {
+          event.preventDefault();
+          const values = formValues(event.currentTarget);
+          const payload = (await schedule({ input: {
+            tenant,
+            intervalMinutes: Number(values.intervalMinutes),
+            brakePercent: Number(values.brakePercent),
+            removalGraceDays: Number(values.removalGraceDays),
+          } })).data?.directoryLinkSchedule;
+          setScheduleErrors(mapUserErrors(payload?.errors, ["intervalMinutes", "brakePercent", "removalGraceDays"]));
+        }}>
+          <h2>Schedule</h2>
+          <GeneralErrors errors={scheduleErrors} />
+          <div className="grid2">
+            <Field label="Sync every (minutes)" name="intervalMinutes" type="number" min={1} defaultValue={link.syncIntervalMinutes} errors={scheduleErrors} />
+            <Field label="Brake (%)" name="brakePercent" type="number" min={0} max={100} defaultValue={link.brakePercent} errors={scheduleErrors}
+              hint="A sync that would disable or remove more than this share waits for a decision." />
+            <Field label="Removal grace (days)" name="removalGraceDays" type="number" min={0} defaultValue={link.removalGraceDays} errors={scheduleErrors} />
+          </div>
+          <button type="submit">Save schedule</button>
+        </form>
       )}
 
       {canEdit && link && link.status !== "PENDING_CONSENT" && (
