@@ -31,30 +31,44 @@ export function freePort() {
   });
 }
 
-// The SMTP server: web/e2e/mailbox.py around tests/mailbox.py.
-export async function startMailbox() {
-  const child = spawn(join(VENV, "bin", "python"), [join(WEB, "e2e", "mailbox.py")], { stdio: ["pipe", "pipe", "inherit"] });
+// The outside world (web/e2e/services.py): SMTP, DNS and Google fakes of tests/.
+export async function startServices() {
+  const child = spawn(join(VENV, "bin", "python"), [join(WEB, "e2e", "services.py")], { stdio: ["pipe", "pipe", "inherit"] });
   const messages = [];
+  const acks = [];
   const waiting = [];
   const lines = createInterface({ input: child.stdout });
-  const port = await new Promise((done, fail) => {
-    child.once("exit", (code) => fail(new Error(`mailbox exited ${code}`)));
-    lines.once("line", (line) => done(JSON.parse(line).port));
+  const ready = await new Promise((done, fail) => {
+    child.once("exit", (code) => fail(new Error(`services.py exited ${code}`)));
+    lines.once("line", (line) => done(JSON.parse(line)));
   });
   lines.on("line", (line) => {
-    messages.push(JSON.parse(line));
+    const event = JSON.parse(line);
+    if (event.to) messages.push(event);
+    else acks.push(event);
     for (const wake of waiting.splice(0)) wake();
   });
+  const until = async (found, what, timeoutMs = 20000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = found();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+      await new Promise((wake) => { waiting.push(wake); setTimeout(wake, 250); });
+    }
+  };
   return {
-    port,
-    async waitFor(to, timeoutMs = 20000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = messages.find((message) => message.to.includes(to.toLowerCase()));
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no e-mail to ${to}; got ${JSON.stringify(messages.map((m) => m.to))}`);
-        await new Promise((wake) => { waiting.push(wake); setTimeout(wake, 250); });
-      }
+    smtpPort: ready.smtp_port,
+    // Settings (names of core/settings.py) that point the service at the fakes.
+    settings: ready.settings,
+    googleAuthUri: ready.google,
+    waitForMail(to, timeoutMs) {
+      return until(() => messages.find((message) => message.to.includes(to.toLowerCase())), `an e-mail to ${to}`, timeoutMs);
+    },
+    async publishTxt(name, value) {
+      const before = acks.length;
+      child.stdin.write(`${JSON.stringify({ txt: [name, value] })}\n`);
+      await until(() => acks.length > before, `the TXT record ${name}`);
     },
     stop() {
       child.stdin.end();
@@ -63,7 +77,7 @@ export async function startMailbox() {
   };
 }
 
-export async function startServer({ smtpPort } = {}) {
+export async function startServer({ smtpPort, settings = {} } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "wehostvoip-e2e-"));
   const base = `http://127.0.0.1:${port}`;
@@ -76,6 +90,7 @@ export async function startServer({ smtpPort } = {}) {
     WEHOSTVOIP_CONSOLE_DIR: join(WEB, "dist"),
     WEHOSTVOIP_LOG_LEVEL: "WARNING",
   });
+  for (const [name, value] of Object.entries(settings)) env[`WEHOSTVOIP_${name.toUpperCase()}`] = String(value);
   if (smtpPort) {
     Object.assign(env, { WEHOSTVOIP_SMTP_HOST: "127.0.0.1", WEHOSTVOIP_SMTP_PORT: String(smtpPort), WEHOSTVOIP_SMTP_STARTTLS: "false" });
   }

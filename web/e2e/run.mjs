@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { launchChromium, startMailbox, startServer, WEB } from "./harness.mjs";
+import { launchChromium, startServer, startServices, WEB } from "./harness.mjs";
 
 const ARTIFACTS = join(WEB, "e2e", "artifacts");
 const PASSWORD = "tangerine-orbit-4417-lake";
@@ -63,8 +63,9 @@ async function signUp(page, base, mailbox, { email, name, label, colour }) {
 async function main() {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  const mailbox = await startMailbox();
-  const server = await startServer({ smtpPort: mailbox.port });
+  const services = await startServices();
+  const mailbox = { waitFor: services.waitForMail };
+  const server = await startServer({ smtpPort: services.smtpPort, settings: services.settings });
   const browser = await launchChromium();
   const { base } = server;
   const external = [];
@@ -74,6 +75,8 @@ async function main() {
     // No request may leave the server under test (fonts, icons, trackers...).
     alpha.on("request", (request) => {
       const url = new URL(request.url());
+      // The Google fake stands for the provider's consent page, which the user is sent to.
+      if (request.url().startsWith(new URL(services.googleAuthUri).origin)) return;
       if (!["127.0.0.1", ""].includes(url.hostname) && !url.protocol.startsWith("data")) external.push(request.url());
     });
     let tenantUrl = "";
@@ -283,6 +286,60 @@ async function main() {
       await screenshot(page, "smbcs");
     });
 
+    await step("a tenant on a verified domain links its Google directory with the wizard", page, async () => {
+      await page.getByRole("link", { name: "Domains" }).click();
+      const name = await page.locator("tr", { hasText: "acme.example.com" }).locator("code").first().textContent();
+      const value = await page.locator("tr", { hasText: "acme.example.com" }).locator("code").nth(1).textContent();
+      await services.publishTxt(name, value);
+      await page.getByRole("button", { name: "Check now" }).click();
+      await page.getByRole("cell", { name: /^verified since/ }).waitFor();
+
+      await page.getByRole("link", { name: "Tenants" }).click();
+      await page.getByRole("button", { name: "New tenant" }).click();
+      const form = page.locator("form[aria-label='New tenant']");
+      await form.getByLabel("Name").fill("Acme Google");
+      await form.getByLabel("Domain").fill("acme.example.com");
+      await form.getByLabel("Customer").selectOption({ label: "Acme Corp" });
+      await form.getByLabel("Default country code").fill("1");
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("link", { name: "Open the tenant" }).click();
+      await page.getByRole("link", { name: /^Directory link/ }).click();
+
+      await page.getByRole("button", { name: "Go to the provider's consent page" }).click();
+      // The fake consents at once and sends the browser back through our callback.
+      await page.getByText("The directory's administrator consented").waitFor({ timeout: 30000 });
+      await page.getByText("linked", { exact: true }).waitFor();
+
+      await page.getByLabel("First extension").fill("300");
+      await page.getByRole("button", { name: "Discover users" }).click();
+      await page.getByText(/Discovery: succeeded/).waitFor({ timeout: 60000 });
+      await page.getByRole("cell", { name: "cyd@acme.example.com", exact: true }).waitFor();
+      await page.getByLabel("Extension of ben@acme.example.com").fill("310");
+      await page.getByLabel("Import cyd@acme.example.com").uncheck();
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await page.getByRole("button", { name: "Save changes" }).and(page.locator(":disabled")).waitFor();
+      // What the preview shows once read back from the API.
+      await page.waitForFunction(() => {
+        const input = (label) => document.querySelector(`input[aria-label="${label}"]`);
+        return input("Extension of ben@acme.example.com")?.value === "310" && input("Import cyd@acme.example.com")?.checked === false;
+      }, null, { timeout: 10000 });
+      await screenshot(page, "directory-preview");
+
+      await page.getByRole("button", { name: "Import" }).click();
+      const [download] = await Promise.all([
+        page.waitForEvent("download", { timeout: 90000 }),
+        page.getByRole("dialog").getByRole("button", { name: "Import" }).click(),
+      ]);
+      assert.match(download.suggestedFilename(), /\.xlsx$/);
+      await page.getByText(/Import: succeeded/).waitFor();
+      await screenshot(page, "directory-imported");
+
+      await page.getByRole("link", { name: "Back to the tenant" }).click();
+      await page.getByRole("status").filter({ hasText: /^2 subscribers$/ }).waitFor();
+      await page.getByRole("cell", { name: "310", exact: true }).waitFor();
+      await page.getByRole("cell", { name: "google", exact: true }).first().waitFor();
+    });
+
     await step("a second ISP never sees the first one's objects", page, async () => {
       const beta = await browser.newContext({ viewport: { width: 1366, height: 768 } });
       const other = await beta.newPage();
@@ -308,7 +365,9 @@ async function main() {
       await typed.fill("acme.alpha.wehostvoip.localhost");
       await dialog.getByRole("button", { name: "Delete tenant" }).click();
       await page.waitForURL(`${base}/tenants`);
-      await page.getByRole("status").filter({ hasText: /^0 tenants$/ }).waitFor();
+      await page.getByRole("status").filter({ hasText: /^1 tenants$/ }).waitFor();
+      await page.getByRole("cell", { name: "acme.example.com", exact: true }).waitFor();
+      assert.equal(await page.getByRole("cell", { name: "acme.alpha.wehostvoip.localhost", exact: true }).count(), 0);
     });
 
     await step("no request left the server under test", null, async () => {
@@ -317,7 +376,7 @@ async function main() {
   } finally {
     await browser.close();
     await server.stop();
-    mailbox.stop();
+    services.stop();
   }
 }
 
