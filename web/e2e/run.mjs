@@ -225,6 +225,20 @@ async function main() {
       await screenshot(page, "tenant");
     });
 
+    await step("a number assigned to the tenant rings a subscriber", page, async () => {
+      await page.getByRole("link", { name: "Numbers" }).click();
+      await page.getByLabel("Assign +12125550100 to").selectOption({ label: "acme.alpha.wehostvoip.localhost" });
+      await page.locator("tr", { hasText: "+12125550100" }).getByRole("cell", { name: "assigned", exact: true }).waitFor();
+      await page.goto(tenantUrl);
+      await page.getByLabel("Where +12125550100 rings").selectOption({ label: "alice (201)" });
+      await page.waitForTimeout(300);
+      await page.reload();
+      await page.getByRole("heading", { name: "Tenant Acme" }).waitFor();
+      const rings = page.getByLabel("Where +12125550100 rings");
+      await rings.locator("option", { hasText: "alice (201)" }).waitFor({ state: "attached" });
+      assert.equal(await rings.evaluate((select) => select.selectedOptions[0].textContent), "alice (201)");
+    });
+
     await step("a tenant viewer is invited, accepts in the console and cannot edit", page, async () => {
       await page.getByRole("link", { name: "Administrators" }).click();
       const form = page.locator("form[aria-label='Invite']");
@@ -247,6 +261,8 @@ async function main() {
         assert.equal(await viewer.getByRole("button", { name: control }).count(), 0, `no ${control} for a viewer`);
       }
       assert.equal(await viewer.getByRole("button", { name: /Reveal the SIP password/ }).count(), 0);
+      await viewer.getByRole("cell", { name: "alice (201)", exact: true }).waitFor();
+      assert.equal(await viewer.getByLabel("Where +12125550100 rings").count(), 0);
       await screenshot(viewer, "tenant-viewer");
       await viewerContext.close();
     });

@@ -9,7 +9,7 @@ import type { CustomersQuery } from "../gql/graphql";
 import { AddressFields, ContactFields, addressInput, contactInput, ADDRESS_FIELDS, CONTACT_FIELDS } from "../ui/address";
 import { ConfirmButton } from "../ui/confirm";
 import { Field, Fieldset, formValues, GeneralErrors, Select } from "../ui/form";
-import { none, useChoices } from "../ui/options";
+import { none, useServicePlanChoices } from "../ui/options";
 import { Pager, usePaging } from "../ui/paging";
 
 const CustomersDocument = graphql(`
@@ -154,10 +154,11 @@ export default function Customers() {
 }
 
 function CustomerForm({ customer, onDone }: { customer: Customer | null; onDone: () => void }) {
-  const choices = useChoices();
+  const servicePlans = useServicePlanChoices();
   const [createState, create] = useMutation(CreateDocument);
   const [updateState, update] = useMutation(UpdateDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
+  if (!servicePlans) return <p role="status">Loading…</p>;
   return (
     <form
       className="card"
@@ -189,7 +190,7 @@ function CustomerForm({ customer, onDone }: { customer: Customer | null; onDone:
       <Field label="Max concurrent calls" name="maxConcurrentCalls" type="number" min={1} required
         defaultValue={customer?.maxConcurrentCalls ?? 5} errors={errors} />
       <Select label="Service plan" name="servicePlan" errors={errors} defaultValue={customer?.servicePlan?.id ?? ""}
-        options={[none("not billed yet"), ...choices.servicePlans]} />
+        options={[none("not billed yet"), ...servicePlans]} />
       <Select label="Status" name="status" errors={errors} defaultValue={customer?.status ?? "ACTIVE"}
         options={[{ value: "ACTIVE", label: "active" }, { value: "SUSPENDED", label: "suspended" }]} />
       <Fieldset legend="Contact">

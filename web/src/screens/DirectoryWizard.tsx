@@ -96,7 +96,7 @@ export default function DirectoryWizard() {
   const tenant = useParams().id!;
   const [params] = useSearchParams();
   const { canEdit } = useSession();
-  const paging = usePaging(100);
+  const paging = usePaging(50);
   const [{ data, error }, refetch] = useQuery({ query: LinkDocument, variables: { tenant, ...paging.vars } });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   const [, start] = useMutation(StartDocument);

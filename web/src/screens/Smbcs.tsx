@@ -7,7 +7,7 @@ import { useSession } from "../auth/session";
 import { graphql } from "../gql";
 import { ConfirmButton } from "../ui/confirm";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
-import { none, useChoices } from "../ui/options";
+import { none, useCustomerChoices } from "../ui/options";
 import { Pager, usePaging } from "../ui/paging";
 
 const SmbcsDocument = graphql(`
@@ -32,7 +32,7 @@ const DeleteDocument = graphql(`
 
 export default function Smbcs() {
   const { canEdit } = useSession();
-  const choices = useChoices();
+  const customers = useCustomerChoices(!canEdit);
   const paging = usePaging();
   const [search, setSearch] = useState("");
   const [{ data, error }] = useQuery({ query: SmbcsDocument, variables: { filter: { search: search || null }, ...paging.vars } });
@@ -64,7 +64,7 @@ export default function Smbcs() {
             <Field label="Address" name="address" required placeholder="sbc1.example.com:5060" errors={errors}
               hint="IP or host name, with an optional port." />
             <Field label="Region" name="region" errors={errors} />
-            <Select label="Customer" name="customer" errors={errors} options={[none("the ISP's own"), ...choices.customers]} />
+            <Select label="Customer" name="customer" errors={errors} options={[none("the ISP's own"), ...(customers ?? [])]} />
           </div>
           <button type="submit" disabled={state.fetching}>Create</button>
         </form>

@@ -8,9 +8,10 @@ import { useSession } from "../auth/session";
 import { graphql } from "../gql";
 import { ConfirmButton } from "../ui/confirm";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
-import { none, useChoices } from "../ui/options";
+import { none, useCarrierChoices, useDialPlanChoices } from "../ui/options";
 import { CredentialsSheet } from "./CredentialsSheet";
 import { Subscribers } from "./Subscribers";
+import { TenantNumbers } from "./TenantNumbers";
 
 const TenantDocument = graphql(`
   query Tenant($id: ID!) {
@@ -49,7 +50,9 @@ export default function TenantDetail() {
   const id = useParams().id!;
   const navigate = useNavigate();
   const { canEdit, kind } = useSession();
-  const choices = useChoices();
+  const ispAdmin = canEdit && (kind === "ISP" || kind === "PLATFORM");
+  const carriers = useCarrierChoices(!ispAdmin);
+  const dialPlans = useDialPlanChoices(!ispAdmin);
   const [{ data, fetching, error }] = useQuery({ query: TenantDocument, variables: { id } });
   const [, update] = useMutation(TenantUpdateDocument);
   const [, remove] = useMutation(TenantDeleteDocument);
@@ -57,7 +60,6 @@ export default function TenantDetail() {
   const tenant = data?.node?.__typename === "Tenant" ? data.node : null;
   if (fetching && !data) return <p role="status">Loading…</p>;
   if (!tenant) return <section><h1>Tenant not found</h1><GeneralErrors errors={noErrors} extra={describeError(error)} /></section>;
-  const ispAdmin = canEdit && (kind === "ISP" || kind === "PLATFORM");
   return (
     <section>
       <h1>Tenant {tenant.name}</h1>
@@ -69,7 +71,7 @@ export default function TenantDetail() {
         <Link to={`/tenants/${encodeURIComponent(id)}/directory`}>Directory link (Google Workspace or Microsoft Entra)</Link>
       </p>
       <GeneralErrors errors={errors} />
-      {ispAdmin && (
+      {ispAdmin && carriers && dialPlans && (
         <form
           className="card"
           aria-label="Tenant settings"
@@ -97,8 +99,8 @@ export default function TenantDetail() {
             <Field label="Name" name="name" defaultValue={tenant.name} required errors={errors} />
             <Select label="Status" name="status" defaultValue={tenant.status} errors={errors}
               options={[{ value: "ACTIVE", label: "active" }, { value: "SUSPENDED", label: "suspended" }]} />
-            <Select label="Carrier" name="carrier" defaultValue={tenant.carrierId ?? ""} errors={errors} options={[none(), ...choices.carriers]} />
-            <Select label="Dial plan" name="dialPlan" defaultValue={tenant.dialPlanId ?? ""} errors={errors} options={[none(), ...choices.dialPlans]} />
+            <Select label="Carrier" name="carrier" defaultValue={tenant.carrierId ?? ""} errors={errors} options={[none(), ...carriers]} />
+            <Select label="Dial plan" name="dialPlan" defaultValue={tenant.dialPlanId ?? ""} errors={errors} options={[none(), ...dialPlans]} />
             <Field label="Default country code" name="defaultCountryCode" defaultValue={tenant.defaultCountryCode} errors={errors} />
             <Field label="Default area code" name="defaultAreaCode" defaultValue={tenant.defaultAreaCode} errors={errors} />
           </div>
@@ -120,6 +122,7 @@ export default function TenantDetail() {
         </form>
       )}
       <Subscribers tenantId={id} canEdit={canEdit} />
+      <TenantNumbers tenantId={id} canEdit={canEdit} />
       {canEdit && <CredentialsSheet tenantId={id} />}
     </section>
   );

@@ -6,7 +6,7 @@ import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
-import { none, useChoices } from "../ui/options";
+import { none, useCarrierChoices, useCustomerChoices, useDialPlanChoices } from "../ui/options";
 import { Pager, usePaging } from "../ui/paging";
 
 const TenantsDocument = graphql(`
@@ -32,7 +32,7 @@ const SHOWN = ["name", "domain", "customer", "carrier", "dialPlan", "defaultCoun
 
 export default function Tenants() {
   const { canEdit, kind } = useSession();
-  const choices = useChoices();
+  const customers = useCustomerChoices() ?? [];
   const paging = usePaging();
   const [search, setSearch] = useState("");
   const [customer, setCustomer] = useState("");
@@ -43,7 +43,7 @@ export default function Tenants() {
     variables: { filter: { search: search || null, customer: customer || null }, orderBy: { field, direction }, ...paging.vars },
   });
   const [creating, setCreating] = useState(false);
-  const customerName = new Map(choices.customers.map((option) => [option.value, option.label]));
+  const customerName = new Map(customers.map((option) => [option.value, option.label]));
   const mayCreate = canEdit && (kind === "ISP" || kind === "PLATFORM");
   return (
     <section>
@@ -56,7 +56,7 @@ export default function Tenants() {
           Customer{" "}
           <select value={customer} onChange={(e) => { setCustomer(e.target.value); paging.reset(); }}>
             <option value="">any</option>
-            {choices.customers.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
+            {customers.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
           </select>
         </label>
         <label>
@@ -93,7 +93,9 @@ export default function Tenants() {
 }
 
 function TenantForm({ onDone }: { onDone: () => void }) {
-  const choices = useChoices();
+  const customers = useCustomerChoices() ?? [];
+  const carriers = useCarrierChoices() ?? [];
+  const dialPlans = useDialPlanChoices() ?? [];
   const [state, create] = useMutation(TenantCreateDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [created, setCreated] = useState<{ id: string; domain: string; username: string; password: string } | null>(null);
@@ -147,9 +149,9 @@ function TenantForm({ onDone }: { onDone: () => void }) {
         <Field label="Name" name="name" required errors={errors} autoFocus />
         <Field label="Domain" name="domain" required errors={errors}
           hint="A name in your namespace (e.g. acme) or one of your verified domains." />
-        <Select label="Customer" name="customer" required errors={errors} options={[none("choose"), ...choices.customers]} />
-        <Select label="Carrier" name="carrier" errors={errors} options={[none(), ...choices.carriers]} />
-        <Select label="Dial plan" name="dialPlan" errors={errors} options={[none(), ...choices.dialPlans]} />
+        <Select label="Customer" name="customer" required errors={errors} options={[none("choose"), ...customers]} />
+        <Select label="Carrier" name="carrier" errors={errors} options={[none(), ...carriers]} />
+        <Select label="Dial plan" name="dialPlan" errors={errors} options={[none(), ...dialPlans]} />
         <Field label="Default country code" name="defaultCountryCode" required placeholder="1" errors={errors} hint="Without +." />
         <Field label="Default area code" name="defaultAreaCode" errors={errors} />
       </div>

@@ -82,13 +82,8 @@ describe("Customers", () => {
           return { me: ispAdmin };
         case "Customers":
           return { customers: emptyConnection("CustomerConnection") };
-        case "Choices":
-          return {
-            servicePlans: { __typename: "ServicePlanConnection", edges: [] },
-            carriers: { __typename: "CarrierConnection", edges: [] },
-            dialPlans: { __typename: "DialPlanConnection", edges: [] },
-            customers: { __typename: "CustomerConnection", edges: [] },
-          };
+        case "ServicePlanChoices":
+          return { servicePlans: { __typename: "ServicePlanConnection", edges: [] } };
         default:
           return {
             customerCreate: {
