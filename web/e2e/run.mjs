@@ -159,6 +159,28 @@ async function main() {
       await screenshot(page, "dial-plan");
     });
 
+    await step("a service plan with a service rate and an imported rate deck", page, async () => {
+      await page.getByRole("link", { name: "Service plans" }).click();
+      await page.getByRole("button", { name: "New service plan" }).click();
+      await page.getByLabel("Name").fill("Business");
+      await page.getByLabel("Monthly price per subscriber").fill("4.50");
+      await page.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("link", { name: "Business" }).click();
+      await page.getByRole("heading", { name: "Service plan Business" }).waitFor();
+      const rate = page.locator("form[aria-label='New service rate']");
+      await rate.getByLabel("Rate per minute").fill("0.0200");
+      await rate.getByRole("button", { name: "Add rate" }).click();
+      await page.getByRole("cell", { name: "0.0200", exact: true }).waitFor();
+      const deck = "prefix,rate_per_minute,description\n+44,0.0150,United Kingdom\n+4420,0.0100,London\n";
+      const form = page.locator("form[aria-label='Import the rate deck']");
+      await form.getByLabel("CSV file").setInputFiles({ name: "deck.csv", mimeType: "text/csv", buffer: Buffer.from(deck) });
+      await form.getByRole("button", { name: "Import" }).click();
+      await page.getByText(/Rate deck import: succeeded/).waitFor({ timeout: 30000 });
+      await page.getByRole("cell", { name: "London", exact: true }).waitFor();
+      await page.getByRole("status").filter({ hasText: /^2 rates$/ }).waitFor();
+      await screenshot(page, "service-plan");
+    });
+
     await step("a customer; a bad limit shows at its field", page, async () => {
       await page.getByRole("link", { name: "Customers" }).click();
       await page.getByRole("button", { name: "New customer" }).click();
