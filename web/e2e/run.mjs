@@ -247,6 +247,27 @@ async function main() {
       await screenshot(page, "tenant");
     });
 
+    await step("a security group opens a country for a subscriber", page, async () => {
+      const form = page.locator("form[aria-label='New security group']");
+      await form.getByLabel("Name").fill("UK");
+      await form.getByLabel("Countries").fill("GB, QQ");
+      await form.getByRole("button", { name: "Create" }).click();
+      await form.locator('input[name="countries"][aria-invalid="true"]').waitFor();
+      await form.getByLabel("Countries").fill("GB");
+      await form.getByRole("button", { name: "Create" }).click();
+      await page.getByRole("cell", { name: "UK", exact: true }).waitFor();
+      await page.getByRole("button", { name: "Edit bob" }).click();
+      const edit = page.locator("form[aria-label='Edit bob']");
+      await edit.getByLabel("Security group").selectOption({ label: "UK" });
+      await edit.getByRole("button", { name: "Save" }).click();
+      await edit.waitFor({ state: "detached" });
+      await page.reload();
+      await page.getByRole("button", { name: "Edit bob" }).click();
+      const again = page.locator("form[aria-label='Edit bob']").getByLabel("Security group");
+      assert.equal(await again.evaluate((select) => select.selectedOptions[0].textContent), "UK");
+      await page.locator("form[aria-label='Edit bob']").getByRole("button", { name: "Close" }).click();
+    });
+
     await step("a number assigned to the tenant rings a subscriber", page, async () => {
       await page.getByRole("link", { name: "Numbers" }).click();
       await page.getByLabel("Assign +12125550100 to").selectOption({ label: "acme.alpha.wehostvoip.localhost" });

@@ -9,13 +9,14 @@ import type { SubscribersQuery, SubscriberStatus } from "../gql/graphql";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
 import { Pager, usePaging } from "../ui/paging";
 import { bulkErrorMessages, parseBulkLines } from "./bulk";
+import { SecurityGroupsDocument } from "./SecurityGroups";
 
 const SubscribersDocument = graphql(`
   query Subscribers($filter: SubscriberFilter, $orderBy: SubscriberOrder, $first: Int, $after: String, $last: Int, $before: String) {
     subscribers(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { node { id username displayName email alias callerId status source concurrentCalls ringTimeout voicemailToEmail forwardUnconditional forwardBusy forwardNoAnswer } }
+      edges { node { id tenantId securityGroupId username displayName email alias callerId status source concurrentCalls ringTimeout voicemailToEmail forwardUnconditional forwardBusy forwardNoAnswer } }
     }
   }
 `);
@@ -41,7 +42,7 @@ const UpdateDocument = graphql(`
   mutation SubscriberUpdate($input: SubscriberUpdateInput!) {
     subscriberUpdate(input: $input) {
       subscriber {
-        id username displayName email alias callerId status concurrentCalls ringTimeout voicemailToEmail
+        id securityGroupId username displayName email alias callerId status concurrentCalls ringTimeout voicemailToEmail
         forwardUnconditional forwardBusy forwardNoAnswer
       }
       warnings { field code message }
@@ -61,7 +62,7 @@ const DeleteDocument = graphql(`
 `);
 
 const FIELDS = ["username", "email", "displayName", "alias", "callerId"];
-const EDIT_FIELDS = [...FIELDS, "status", "concurrentCalls", "ringTimeout", "forwardUnconditional", "forwardBusy", "forwardNoAnswer"];
+const EDIT_FIELDS = [...FIELDS, "securityGroup", "status", "concurrentCalls", "ringTimeout", "forwardUnconditional", "forwardBusy", "forwardNoAnswer"];
 
 type Subscriber = SubscribersQuery["subscribers"]["edges"][number]["node"];
 
@@ -269,6 +270,8 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
   const [state, update] = useMutation(UpdateDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [warnings, setWarnings] = useState<string[]>([]);
+  const [{ data: groups }] = useQuery({ query: SecurityGroupsDocument, variables: { tenant: subscriber.tenantId } });
+  if (!groups) return <p role="status">Loading…</p>;
   return (
     <form
       className="card"
@@ -284,6 +287,7 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
               displayName: values.displayName,
               alias: orNull(values.alias),
               callerId: orNull(values.callerId),
+              securityGroup: orNull(values.securityGroup),
               status: values.status as SubscriberStatus,
               concurrentCalls: Number(values.concurrentCalls),
               ringTimeout: Number(values.ringTimeout),
@@ -307,6 +311,9 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
         <Field label="Display name" name="displayName" defaultValue={subscriber.displayName} errors={errors} />
         <Field label="Extension" name="alias" inputMode="numeric" defaultValue={subscriber.alias ?? ""} errors={errors} />
         <Field label="Caller ID" name="callerId" defaultValue={subscriber.callerId ?? ""} errors={errors} />
+        <Select label="Security group" name="securityGroup" defaultValue={subscriber.securityGroupId ?? ""} errors={errors}
+          options={[{ value: "", label: "(none: no international calls)" },
+            ...groups.securityGroups.edges.map(({ node }) => ({ value: node.id, label: node.name }))]} />
         <Select label="Status" name="status" defaultValue={subscriber.status} errors={errors}
           options={[{ value: "ACTIVE", label: "active" }, { value: "DISABLED", label: "disabled" }]} />
         <Field label="Concurrent calls" name="concurrentCalls" type="number" min={1} defaultValue={subscriber.concurrentCalls} errors={errors} />

@@ -11,6 +11,7 @@ import { Field, formValues, GeneralErrors, Select } from "../ui/form";
 import { none, useCarrierChoices, useDialPlanChoices } from "../ui/options";
 import { CredentialsSheet } from "./CredentialsSheet";
 import { Subscribers } from "./Subscribers";
+import { SecurityGroups } from "./SecurityGroups";
 import { TenantNumbers } from "./TenantNumbers";
 
 const TenantDocument = graphql(`
@@ -123,6 +124,7 @@ export default function TenantDetail() {
       )}
       <Subscribers tenantId={id} canEdit={canEdit} />
       <TenantNumbers tenantId={id} canEdit={canEdit} />
+      <SecurityGroups tenantId={id} canEdit={canEdit} />
       {canEdit && <CredentialsSheet tenantId={id} />}
     </section>
   );
