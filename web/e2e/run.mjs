@@ -399,6 +399,26 @@ async function main() {
       await page.getByRole("cell", { name: "google", exact: true }).first().waitFor();
     });
 
+    await step("an API token works as a bearer credential until it is revoked", page, async () => {
+      await page.getByRole("link", { name: "API tokens" }).click();
+      await page.locator("form[aria-label='New API token']").getByLabel("Name", { exact: true }).fill("billing export");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const token = (await page.getByLabel("Secret of the new token").textContent()).trim();
+      const me = async () => {
+        const response = await fetch(`${base}/graphql`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: "{ me { email } }" }),
+        });
+        return (await response.json()).data?.me;
+      };
+      assert.deepEqual(await me(), { email: "owner@alpha.example.com" });
+      await page.getByRole("button", { name: "Revoke" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+      await page.getByText(/^revoked /).waitFor();
+      assert.equal(await me(), null);
+    });
+
     await step("a second ISP never sees the first one's objects", page, async () => {
       const beta = await browser.newContext({ viewport: { width: 1366, height: 768 } });
       const other = await beta.newPage();

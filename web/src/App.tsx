@@ -26,6 +26,7 @@ const Routing = lazy(() => import("./screens/Routing"));
 const AuditLog = lazy(() => import("./screens/AuditLog"));
 const Domains = lazy(() => import("./screens/Domains"));
 const Smbcs = lazy(() => import("./screens/Smbcs"));
+const ApiTokens = lazy(() => import("./screens/ApiTokens"));
 const DirectoryWizard = lazy(() => import("./screens/DirectoryWizard"));
 
 // Dispatched by the API client when a mutation answers UNAUTHENTICATED.
@@ -100,6 +101,7 @@ export function App() {
           <Route path="audit" element={<Lazy><AuditLog /></Lazy>} />
           <Route path="domains" element={<Lazy><Domains /></Lazy>} />
           <Route path="smbcs" element={<Lazy><Smbcs /></Lazy>} />
+          <Route path="api-tokens" element={<Lazy><ApiTokens /></Lazy>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -26,6 +26,7 @@ const SCREENS: { to: string; label: string; kinds: Kind[] }[] = [
   { to: "/administrators", label: "Administrators", kinds: ["PLATFORM", "ISP", "CUSTOMER", "TENANT"] },
   { to: "/routing", label: "Routing", kinds: ["PLATFORM", "ISP", "CUSTOMER", "TENANT"] },
   { to: "/audit", label: "Audit log", kinds: ["PLATFORM", "ISP"] },
+  { to: "/api-tokens", label: "API tokens", kinds: ["PLATFORM", "ISP", "CUSTOMER", "TENANT"] },
 ];
 
 export function Layout() {
