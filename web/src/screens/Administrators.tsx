@@ -6,6 +6,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import type { Role } from "../gql/graphql";
 import { ConfirmButton } from "../ui/confirm";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
@@ -50,7 +51,8 @@ export default function Administrators() {
   const { canEdit, me } = useSession();
   const paging = usePaging();
   const [search, setSearch] = useState("");
-  const [{ data, error }] = useQuery({ query: AdministratorsDocument, variables: { search: search || null, ...paging.vars } });
+  const settledSearch = useDebounced(search);
+  const [{ data, error }] = useQuery({ query: AdministratorsDocument, variables: { search: settledSearch || null, ...paging.vars } });
   const [, revoke] = useMutation(RevokeDocument);
   const [, updateGrant] = useMutation(GrantUpdateDocument);
   const [, removeGrant] = useMutation(GrantRemoveDocument);

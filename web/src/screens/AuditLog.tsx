@@ -3,6 +3,7 @@ import { useState } from "react";
 import { useQuery } from "urql";
 import { describeError } from "../api/errors";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import { formatDate } from "../ui/format";
 import { Pager, usePaging } from "../ui/paging";
 
@@ -19,9 +20,10 @@ const AuditEventsDocument = graphql(`
 export default function AuditLog() {
   const paging = usePaging(50);
   const [objectType, setObjectType] = useState("");
+  const settledObjectType = useDebounced(objectType);
   const [{ data, error }] = useQuery({
     query: AuditEventsDocument,
-    variables: { filter: { objectType: objectType || null }, ...paging.vars },
+    variables: { filter: { objectType: settledObjectType || null }, ...paging.vars },
   });
   return (
     <section>

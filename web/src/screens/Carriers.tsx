@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import { Field, formValues, GeneralErrors } from "../ui/form";
 import { Pager, usePaging } from "../ui/paging";
 
@@ -28,9 +29,10 @@ export default function Carriers() {
   const { canEdit } = useSession();
   const paging = usePaging();
   const [search, setSearch] = useState("");
+  const settledSearch = useDebounced(search);
   const [{ data, error }] = useQuery({
     query: CarriersDocument,
-    variables: { filter: { search: search || null }, ...paging.vars },
+    variables: { filter: { search: settledSearch || null }, ...paging.vars },
   });
   const [creating, setCreating] = useState(false);
   return (

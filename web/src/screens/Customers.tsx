@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import type { CustomersQuery } from "../gql/graphql";
 import { AddressFields, ContactFields, addressInput, contactInput, ADDRESS_FIELDS, CONTACT_FIELDS } from "../ui/address";
 import { ConfirmButton } from "../ui/confirm";
@@ -58,6 +59,7 @@ export default function Customers() {
   const { canEdit, kind } = useSession();
   const paging = usePaging();
   const [search, setSearch] = useState("");
+  const settledSearch = useDebounced(search);
   const [status, setStatus] = useState("");
   const [order, setOrder] = useState("NAME:ASC");
   const [editing, setEditing] = useState<Customer | "new" | null>(null);
@@ -65,7 +67,7 @@ export default function Customers() {
   const [{ data, fetching, error }] = useQuery({
     query: CustomersDocument,
     variables: {
-      filter: { search: search || null, status: (status || null) as "ACTIVE" | "SUSPENDED" | null },
+      filter: { search: settledSearch || null, status: (status || null) as "ACTIVE" | "SUSPENDED" | null },
       orderBy: { field, direction },
       ...paging.vars,
     },

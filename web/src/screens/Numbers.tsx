@@ -6,6 +6,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import type { NumberState, NumberType } from "../gql/graphql";
 import { ConfirmButton } from "../ui/confirm";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
@@ -59,12 +60,13 @@ export default function Numbers() {
   const [state, setState] = useState("");
   const [numberType, setNumberType] = useState("");
   const [prefix, setPrefix] = useState("");
+  const settledPrefix = useDebounced(prefix);
   const [order, setOrder] = useState("E164:ASC");
   const [field, direction] = order.split(":") as ["E164" | "CREATED_AT" | "PRICE", "ASC" | "DESC"];
   const [{ data, error }, refetch] = useQuery({
     query: NumbersDocument,
     variables: {
-      filter: { state: (state || null) as NumberState | null, numberType: (numberType || null) as NumberType | null, prefix: prefix || null },
+      filter: { state: (state || null) as NumberState | null, numberType: (numberType || null) as NumberType | null, prefix: settledPrefix || null },
       orderBy: { field, direction },
       ...paging.vars,
     },

@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import { Field, formValues, GeneralErrors } from "../ui/form";
 import { Pager, usePaging } from "../ui/paging";
 
@@ -29,7 +30,8 @@ export default function ServicePlans() {
   const { canEdit } = useSession();
   const paging = usePaging();
   const [search, setSearch] = useState("");
-  const [{ data, error }] = useQuery({ query: ServicePlansDocument, variables: { filter: { search: search || null }, ...paging.vars } });
+  const settledSearch = useDebounced(search);
+  const [{ data, error }] = useQuery({ query: ServicePlansDocument, variables: { filter: { search: settledSearch || null }, ...paging.vars } });
   const [creating, setCreating] = useState(false);
   const [state, create] = useMutation(CreateDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);

@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import { ConfirmButton } from "../ui/confirm";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
 import { none, useCustomerChoices } from "../ui/options";
@@ -35,7 +36,8 @@ export default function Smbcs() {
   const customers = useCustomerChoices(!canEdit);
   const paging = usePaging();
   const [search, setSearch] = useState("");
-  const [{ data, error }] = useQuery({ query: SmbcsDocument, variables: { filter: { search: search || null }, ...paging.vars } });
+  const settledSearch = useDebounced(search);
+  const [{ data, error }] = useQuery({ query: SmbcsDocument, variables: { filter: { search: settledSearch || null }, ...paging.vars } });
   const [state, create] = useMutation(CreateDocument);
   const [, remove] = useMutation(DeleteDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import { ConfirmButton } from "../ui/confirm";
 import type { SubscribersQuery, SubscriberStatus } from "../gql/graphql";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
@@ -69,11 +70,12 @@ type Subscriber = SubscribersQuery["subscribers"]["edges"][number]["node"];
 export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: boolean }) {
   const paging = usePaging();
   const [search, setSearch] = useState("");
+  const settledSearch = useDebounced(search);
   const [status, setStatus] = useState("");
   const [{ data, error }] = useQuery({
     query: SubscribersDocument,
     variables: {
-      filter: { tenant: tenantId, search: search || null, status: (status || null) as "ACTIVE" | "DISABLED" | null },
+      filter: { tenant: tenantId, search: settledSearch || null, status: (status || null) as "ACTIVE" | "DISABLED" | null },
       orderBy: { field: "USERNAME", direction: "ASC" },
       ...paging.vars,
     },

@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { useSession } from "../auth/session";
 import { graphql } from "../gql";
+import { useDebounced } from "../ui/debounce";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
 import { none, useCarrierChoices, useCustomerChoices, useDialPlanChoices } from "../ui/options";
 import { Pager, usePaging } from "../ui/paging";
@@ -35,12 +36,13 @@ export default function Tenants() {
   const customers = useCustomerChoices() ?? [];
   const paging = usePaging();
   const [search, setSearch] = useState("");
+  const settledSearch = useDebounced(search);
   const [customer, setCustomer] = useState("");
   const [order, setOrder] = useState("NAME:ASC");
   const [field, direction] = order.split(":") as ["NAME" | "DOMAIN" | "CREATED_AT", "ASC" | "DESC"];
   const [{ data, error }] = useQuery({
     query: TenantsDocument,
-    variables: { filter: { search: search || null, customer: customer || null }, orderBy: { field, direction }, ...paging.vars },
+    variables: { filter: { search: settledSearch || null, customer: customer || null }, orderBy: { field, direction }, ...paging.vars },
   });
   const [creating, setCreating] = useState(false);
   const customerName = new Map(customers.map((option) => [option.value, option.label]));
