@@ -311,6 +311,22 @@ async function main() {
     });
 
     await step("a session that ended goes to the login and comes back where it was", page, async () => {
+      // Logging out in another tab ends the session on the server; this tab learns it
+      // at its next move inside the console.
+      await page.goto(`${base}/customers`);
+      await page.getByRole("heading", { name: "Customers" }).waitFor();
+      const other = await alpha.newPage();
+      await other.goto(`${base}/isp`);
+      await other.getByRole("button", { name: "Log out" }).click();
+      await other.waitForURL(`${base}/login`);
+      await other.close();
+      await page.getByRole("link", { name: "Numbers" }).click();
+      await page.waitForURL(/\/login\?next=%2Fnumbers/);
+      await page.getByLabel("E-mail").fill("owner@alpha.example.com");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.waitForURL(`${base}/numbers`);
+      // A deep link with a query string survives the round trip too.
       await alpha.clearCookies();
       await page.goto(`${base}/numbers?x=1`);
       await page.waitForURL(/\/login\?next=/);

@@ -1,7 +1,7 @@
 // The frame of every logged-in screen: the ISP's logo and colours, the screens
 // this person's role may see, and logout.
 import { useEffect, useRef } from "react";
-import { NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
+import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { useMutation } from "urql";
 import { useSession, type Kind } from "./auth/session";
 import { graphql } from "./gql";
@@ -31,7 +31,6 @@ const SCREENS: { to: string; label: string; kinds: Kind[] }[] = [
 
 export function Layout() {
   const session = useSession();
-  const navigate = useNavigate();
   const [, logout] = useMutation(LogoutDocument);
   const isp = session.grant?.isp ?? null;
   useEffect(() => applyTheme(isp?.theme), [isp?.theme]);
@@ -58,8 +57,8 @@ export function Layout() {
           type="button"
           onClick={async () => {
             await logout({});
-            session.refresh();
-            navigate("/login");
+            // A fresh page: nothing this person saw stays in the client's cache.
+            window.location.assign("/login");
           }}
         >
           Log out
