@@ -310,6 +310,34 @@ async function main() {
       await viewerContext.close();
     });
 
+    await step("an ISP viewer sees the ISP's screens without edit controls", page, async () => {
+      await page.getByRole("link", { name: "Administrators" }).click();
+      const form = page.locator("form[aria-label='Invite']");
+      await form.getByLabel("E-mail").fill("auditor@alpha.example.com");
+      await form.getByLabel("Role").selectOption("VIEWER");
+      await page.getByRole("button", { name: "Send invitation" }).click();
+      await page.getByText("Invitation sent to auditor@alpha.example.com").waitFor();
+      const token = tokenOf(await mailbox.waitFor("auditor@alpha.example.com"));
+      const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const viewer = await context.newPage();
+      await viewer.goto(`${base}/join/invitation?token=${encodeURIComponent(token)}`);
+      await viewer.getByLabel("Full name").fill("Ada Auditor");
+      await viewer.getByLabel("Password").fill(PASSWORD);
+      await viewer.getByRole("button", { name: "Accept" }).click();
+      await viewer.getByRole("heading", { name: "Alpha Telecom" }).waitFor();
+      const screens = [["/customers", "Acme Corp"], ["/carriers", "Carrier One"], ["/numbers", "+12125550101"],
+        ["/dial-plans", "US local"], ["/service-plans", "Business"], [tenantUrl.slice(base.length), "alice"]];
+      for (const [path, seen] of screens) {
+        await viewer.goto(`${base}${path}`);
+        await viewer.getByRole("cell", { name: seen, exact: true }).first().waitFor();
+        const buttons = await viewer.locator("main button").allTextContents();
+        const edits = buttons.filter((text) => /^(New|Add|Import|Delete|Edit|Save|Bulk|Reveal|Release|Download)/.test(text));
+        assert.deepEqual(edits, [], `no edit control on ${path}`);
+      }
+      await screenshot(viewer, "isp-viewer");
+      await context.close();
+    });
+
     await step("a session that ended goes to the login and comes back where it was", page, async () => {
       // Logging out in another tab ends the session on the server; this tab learns it
       // at its next move inside the console.

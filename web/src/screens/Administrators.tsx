@@ -48,7 +48,7 @@ const GrantRemoveDocument = graphql(`
 `);
 
 export default function Administrators() {
-  const { canEdit, me } = useSession();
+  const { canEdit, me, grant } = useSession();
   const paging = usePaging();
   const [search, setSearch] = useState("");
   const settledSearch = useDebounced(search);
@@ -68,7 +68,7 @@ export default function Administrators() {
         </label>
       </div>
       <GeneralErrors errors={rowErrors} extra={describeError(error)} />
-      {canEdit && <InviteForm tenants={tenants} />}
+      {canEdit && <InviteForm tenants={tenants} ispId={grant?.isp?.id ?? null} />}
       <table>
         <caption className="visually-hidden">Administrators</caption>
         <thead>
@@ -145,7 +145,8 @@ export default function Administrators() {
   );
 }
 
-function InviteForm({ tenants }: { tenants: readonly { id: string; domain: string }[] }) {
+// An invitation names its scope: a tenant, or else the ISP you administer.
+function InviteForm({ tenants, ispId }: { tenants: readonly { id: string; domain: string }[]; ispId: string | null }) {
   const [state, invite] = useMutation(InviteDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [sent, setSent] = useState<string | null>(null);
@@ -154,8 +155,10 @@ function InviteForm({ tenants }: { tenants: readonly { id: string; domain: strin
       event.preventDefault();
       const form = event.currentTarget;
       const values = formValues(form);
-      const payload = (await invite({ input: { email: values.email, role: values.role as Role, tenant: values.tenant || null } })).data?.administratorInvite;
-      setErrors(mapUserErrors(payload?.errors, ["email", "role", "tenant"]));
+      setSent(null);
+      const scope = values.tenant ? { tenant: values.tenant } : { isp: ispId };
+      const payload = (await invite({ input: { email: values.email, role: values.role as Role, ...scope } })).data?.administratorInvite;
+      setErrors(mapUserErrors(payload?.errors, ["email", "role", "tenant", "isp"]));
       if (payload?.invitation) {
         setSent(payload.invitation.email);
         form.reset();
@@ -167,7 +170,7 @@ function InviteForm({ tenants }: { tenants: readonly { id: string; domain: strin
       <div className="grid2">
         <Field label="E-mail" name="email" type="email" required errors={errors} />
         <Select label="Role" name="role" errors={errors} options={[{ value: "ADMIN", label: "administrator" }, { value: "VIEWER", label: "viewer (no changes)" }]} />
-        <Select label="Where" name="tenant" errors={errors}
+        <Select label="Where" name="tenant" errors={{ ...errors, fields: { ...errors.fields, tenant: errors.fields.tenant ?? errors.fields.isp } }}
           options={[{ value: "", label: "the whole ISP" }, ...tenants.map((tenant) => ({ value: tenant.id, label: `tenant ${tenant.domain}` }))]} />
       </div>
       <button type="submit" disabled={state.fetching}>Send invitation</button>
