@@ -2,7 +2,7 @@
 // cookie and the CSRF header, and subscriptions over graphql-transport-ws.
 import { cacheExchange, type Cache } from "@urql/exchange-graphcache";
 import { createClient as createWsClient } from "graphql-ws";
-import { Client, fetchExchange, mapExchange, subscriptionExchange } from "urql";
+import { Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError, type OperationResult } from "urql";
 import { CSRF_HEADER, csrfToken } from "./csrf";
 
 // Objects with an `id` are normalised by it; the rest (PageInfo, Theme, address,
@@ -24,11 +24,26 @@ function invalidateLists(cache: Cache): void {
 
 export type SessionEvents = { onUnauthenticated: () => void };
 
+// Seconds the API asks to wait when the viewer's query budget is spent; null otherwise.
+export function budgetRetryAfter(error: CombinedError | undefined): number | null {
+  const exceeded = error?.graphQLErrors.find((e) => e.extensions?.code === "QUERY_BUDGET_EXCEEDED");
+  const seconds = exceeded?.extensions?.retryAfterSeconds;
+  return typeof seconds === "number" ? seconds : null;
+}
+
 export function createApiClient(events: SessionEvents, url = "/graphql", fetchImpl?: typeof fetch): Client {
   const wsUrl = new URL(url, window.location.href);
   wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
   const ws = createWsClient({ url: wsUrl.toString(), lazy: true, retryAttempts: 3 });
-  return new Client({
+  // A screen whose query was refused for budget asks again when enough is back,
+  // as long as it is still on screen (reexecuteOperation skips inactive ones).
+  const retryWhenBudgetIsBack = (result: OperationResult) => {
+    const seconds = budgetRetryAfter(result.error);
+    if (seconds !== null && result.operation.kind === "query") {
+      setTimeout(() => client.reexecuteOperation(result.operation), Math.ceil(seconds * 1000) + 50);
+    }
+  };
+  const client: Client = new Client({
     url,
     requestPolicy: "cache-and-network",
     // The API takes queries by POST only (GET is refused: no queries in URLs and logs).
@@ -54,6 +69,7 @@ export function createApiClient(events: SessionEvents, url = "/graphql", fetchIm
       mapExchange({
         onResult(result) {
           if (hasUnauthenticated(result.data)) events.onUnauthenticated();
+          retryWhenBudgetIsBack(result);
           return result;
         },
       }),
@@ -71,6 +87,7 @@ export function createApiClient(events: SessionEvents, url = "/graphql", fetchIm
       }),
     ],
   });
+  return client;
 }
 
 // True when a mutation payload says the viewer is not logged in.

@@ -119,6 +119,26 @@ describe("Customers", () => {
   });
 });
 
+describe("query budget", () => {
+  it("asks again once the API says enough budget is back", async () => {
+    let customersAsked = 0;
+    renderWithApi(<Customers />, (operation) => {
+      if (operation === "Me") return { me: ispAdmin };
+      customersAsked += 1;
+      if (customersAsked === 1) {
+        return {
+          data: null,
+          errors: [{ message: "Query budget exceeded", extensions: { code: "QUERY_BUDGET_EXCEEDED", retryAfterSeconds: 0.05 } }],
+        };
+      }
+      return { customers: { ...emptyConnection("CustomerConnection"), totalCount: 7 } };
+    });
+    expect(await screen.findByText(/Too many requests/)).toBeInTheDocument();
+    expect(await screen.findByText("7 customers")).toBeInTheDocument();
+    expect(customersAsked).toBe(2);
+  });
+});
+
 describe("ConfirmButton", () => {
   it("confirms only once the word is typed again", async () => {
     const confirmed: string[] = [];

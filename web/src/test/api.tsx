@@ -17,7 +17,9 @@ export function fakeApi(answer: Answer) {
     const body = JSON.parse(String(init?.body));
     sent.push({ operationName: body.operationName, variables: body.variables ?? {}, headers: new Headers(init?.headers) });
     const data = answer(body.operationName, body.variables ?? {});
-    return new Response(JSON.stringify({ data }), { status: 200, headers: { "Content-Type": "application/json" } });
+    // An answer with `errors` is sent as the whole response body (GraphQL errors).
+    const response = data && typeof data === "object" && "errors" in data ? data : { data };
+    return new Response(JSON.stringify(response), { status: 200, headers: { "Content-Type": "application/json" } });
   }) as typeof fetch;
   const client = createApiClient({ onUnauthenticated: () => ended.push("ended") }, "http://console.test/graphql", fetchImpl);
   return { client, sent, ended };
