@@ -36,6 +36,13 @@ async function screenshot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true });
 }
 
+// CI runs this beside two test suites on two cores: waits are generous.
+async function newContext(browser, options) {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(60000);
+  return context;
+}
+
 function tokenOf(message) {
   const link = message.links.find((url) => url.includes("token="));
   assert.ok(link, `a link with a token in ${JSON.stringify(message.links)}`);
@@ -70,7 +77,7 @@ async function main() {
   const { base } = server;
   const external = [];
   try {
-    const alpha = await browser.newContext({ acceptDownloads: true, viewport: { width: 1366, height: 768 } });
+    const alpha = await newContext(browser, { acceptDownloads: true, viewport: { width: 1366, height: 768 } });
     const page = await alpha.newPage();
     // No request may leave the server under test (fonts, icons, trackers...).
     alpha.on("request", (request) => {
@@ -292,7 +299,7 @@ async function main() {
       await page.getByText("Invitation sent to viewer@acme.example.com").waitFor();
       await screenshot(page, "administrators");
       const token = tokenOf(await mailbox.waitFor("viewer@acme.example.com"));
-      const viewerContext = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const viewerContext = await newContext(browser, { viewport: { width: 1366, height: 768 } });
       const viewer = await viewerContext.newPage();
       await viewer.goto(`${base}/join/invitation?token=${encodeURIComponent(token)}`);
       await viewer.getByLabel("Full name").fill("Vera Viewer");
@@ -318,7 +325,7 @@ async function main() {
       await page.getByRole("button", { name: "Send invitation" }).click();
       await page.getByText("Invitation sent to auditor@alpha.example.com").waitFor();
       const token = tokenOf(await mailbox.waitFor("auditor@alpha.example.com"));
-      const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const context = await newContext(browser, { viewport: { width: 1366, height: 768 } });
       const viewer = await context.newPage();
       await viewer.goto(`${base}/join/invitation?token=${encodeURIComponent(token)}`);
       await viewer.getByLabel("Full name").fill("Ada Auditor");
@@ -464,7 +471,7 @@ async function main() {
     });
 
     await step("a second ISP never sees the first one's objects", page, async () => {
-      const beta = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const beta = await newContext(browser, { viewport: { width: 1366, height: 768 } });
       const other = await beta.newPage();
       await signUp(other, base, mailbox, { email: "owner@beta.example.net", name: "Beta Net", label: "beta", colour: "#006644" });
       for (const [path, noun] of [["/customers", "customers"], ["/carriers", "carriers"], ["/tenants", "tenants"], ["/numbers", "numbers"], ["/dial-plans", "dial plans"], ["/domains", "domains"], ["/smbcs", "SMBCs"], ["/service-plans", "service plans"]]) {
