@@ -2,15 +2,27 @@
 # `scheduler` (see compose.yaml). Build from the repository root:
 #   docker build -t wehostvoip .
 # Without any setting, `docker run -p 8000:8000 wehostvoip` serves the embedded
-# default (SQLite in /app/var, in-process broker); production settings come
-# from WEHOSTVOIP_* environment variables.
+# default (SQLite in /app/var, in-process broker) and the web console at /;
+# production settings come from WEHOSTVOIP_* environment variables.
+
+# The web console, built once here (typed operations from schema.graphql, then Vite);
+# the runtime image keeps only its static files.
+FROM node:20-slim AS console
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY schema.graphql /build/schema.graphql
+COPY web ./
+RUN npm run build
+
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     WEHOSTVOIP_LISTEN_HOST=0.0.0.0 \
-    WEHOSTVOIP_LISTEN_PORT=8000
+    WEHOSTVOIP_LISTEN_PORT=8000 \
+    WEHOSTVOIP_CONSOLE_DIR=/opt/wehostvoip/console
 
 RUN groupadd --system --gid 10001 wehostvoip \
     && useradd --system --uid 10001 --gid wehostvoip --home-dir /app --no-create-home \
@@ -31,6 +43,8 @@ COPY routing_export ./routing_export
 RUN pip install --no-cache-dir . \
     && cd / \
     && rm -rf /src
+
+COPY --from=console /build/web/dist /opt/wehostvoip/console
 
 # A writable working directory for the non-root user (the embedded default
 # keeps its data in ./var).

@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.console import console_routes
 from api.downloads import download_routes
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
             *oauth_routes,
             *hook_routes,
             *metrics,
+            # Last: the web console answers every GET no route above takes.
+            *console_routes(settings.console_dir),
         ],
         middleware=middleware,
         lifespan=lifespan,

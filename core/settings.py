@@ -132,6 +132,10 @@ class Settings(BaseSettings):
         default=None,
         description="URL of the web app that e-mailed links open (default: public base URL).",
     )
+    console_dir: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "web" / "dist",
+        description="The built web console (web/dist), served at /.",
+    )
     graphql_introspection: bool | None = Field(
         default=None, description="Schema introspection (default: on only when embedded)."
     )
