@@ -33,6 +33,7 @@ from core.directory_links import (
     new_channel_token,
     sync_domain,
 )
+from core.errors import ErrorCode
 from core.jobs import (
     NeedsConfirmationError,
     PermanentJobError,
@@ -140,6 +141,12 @@ def import_users(job: JobRun) -> str | None:
     link_id = uuid.UUID(job.subject_id)
     outcome = sync_engine.import_preview(context.engine(), _box(), link_id,
                                          progress=_progress(job))
+    # What the whole import made, whichever attempt wrote it: an attempt after a crash
+    # finds most users imported already and creates only the rest.
+    made = sync_engine.imported_subscribers(context.engine(), link_id)
+    job.progress(len(made.created) + len(made.linked) + len(outcome.errors),
+                 created=len(made.created), linked=len(made.linked),
+                 errors=len(outcome.errors), over_limit=outcome.over_limit)
     with transaction() as session:
         link = session.get(DirectoryLink, link_id)
         if link is None:
@@ -147,6 +154,10 @@ def import_users(job: JobRun) -> str | None:
         link.status = DirectoryLinkStatus.ACTIVE
         link.last_synced_at = utcnow()
         link.last_error_code = link.last_error = None
+        if outcome.over_limit:
+            link.last_error_code = ErrorCode.LIMIT_REACHED.value
+            link.last_error = (f"{outcome.over_limit} users were not imported: the customer's "
+                               "maximum of subscribers is reached")
         link.sync_state = None  # the first re-sync lists everyone
         session.add(link)
         # The preview is used up: later users arrive by re-sync, with the same defaults.
@@ -154,7 +165,7 @@ def import_users(job: JobRun) -> str | None:
         session.execute(delete(DirectoryPreviewRow).where(
             DirectoryPreviewRow.link_id == link_id,
             DirectoryPreviewRow.excluded.is_(False)))  # type: ignore[attr-defined]
-        sheet = _credentials_sheet(session, job, link, outcome.created + outcome.linked)
+        sheet = _credentials_sheet(session, job, link, made.created + made.linked)
     if outcome.errors:
         log.warning("directory import of link %s skipped %d users: %s", link_id,
                     len(outcome.errors), "; ".join(outcome.errors[:5]))
@@ -190,10 +201,20 @@ def resync(job: JobRun) -> None:
         link = session.get(DirectoryLink, link_id)
         if link is None:
             return
-        if outcome.complete:
+        over_limit = outcome.counters.get("over_limit", 0)
+        if outcome.complete and not over_limit:
             link.sync_state = outcome.next_round
+        # Else (Microsoft) the next round starts from the same deltaLink, so that the users
+        # left out are new again there once the customer has room.
         link.last_synced_at = utcnow()
         link.last_error_code = link.last_error = None
+        if over_limit:
+            link.last_error_code = ErrorCode.LIMIT_REACHED.value
+            why = outcome.over_limit_message or "the customer's maximum is reached"
+            named = f" (e.g. {', '.join(outcome.over_limit_users)})" \
+                if outcome.over_limit_users else ""
+            link.last_error = (f"{over_limit} new directory users got no subscriber: "
+                               f"{why}{named}")[:500]
         session.add(link)
         if outcome.held:
             hold(session, link_id, job.id, outcome.held)

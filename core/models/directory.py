@@ -125,6 +125,12 @@ class DirectoryPreviewRow(IdMixin, TimestampsMixin, table=True):
     # A subscriber created by hand that this user will take over (set by an administrator).
     link_subscriber_id: uuid.UUID | None = Field(
         default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    # A subscriber created by hand with this user's e-mail, found by discovery: a conflict
+    # only an administrator resolves (link it, import separately, or exclude the user).
+    hand_made_id: uuid.UUID | None = Field(
+        default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    # The administrator's choice to import this user beside the hand-made subscriber.
+    import_separately: bool = False
     fingerprint: str = Field(default="", max_length=64)
 
 
