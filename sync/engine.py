@@ -419,8 +419,10 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
     counters = {"proposed": 0, "already_synced": 0, "inactive": 0, "conflicts": 0, "fit": 0}
     position = 0
     rows: list[dict[str, Any]] = []  # written a few thousand at a time
+    next_round: str | None = None
     with Session(engine) as session:  # reads only, for the view's lazy parts
         for page in adapter.pages(resume=None, state=None):
+            next_round = page.next_round if page.complete else None
             newcomers: list[DirectoryUser] = []
             for user in page.users:
                 if user.external_id in view.synced:
@@ -440,6 +442,9 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
                 rows = []
             progress(position, **counters)
     _write_preview(engine, rows)
+    with session_scope(engine) as session:
+        session.execute(update(DirectoryLink).where(DirectoryLink.id == link_id)
+                        .values(discovered_state=next_round))
     return counters
 
 
@@ -685,11 +690,21 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         current = {user.external_id: fingerprint(user) for user in page.users}
         seen.update(current)
         pending.add(_changed(view, page.users, current, outcome.counters), current)
-        if page.complete:
+        if page.complete and resumed and page.full:
+            # A resumed full listing saw only its last part: who is gone from the directory
+            # is known once the users of the earlier part are listed again.
+            with session_scope(engine, dispatch_jobs=True) as session:
+                _follow_users(session, view, factory, pending, outcome, actions)
+            seen.update(_listed_again(adapter, state))
+            with session_scope(engine, dispatch_jobs=True) as session:
+                _finish(session, view, page, seen, outcome, actions)
+            finished = True
+            pending = _Pending(adapter.pages_per_write)
+        elif page.complete:
             # The last changes and the round's disables and removals: one transaction.
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
-                _finish(session, view, page, seen, resumed, outcome, actions)
+                _finish(session, view, page, seen, outcome, actions)
             finished = True
             pending = _Pending(adapter.pages_per_write)
         elif pending.full():
@@ -702,15 +717,25 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         last = page
     if not finished:
         with session_scope(engine, dispatch_jobs=True) as session:
-            _finish(session, view, last, seen, resumed, outcome, actions)
+            _finish(session, view, last, seen, outcome, actions)
     return outcome
 
 
+def _listed_again(adapter: DirectoryAdapter, state: str | None) -> set[str]:
+    """The ids of a whole new listing from the start (changes are left to the next round:
+    the earlier attempt followed these users already)."""
+    listed: set[str] = set()
+    for page in adapter.pages(resume=None, state=state):
+        listed.update(user.external_id for user in page.users)
+    return listed
+
+
 def _finish(session: Session, view: TenantView, last: Page | None, seen: set[str],
-            resumed: bool, outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
+            outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
     """The end of a round: who a full listing left out, then the brake decides whether the
-    round's disables and removals are applied or held."""
-    if last is not None and last.complete and last.full and not resumed:
+    round's disables and removals are applied or held. ``seen`` holds every user of the
+    directory when the last page completes a full listing (see resync)."""
+    if last is not None and last.complete and last.full:
         # Whoever the full listing left out is no longer in the directory (or in scope).
         view.know_fingerprints(session)
         assert view.listed is not None

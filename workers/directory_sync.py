@@ -151,6 +151,7 @@ def import_users(job: JobRun) -> str | None:
         link = session.get(DirectoryLink, link_id)
         if link is None:
             raise PermanentJobError("NOT_FOUND", "the directory link was removed")
+        first_import = link.status is not DirectoryLinkStatus.ACTIVE
         link.status = DirectoryLinkStatus.ACTIVE
         link.last_synced_at = utcnow()
         link.last_error_code = link.last_error = None
@@ -158,7 +159,13 @@ def import_users(job: JobRun) -> str | None:
             link.last_error_code = ErrorCode.LIMIT_REACHED.value
             link.last_error = (f"{outcome.over_limit} users were not imported: the customer's "
                                "maximum of subscribers is reached")
-        link.sync_state = None  # the first re-sync lists everyone
+        # The first round goes on from where discovery's listing ended (Microsoft's delta),
+        # when every user it listed is accounted for: imported, excluded, or a subscriber
+        # already. Otherwise (users skipped by errors or the customer's maximum, or a new
+        # discovery of an active link) it lists everyone, so that nobody is missed.
+        complete = first_import and not outcome.errors and not outcome.over_limit
+        link.sync_state = link.discovered_state if complete else None
+        link.discovered_state = None
         session.add(link)
         # The preview is used up: later users arrive by re-sync, with the same defaults.
         # The users an administrator dropped stay on it, so that no re-sync brings them in.

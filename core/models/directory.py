@@ -64,6 +64,9 @@ class DirectoryLink(IdMixin, TimestampsMixin, table=True):
     brake_percent: int = 10
     # Where the next round starts (Microsoft's deltaLink); integrity matters, not secrecy.
     sync_state: str | None = Field(default=None, sa_type=sa.Text)
+    # Where a round would start after the last discovery's listing (Microsoft's deltaLink):
+    # the first round after the first import goes on from there instead of listing all.
+    discovered_state: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class DirectoryWatchChannel(IdMixin, TimestampsMixin, table=True):

@@ -713,7 +713,8 @@ async def test_two_concurrent_bulk_creates_cannot_both_pass_the_customers_maximu
     await rival.close()
     outcomes = sorted(codes(payload) == [] for payload in payloads)
     assert outcomes == [False, True]
-    assert [codes(payload) for payload in payloads if payload["errors"]] == [[(None, "LIMIT_REACHED")]]
+    assert [codes(payload) for payload in payloads if payload["errors"]] == [
+        [(None, "LIMIT_REACHED")]]
     assert count_subscribers(session) == 6
 
 

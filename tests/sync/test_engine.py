@@ -778,11 +778,11 @@ def test_resync_resumes_from_checkpoint_without_duplicates(engine: Engine,
     directory = MemoryDirectory(listing)
     outcome, saved_again = run_sync(engine, world, directory, resume=saved[-1])
 
-    assert directory.calls == [("2", None)]
+    # The rest, then the whole listing again to tell who is gone (nobody here).
+    assert directory.calls == [("2", None), (None, None)]
     assert saved_again == [None]
     assert outcome.complete
     assert outcome.counters == counters(created=4)
-    # A resumed round saw only the last page: nobody is removed for being absent from it.
     assert outcome.held == []
     with Session(engine) as fresh:
         per_user = dict(fresh.execute(
@@ -814,28 +814,55 @@ def test_pages_written_together_are_resumed_from_the_last_write(engine: Engine,
     directory = MemoryDirectory(listing, pages_per_write=2)
     outcome, _ = run_sync(engine, world, directory, resume=saved[-1])
 
-    assert directory.calls == [("2", None)]
+    assert directory.calls == [("2", None), (None, None)]
     assert outcome.counters == counters(created=8)
     assert sorted(row.external_id for row in subscribers(engine, world.tenant)) == sorted(
         user.external_id for user in users)
 
 
-def test_resumed_full_round_removes_nobody_by_absence(engine: Engine, world: World) -> None:
-    users = people(12)
-    imported(engine, world, users)
-    set_link(engine, world, brake_percent=100)  # the brake must not hide a removal here
-    listing = paged(users, 4)
+def round_result(engine: Engine, world: World) -> dict[str, tuple[object, ...]]:
+    """What a round left, by username: status, deleted or not, display name."""
+    return {row.username: (row.status, row.directory_deleted_at is not None, row.display_name)
+            for row in subscribers(engine, world.tenant)}
+
+
+def test_a_resumed_full_round_ends_with_the_disables_and_removals_of_a_clean_one(
+        engine: Engine, session: Session) -> None:
+    clean, interrupted = make_world(session), make_world(session)
+    users = people(40)
+    for world in (clean, interrupted):
+        imported(engine, world, users)
+        set_link(engine, world, brake_percent=100)  # the brake must not hide a removal here
+    # The directory now: four users deleted (gone from the listing: two on the pages the
+    # interrupted attempt listed, two after), one renamed, two newcomers.
+    now = [user for index, user in enumerate(users) if index not in (1, 5, 30, 35)]
+    now[10] = dataclasses.replace(now[10], family_name="Renamed", display_name="Renamed")
+    now += [person("newcomer1"), person("newcomer2")]
+    listing = paged(now, 4)
+
+    expected, _ = run_sync(engine, clean, MemoryDirectory(listing))
     saved: list[str | None] = []
-    with pytest.raises(DirectoryUnavailableError):
-        run_sync_saving(engine, world, MemoryDirectory(listing, fail_after=2), saved)
+    first = Checkpoint(None, saved.append)
+    with pytest.raises(DirectoryUnavailableError):  # the attempt dies after five pages
+        resync(engine, BOX, interrupted.link_id, MemoryDirectory(listing, fail_after=5),
+               checkpoint=first, progress=quiet)
+    directory = MemoryDirectory(listing)
+    resume_at = saved[-1]
+    # The job's next attempt: the checkpoint and the counters saved with it.
+    outcome = resync(engine, BOX, interrupted.link_id, directory,
+                     checkpoint=Checkpoint(resume_at, saved.append, counters=first.counters),
+                     progress=quiet)
 
-    outcome, _ = run_sync(engine, world, MemoryDirectory(listing), resume=saved[-1])
-
+    assert expected.counters == counters(created=2, updated=1, removed=4, unchanged=35)
     assert outcome.complete
     assert outcome.held == []
-    assert outcome.counters == counters(unchanged=4)
-    assert all(row.status is SubscriberStatus.ACTIVE and row.directory_deleted_at is None
-               for row in subscribers(engine, world.tenant))
+    assert outcome.counters == expected.counters
+    # The resumed attempt listed the rest, then the whole directory again for who is gone.
+    assert directory.calls == [(resume_at, None), (None, None)]
+    assert round_result(engine, interrupted) == round_result(engine, clean)
+    gone = {f"user{index:02d}" for index in (1, 5, 30, 35)}
+    assert {name for name, (_, deleted, _) in round_result(engine, interrupted).items()
+            if deleted} == gone
 
 
 @pytest.mark.parametrize("state", [UserState.SUSPENDED, UserState.DELETED])

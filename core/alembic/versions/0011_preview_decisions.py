@@ -1,5 +1,6 @@
 """preview decisions: the hand-made subscriber a directory user collides with, and the
-administrator's choice to import the user separately
+administrator's choice to import the user separately; where discovery's listing ended
+(the first round after the import goes on from there)
 
 Revision ID: 0011
 Revises: 0008
@@ -18,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("directory_link") as batch:
+        batch.add_column(sa.Column("discovered_state", sa.Text(), nullable=True))
     with op.batch_alter_table("directory_preview_row") as batch:
         batch.add_column(sa.Column("hand_made_id", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("import_separately", sa.Boolean(), nullable=False,
@@ -33,3 +36,5 @@ def downgrade() -> None:
                               type_="foreignkey")
         batch.drop_column("import_separately")
         batch.drop_column("hand_made_id")
+    with op.batch_alter_table("directory_link") as batch:
+        batch.drop_column("discovered_state")
