@@ -138,7 +138,7 @@ class World:
 def make_world(session: Session, *, status: DirectoryLinkStatus = DirectoryLinkStatus.LINKED,
                isp_fields: dict[str, object] | None = None, **tenant_fields: object) -> World:
     isp = make_isp(session, **(isp_fields or {}))
-    tenant = make_tenant(session, isp, make_customer(session, isp, max_subscribers=1000),
+    tenant = make_tenant(session, isp, make_customer(session, isp, max_subscribers=100_000),
                          **tenant_fields)
     link = DirectoryLink(tenant_id=tenant.id, provider=DirectoryProvider.GOOGLE, status=status,
                          mapping_defaults=dict(DEFAULTS), alias_start=1000, brake_percent=10)
