@@ -41,9 +41,6 @@ from tests.workers.test_job_durability import (  # noqa: F401 - the fixture
 )
 from workers.jobs import reconcile, transaction
 
-# Two batches: the worker dies after the first, half of the users imported.
-USERS = 2 * IMPORT_BATCH
-
 
 def _subscribers(engine: Engine, tenant_id: uuid.UUID) -> int:
     with Session(engine) as session:
@@ -52,12 +49,18 @@ def _subscribers(engine: Engine, tenant_id: uuid.UUID) -> int:
 
 
 @pytest.mark.redis
-def test_an_import_killed_after_its_first_batch_reports_and_sheets_every_user(
-        cluster: Cluster, engine: Engine, session: Session):  # noqa: F811
+@pytest.mark.parametrize(("batches", "killed_after"), [
+    (2, 1),  # the worker dies after the first batch: half the users imported
+    (4, 3),  # after most batches (the sheet then holds the whole tenant: over 10,000)
+])
+def test_an_import_killed_mid_way_reports_and_sheets_every_user(
+        cluster: Cluster, engine: Engine, session: Session,  # noqa: F811
+        batches: int, killed_after: int):
     world = make_world(session)
     users = [DirectoryUser(external_id=f"g-{n}", email=f"user{n:05d}@example.com",
                            given_name="User", family_name=str(n), display_name=f"User {n}")
-             for n in range(USERS)]
+             for n in range(batches * IMPORT_BATCH)]
+    total = len(users)
     run_discover(engine, world, MemoryDirectory(paged(users, 500)))
     admin = Administrator(email="importer@example.test")
     session.add(admin)
@@ -71,12 +74,12 @@ def test_an_import_killed_after_its_first_batch_reports_and_sheets_every_user(
         assert viewer is not None
         job_id = start_import(writing, viewer, world.tenant.id).id
 
-    # SIGKILL once the first batch is committed, while the second is being made.
+    # SIGKILL once those batches are committed, while the next one is being made.
     cluster.wait_for_job(job_id, lambda job: _subscribers(engine, world.tenant.id)
-                         >= IMPORT_BATCH, "past its first batch", timeout=120)
+                         >= killed_after * IMPORT_BATCH, "past its batches", timeout=180)
     first.kill()
     killed_at = _subscribers(engine, world.tenant.id)
-    assert IMPORT_BATCH <= killed_at < USERS
+    assert killed_after * IMPORT_BATCH <= killed_at < total
     cluster.start_worker()
     time.sleep(STALE_SECONDS + 0.5)  # the killed worker's heartbeat goes stale
     assert reconcile() >= 1
@@ -84,11 +87,12 @@ def test_an_import_killed_after_its_first_batch_reports_and_sheets_every_user(
                                "SUCCEEDED after the re-run", timeout=180)
 
     assert job.attempts >= 2
-    assert _subscribers(engine, world.tenant.id) == USERS
+    assert _subscribers(engine, world.tenant.id) == total
     # The whole import, not only what the last attempt created.
     assert (job.counters["created"], job.counters["linked"], job.counters["errors"]) == (
-        USERS, 0, 0)
-    assert job.result_ref and job.result_ref.startswith("Job:")
+        total, 0, 0)
+    assert job.result_ref
+    assert job.result_ref.startswith("Job:")
     sheet_job_id = uuid.UUID(job.result_ref.removeprefix("Job:"))
     sheet_job = cluster.wait_for_job(sheet_job_id, lambda job: job.status in {
         JobStatus.SUCCEEDED, JobStatus.FAILED}, "the sheet written", timeout=180)
@@ -100,5 +104,5 @@ def test_an_import_killed_after_its_first_batch_reports_and_sheets_every_user(
             Subscriber.tenant_id == world.tenant.id)).scalars())
     workbook = openpyxl.load_workbook(io.BytesIO(stored.content), read_only=True)
     names = [row[0] for row in workbook["Credentials"].iter_rows(min_row=2, values_only=True)]
-    assert len(names) == USERS
+    assert len(names) == total
     assert set(names) == synced_names
