@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,9 +118,21 @@ def _directory_errors(link_id: uuid.UUID) -> Iterator[None]:
         raise TransientJobError(error.code, str(error), retry_after=error.retry_after) from error
 
 
+# A progress report is a write (and a cancel check): at most this often. The engine calls
+# back after every page; a round of 100 pages reported each one.
+PROGRESS_SECONDS = 0.5
+
+
 def _progress(job: JobRun) -> Callable[..., None]:
+    """The engine's progress callback; the handler reports the final figures itself."""
+    last = time.monotonic()
+
     def report(done: int, **counters: int) -> None:
-        job.progress(done, **counters)
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS:
+            job.progress(done, **counters)
+            last = now
     return report
 
 
@@ -131,8 +144,9 @@ def discover(job: JobRun) -> None:
         with Session(context.engine()) as session:
             link = session.get(DirectoryLink, link_id)
             alias_start = link.alias_start if link and link.alias_start else 1000
-        sync_engine.discover(context.engine(), link_id, adapter, alias_start=alias_start,
-                             progress=_progress(job))
+        counters = sync_engine.discover(context.engine(), link_id, adapter,
+                                        alias_start=alias_start, progress=_progress(job))
+    job.progress(counters["proposed"], **counters)
     _mark_link(link_id, None, None, None)
 
 
