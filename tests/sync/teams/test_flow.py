@@ -645,3 +645,46 @@ async def test_a_short_interval_is_kept_and_sync_now_runs_at_once(
     assert row.status is JobStatus.SUCCEEDED
     assert row.started_at is not None
     assert (row.started_at - row.created_at).total_seconds() < 5  # at once, not on schedule
+
+
+async def set_customer_maximum(owner: SignedUp, tenant: str, maximum: int) -> None:
+    customer = (await owner.client.execute("""query($id: ID!) { node(id: $id) {
+        ... on Tenant { customerId } } }""", {"id": tenant}))["node"]["customerId"]
+    await ok(owner.client, """mutation($input: CustomerUpdateInput!) {
+        customerUpdate(input: $input) { customer { id } errors { field code message } } }""",
+             {"input": {"id": customer, "maxSubscribers": maximum}})
+
+
+async def test_a_delta_round_beyond_the_customers_maximum_keeps_its_deltalink(
+        owner: SignedUp, tenant: str, entra: FakeMicrosoft, directory: FakeTenant,
+        engine: Engine, worker: dramatiq.Broker) -> None:
+    users = await imported(owner, entra, tenant, directory, 4)
+    await set_customer_maximum(owner, tenant, 5)
+    before = link_row(engine, tenant).sync_state
+    assert before is not None
+    newcomers = [directory.add_user(f"newcomer{n}@{DOMAIN}") for n in range(2)]
+    directory.update_user(users[0], displayName="Person Zero (renamed)")
+
+    outcome = await sync_now(owner.client, tenant)
+
+    # One newcomer fits; the other is left out, reported, and the rename goes through.
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["counters"] == counters(created=1, updated=1, over_limit=1)
+    rows = by_external_id(engine, tenant)
+    assert len(rows) == 5
+    assert len(set(newcomers) & set(rows)) == 1
+    assert rows[users[0]].display_name == "Person Zero (renamed)"
+    link = link_row(engine, tenant)
+    assert link.last_error_code == "LIMIT_REACHED"
+    # The next round starts from the same deltaLink: the user left out is news again there.
+    assert link.sync_state == before
+
+    await set_customer_maximum(owner, tenant, 6)
+    again = await sync_now(owner.client, tenant)
+
+    assert again["status"] == "SUCCEEDED", again
+    assert again["counters"] == counters(created=1, unchanged=2)
+    assert set(newcomers) <= set(by_external_id(engine, tenant))
+    link = link_row(engine, tenant)
+    assert (link.last_error_code, link.last_error) == (None, None)
+    assert link.sync_state not in (None, before)
