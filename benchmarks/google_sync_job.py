@@ -178,14 +178,23 @@ async def job_mutation(client: Any, name: str, fields: str, variables: dict[str,
     return uuid.UUID(str(decoded[1]))
 
 
+def seconds(since: dt.datetime, until: dt.datetime | None) -> float:
+    assert until is not None
+    return (until - since) / dt.timedelta(seconds=1)
+
+
 async def timed(engine: Engine, client: Any, name: str, fields: str,
                 variables: dict[str, Any]) -> tuple[float, Job]:
-    """Seconds from just before the mutation to the job's end (its own timestamp)."""
+    """Seconds from just before the mutation to the job's end (its own timestamp); where
+    they went is printed: the mutation and dispatch until the worker's claim, the run."""
     started = utcnow()
     job = wait_job(engine, await job_mutation(client, name, fields, variables))
     assert job.status is JobStatus.SUCCEEDED, (name, job.status, job.errors)
-    assert job.finished_at is not None
-    return (job.finished_at - started) / dt.timedelta(seconds=1), job
+    claimed = job.started_at
+    assert claimed is not None
+    print(f"      {name}: mutation to the worker's claim {seconds(started, claimed):.3f} s, "
+          f"the run {seconds(claimed, job.finished_at):.3f} s")
+    return seconds(started, job.finished_at), job
 
 
 def page_only(settings: Settings, token: str) -> tuple[float, int]:
