@@ -87,7 +87,7 @@ def seed(engine: Engine) -> uuid.UUID:
         isp = Isp(name="Bench ISP", namespace_label="bench", currency="USD")
         session.add(isp)
         session.flush()
-        customer = Customer(isp_id=isp.id, name="Bench customer")
+        customer = Customer(isp_id=isp.id, name="Bench customer", max_subscribers=1_000_000)
         session.add(customer)
         session.flush()
         tenant = Tenant(isp_id=isp.id, customer_id=customer.id, name="Bench tenant",

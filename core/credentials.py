@@ -1,28 +1,31 @@
 """The credentials sheet: every subscriber of a tenant with the SIP password to provision with.
 
 An administrator asks for the sheet (:func:`start_export`); a job reads the
-subscribers (:func:`load_sheet`) and keeps the file it writes for an hour
-(:func:`keep_export`). The file holds SIP passwords in clear, so it leaves the
-platform once: the administrator gets a link that is signed for them alone and
-lives five minutes (:func:`download_link`), and the first download through it
+subscribers a batch at a time (:func:`open_sheet`, :func:`read_rows`) and keeps the
+file it writes for an hour (:func:`keep_export`). The file holds SIP passwords in
+clear, so it leaves the platform once: the administrator gets a link that is signed
+for them alone and lives five minutes (:func:`download_link`), and the first download through it
 empties the file (:func:`take_download`). Expired files are deleted by a
 periodic task (:func:`delete_expired_files`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
 from core import audit, scoping, stored_files
+from core.database import one_of
 from core.errors import DomainError, ErrorCode, not_found
 from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
@@ -136,10 +139,18 @@ class CredentialRow:
 
 @dataclass(frozen=True)
 class Sheet:
+    """What the sheet is of: the tenant, and the chosen subscribers (None: all).
+
+    The rows themselves are read a batch at a time (:func:`read_rows`): a sheet of
+    50,000 subscribers is never held in memory whole, nor are its passwords.
+    """
+
     tenant_id: uuid.UUID
     isp_id: uuid.UUID
     tenant_domain: str
-    rows: list[CredentialRow]
+    smbc: str
+    subscriber_ids: list[uuid.UUID] | None
+    count: int
 
 
 def _first_smbc_address(session: Session, tenant_id: uuid.UUID) -> str:
@@ -151,27 +162,44 @@ def _first_smbc_address(session: Session, tenant_id: uuid.UUID) -> str:
     return address or ""
 
 
-def load_sheet(session: Session, box: SecretBox, tenant_id: uuid.UUID,
+def _chosen(session: Session, sheet: Sheet) -> list[Any]:
+    conditions: list[Any] = [Subscriber.tenant_id == sheet.tenant_id]
+    if sheet.subscriber_ids is not None:
+        conditions.append(one_of(session, Subscriber.id, sheet.subscriber_ids))
+    return conditions
+
+
+def open_sheet(session: Session, tenant_id: uuid.UUID,
                subscriber_ids: list[uuid.UUID] | None = None) -> Sheet | None:
-    """The tenant's subscribers (or only the chosen ones) in username order, passwords
-    decrypted; None when the tenant is gone. Raises SecretDecryptionError when no
-    configured key opens a password."""
+    """The sheet of the tenant's subscribers (or only the chosen ones); None when the
+    tenant is gone. Chosen subscribers deleted since the request are simply left out."""
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         return None
-    smbc = _first_smbc_address(session, tenant.id)
-    query = select(Subscriber).where(Subscriber.tenant_id == tenant.id)
-    if subscriber_ids is not None:
-        # Chosen subscribers deleted since the request are simply not there any more.
-        query = query.where(Subscriber.id.in_(subscriber_ids))  # type: ignore[attr-defined]
-    subscribers = session.exec(query.order_by(Subscriber.username)).all()
-    rows = [CredentialRow(username=row.username, extension=row.alias or "",
-                          sip_domain=tenant.domain,
-                          sip_password=box.decrypt(row.sip_password_encrypted), smbc=smbc,
-                          display_name=row.display_name, email=row.email)
-            for row in subscribers]
-    return Sheet(tenant_id=tenant.id, isp_id=tenant.isp_id, tenant_domain=tenant.domain,
-                 rows=rows)
+    sheet = Sheet(tenant_id=tenant.id, isp_id=tenant.isp_id, tenant_domain=tenant.domain,
+                  smbc=_first_smbc_address(session, tenant.id), subscriber_ids=subscriber_ids,
+                  count=0)
+    count = session.exec(select(func.count()).select_from(Subscriber)
+                         .where(*_chosen(session, sheet))).one()
+    return dataclasses.replace(sheet, count=count)
+
+
+def read_rows(session: Session, box: SecretBox, sheet: Sheet, *, after: str | None,
+              limit: int) -> list[CredentialRow]:
+    """The next ``limit`` rows of the sheet in username order, after the username
+    ``after`` (None: from the first), passwords decrypted. Raises SecretDecryptionError
+    when no configured key opens a password."""
+    conditions = _chosen(session, sheet)
+    if after is not None:
+        conditions.append(Subscriber.username > after)
+    rows = session.connection().execute(
+        select(Subscriber.username, Subscriber.alias, Subscriber.sip_password_encrypted,
+               Subscriber.display_name, Subscriber.email)
+        .where(*conditions).order_by(Subscriber.username).limit(limit))
+    return [CredentialRow(username=row.username, extension=row.alias or "",
+                          sip_domain=sheet.tenant_domain,
+                          sip_password=box.decrypt(row.sip_password_encrypted), smbc=sheet.smbc,
+                          display_name=row.display_name, email=row.email) for row in rows]
 
 
 def keep_export(session: Session, sheet: Sheet, file_format: CredentialsFormat, content: bytes,

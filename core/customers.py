@@ -1,8 +1,9 @@
 """Customers of an ISP: who they are, the plan that bills them, and the limits they bought.
 
 A customer may own several tenants. Its limits are enforced where they bite:
-whatever creates subscribers calls :func:`ensure_subscriber_capacity` in the
-same transaction, and a limit cannot be lowered below what is already in use.
+whatever creates subscribers asks :func:`subscriber_room` (or calls
+:func:`ensure_subscriber_capacity`) in the same transaction, and a limit cannot be
+lowered below what is already in use.
 Both limits are hard maximums of at least one.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -116,21 +118,46 @@ def _locked(session: Session, customer_id: uuid.UUID) -> Customer | None:
     return session.get(Customer, customer_id, with_for_update=True, populate_existing=True)
 
 
-def ensure_subscriber_capacity(session: Session, customer_id: uuid.UUID, adding: int) -> None:
-    """Refuse to add ``adding`` subscribers beyond the customer's maximum.
+@dataclass(frozen=True)
+class SubscriberRoom:
+    """How many more subscribers a customer may have, and why."""
 
-    Call it in the transaction that creates them, before they are added: the
-    customer's row stays locked until that transaction ends.
+    customer_name: str
+    maximum: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.maximum - self.used)
+
+    def refusal(self, adding: int) -> str:
+        return (f"{self.customer_name} may have at most {self.maximum} subscribers across its "
+                f"tenants and has {self.used}: {adding} more do not fit ({self.left} do)")
+
+
+def subscriber_room(session: Session, customer_id: uuid.UUID) -> SubscriberRoom:
+    """The customer's room for new subscribers, its row locked until the transaction ends.
+
+    The one rule every path that creates subscribers follows (by hand, in bulk, by
+    directory import or re-sync): ask in the transaction that creates them, before
+    they are added, and create at most ``left``.
     """
     customer = _locked(session, customer_id)
     if customer is None:
         raise not_found("customer", "customer")
-    used = subscriber_count(session, customer.id)
-    if used + adding > customer.max_subscribers:
-        raise DomainError.single(
-            ErrorCode.INVALID,
-            f"{customer.name} may have at most {customer.max_subscribers} subscribers across "
-            f"its tenants and has {used}", "customer")
+    return SubscriberRoom(customer.name, customer.max_subscribers,
+                          subscriber_count(session, customer.id))
+
+
+def ensure_subscriber_capacity(session: Session, customer_id: uuid.UUID, adding: int) -> None:
+    """Refuse to add ``adding`` subscribers beyond the customer's maximum (LIMIT_REACHED).
+
+    Call it in the transaction that creates them, before they are added: the
+    customer's row stays locked until that transaction ends.
+    """
+    room = subscriber_room(session, customer_id)
+    if adding > room.left:
+        raise DomainError.single(ErrorCode.LIMIT_REACHED, room.refusal(adding), "customer")
 
 
 def _check_new_maximum(session: Session, customer: Customer, maximum: int) -> None:

@@ -35,10 +35,12 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from core import audit, scoping
+from core.customers import subscriber_count, subscriber_room
 from core.directory_actions import release_held_actions
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
+    Customer,
     DirectoryConsentRequest,
     DirectoryLink,
     DirectoryLinkStatus,
@@ -326,6 +328,7 @@ class PreviewChange:
     excluded: bool | None = None
     link_subscriber_id: uuid.UUID | None = None
     clear_link: bool = False
+    import_separately: bool | None = None
 
 
 def _preview_row(session: Session, link: DirectoryLink, row_id: uuid.UUID | None,
@@ -392,6 +395,11 @@ def update_preview(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None
                            *at, "linkSubscriber")
             else:
                 row.link_subscriber_id = manual.id
+        if change.import_separately is not None:
+            row.import_separately = change.import_separately
+        if row.import_separately and row.link_subscriber_id is not None:
+            errors.add(ErrorCode.INVALID, "either link a subscriber or import separately, "
+                       "not both", *at, "importSeparately")
         rows.append(row)
     errors.raise_if_any()
     for row in rows:
@@ -401,15 +409,67 @@ def update_preview(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None
     return rows
 
 
+def _kept(link: DirectoryLink) -> tuple[Any, ...]:
+    return (DirectoryPreviewRow.link_id == link.id,
+            DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
+
+
+def undecided(link: DirectoryLink) -> tuple[Any, ...]:
+    """The rows kept whose hand-made namesake waits for an administrator's choice."""
+    return (*_kept(link), DirectoryPreviewRow.hand_made_id.is_not(None),  # type: ignore[union-attr]
+            DirectoryPreviewRow.link_subscriber_id.is_(None),  # type: ignore[union-attr]
+            DirectoryPreviewRow.import_separately.is_(False))  # type: ignore[attr-defined]
+
+
+NAMED_ROWS = 10
+
+
+def _check_decisions(session: Session, link: DirectoryLink) -> None:
+    """A conflict with a subscriber created by hand is never resolved for the administrator."""
+    count = session.exec(select(func.count()).select_from(DirectoryPreviewRow)
+                         .where(*undecided(link))).one()
+    if not count:
+        return
+    named = session.exec(select(DirectoryPreviewRow.email).where(*undecided(link))
+                         .order_by(DirectoryPreviewRow.position).limit(NAMED_ROWS)).all()
+    more = f" and {count - len(named)} more" if count > len(named) else ""
+    raise DomainError.single(
+        ErrorCode.NEEDS_DECISION,
+        f"{count} directory users have the e-mail of a subscriber created by hand: link it, "
+        f"import the user separately or exclude the user (directoryPreviewUpdate) first: "
+        f"{', '.join(named)}{more}", "tenant")
+
+
+def _check_room(session: Session, link: DirectoryLink, tenant: Tenant) -> None:
+    """The customer's maximum: more new subscribers than fit import none of them."""
+    creating = session.exec(select(func.count()).select_from(DirectoryPreviewRow).where(
+        *_kept(link), DirectoryPreviewRow.link_subscriber_id.is_(None))).one()  # type: ignore[union-attr]
+    room = subscriber_room(session, tenant.customer_id)
+    if creating > room.left:
+        raise DomainError.single(
+            ErrorCode.LIMIT_REACHED, f"{room.refusal(creating)}: exclude "
+            f"{creating - room.left} users, or raise the customer's maximum", "tenant")
+
+
+def import_room(session: Session, link: DirectoryLink) -> int:
+    """How many more subscribers the link's tenant may have (its customer's maximum)."""
+    tenant = session.get(Tenant, link.tenant_id)
+    assert tenant is not None  # the link is deleted with its tenant
+    customer = session.get(Customer, tenant.customer_id)
+    assert customer is not None
+    return max(0, customer.max_subscribers - subscriber_count(session, customer.id))
+
+
 def start_import(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None) -> Job:
     link, tenant = link_of(session, viewer, tenant_id)
     _usable(link)
-    kept = session.exec(select(func.count()).select_from(DirectoryPreviewRow).where(
-        DirectoryPreviewRow.link_id == link.id,
-        DirectoryPreviewRow.excluded.is_(False))).one()  # type: ignore[attr-defined]
+    kept = session.exec(select(func.count()).select_from(DirectoryPreviewRow)
+                        .where(*_kept(link))).one()
     if not kept:
         raise DomainError.single(ErrorCode.INVALID, "the preview holds nobody to import: run "
                                  "directoryDiscover first, or include some users", "tenant")
+    _check_decisions(session, link)
+    _check_room(session, link, tenant)
     _record(session, viewer, "import", link, tenant, {"users": kept})
     return _job_for(session, viewer, IMPORT.kind, link, tenant,
                     {"requested_by": str(viewer.administrator_id)})

@@ -32,6 +32,11 @@ class ErrorCode(StrEnum):
     LAST_ADMINISTRATOR = "LAST_ADMINISTRATOR"
     # Still referenced (by tenants, customers...): change those first.
     IN_USE = "IN_USE"
+    # More than the customer's limit (e.g. max subscribers) would be in use.
+    LIMIT_REACHED = "LIMIT_REACHED"
+    # An administrator must choose first (e.g. a directory user colliding with a
+    # subscriber created by hand).
+    NEEDS_DECISION = "NEEDS_DECISION"
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlmodel import Session
 
 from core.bulk import insert_rows, update_rows
+from core.customers import subscriber_room
 from core.database import one_of, session_scope
 from core.dial_plans import ordered_rules
 from core.dialplan_engine import check_rule
@@ -74,7 +75,7 @@ SOURCE = {DirectoryProvider.GOOGLE: SubscriberSource.GOOGLE,
           DirectoryProvider.MICROSOFT: SubscriberSource.MICROSOFT}
 # Counters every re-sync reports, in this order.
 COUNTERS = ("created", "updated", "disabled", "reenabled", "removed", "unchanged", "conflicts",
-            "errors")
+            "errors", "over_limit")
 
 
 class Synced(NamedTuple):
@@ -280,6 +281,8 @@ class TenantView:
 
 
 USERNAME_CANDIDATES = 20
+HAND_MADE_CONFLICT = ("a subscriber created by hand has this e-mail address: link it, import "
+                      "this user separately, or exclude the user")
 ALIAS_WINDOW = 50
 LOOKUP_BATCH = 1000
 
@@ -392,8 +395,7 @@ def _proposal(session: Session, view: TenantView, user: DirectoryUser) -> Propos
         conflicts.append("no free extension number is left")
     manual_id = view.manual_with_email(session, user.email) if user.email else None
     if manual_id is not None:
-        conflicts.append("a subscriber created by hand has this e-mail address: link it "
-                         "instead of importing a second one")
+        conflicts.append(HAND_MADE_CONFLICT)
     number = caller_id(user.phones, view.numbers(session)) if user.phones else None
     return Proposal(NewSubscriber(username=username, email=user.email,
                                   display_name=display_name(user), alias=alias,
@@ -412,11 +414,15 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
         link = writing.get(DirectoryLink, link_id)
         assert link is not None
         view = load_view(writing, link, alias_start=alias_start)
-    counters = {"proposed": 0, "already_synced": 0, "inactive": 0, "conflicts": 0}
+        room = subscriber_room(writing, view.tenant.customer_id).left
+    # "fit": how many of the proposed users the customer's maximum leaves room for.
+    counters = {"proposed": 0, "already_synced": 0, "inactive": 0, "conflicts": 0, "fit": 0}
     position = 0
     rows: list[dict[str, Any]] = []  # written a few thousand at a time
+    next_round: str | None = None
     with Session(engine) as session:  # reads only, for the view's lazy parts
         for page in adapter.pages(resume=None, state=None):
+            next_round = page.next_round if page.complete else None
             newcomers: list[DirectoryUser] = []
             for user in page.users:
                 if user.external_id in view.synced:
@@ -427,6 +433,7 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
                     newcomers.append(user)
             for user, proposal in zip(newcomers, _propose(session, view, newcomers), strict=True):
                 counters["proposed"] += 1
+                counters["fit"] = min(counters["proposed"], room)
                 counters["conflicts"] += bool(proposal.conflicts)
                 rows.append(_preview_row(link_id, position, user, proposal))
                 position += 1
@@ -435,6 +442,9 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
                 rows = []
             progress(position, **counters)
     _write_preview(engine, rows)
+    with session_scope(engine) as session:
+        session.execute(update(DirectoryLink).where(DirectoryLink.id == link_id)
+                        .values(discovered_state=next_round))
     return counters
 
 
@@ -454,7 +464,10 @@ def _preview_row(link_id: uuid.UUID, position: int, user: DirectoryUser,
             "display_name": new.display_name, "department": user.department[:200],
             "username": new.username, "alias": new.alias, "caller_id": new.caller_id,
             "excluded": False, "conflicts": proposal.conflicts,
-            "link_subscriber_id": proposal.manual_id, "fingerprint": new.fingerprint}
+            # Only an administrator decides what becomes of a hand-made subscriber: the
+            # match is shown, never taken for a choice (link_subscriber_id stays empty).
+            "link_subscriber_id": None, "hand_made_id": proposal.manual_id,
+            "import_separately": False, "fingerprint": new.fingerprint}
 
 
 # Import: the preview becomes subscribers ----------------------------------------------------
@@ -465,6 +478,9 @@ class ImportOutcome:
     created: list[uuid.UUID] = field(default_factory=list)
     linked: list[uuid.UUID] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Users not created because the customer's maximum was reached meanwhile (the
+    # confirmation checked it; hand-made subscribers may have been added since).
+    over_limit: int = 0
 
 
 IMPORT_BATCH = 5000
@@ -475,7 +491,7 @@ _PREVIEW_COLUMNS = (DirectoryPreviewRow.position, DirectoryPreviewRow.external_i
                     DirectoryPreviewRow.email, DirectoryPreviewRow.display_name,
                     DirectoryPreviewRow.username, DirectoryPreviewRow.alias,
                     DirectoryPreviewRow.caller_id, DirectoryPreviewRow.link_subscriber_id,
-                    DirectoryPreviewRow.fingerprint)
+                    DirectoryPreviewRow.import_separately, DirectoryPreviewRow.fingerprint)
 
 
 def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[list[Any]]:
@@ -506,7 +522,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
     factory = SubscriberFactory(view, box, defaults)
     with Session(engine) as session:
-        usernames, aliases, _manual = view.creating(session)
+        usernames, aliases, manual = view.creating(session)
         numbers = view.numbers(session)
     done = 0
     analyze_after = False
@@ -519,7 +535,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
             if preview.link_subscriber_id is not None:
                 linked.append(preview)
                 continue
-            problem = _import_problem(usernames, aliases, preview)
+            problem = _import_problem(usernames, aliases, manual, preview)
             if problem:
                 outcome.errors.append(f"{preview.email or preview.external_id}: {problem}")
                 continue
@@ -534,6 +550,12 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
         with session_scope(engine, dispatch_jobs=True) as session:
             for preview in linked:
                 _link_manual(session, view, preview)
+            room = subscriber_room(session, view.tenant.customer_id)
+            if len(rows) > room.left:
+                outcome.over_limit += len(rows) - room.left
+                outcome.errors.extend(f"{row['email'] or row['external_id']}: "
+                                      f"{room.refusal(1)}" for row in rows[room.left:])
+                rows = rows[:room.left]
             insert_rows(session, Subscriber, rows)
         outcome.linked.extend(preview.link_subscriber_id for preview in linked)
         outcome.created.extend(row["id"] for row in rows)
@@ -562,7 +584,34 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
     return outcome
 
 
-def _import_problem(usernames: set[str], aliases: AliasAllocator, preview: Any) -> str | None:
+def imported_subscribers(engine: Engine, link_id: uuid.UUID) -> ImportOutcome:
+    """Every subscriber the link's import made (created or linked), whichever attempt of the
+    job wrote it: the preview's kept rows that have their subscriber now."""
+    outcome = ImportOutcome()
+    with Session(engine) as session:
+        link = session.get(DirectoryLink, link_id)
+        assert link is not None
+        tenant_id, source = link.tenant_id, SOURCE[link.provider]
+        rows = session.connection().execute(
+            select(Subscriber.id, DirectoryPreviewRow.link_subscriber_id)
+            .join(Subscriber, (Subscriber.tenant_id == tenant_id)
+                  & (Subscriber.source == source)
+                  & (Subscriber.external_id == DirectoryPreviewRow.external_id))
+            .where(DirectoryPreviewRow.link_id == link_id,
+                   DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
+            .order_by(DirectoryPreviewRow.position))
+        for subscriber_id, linked in rows:
+            (outcome.linked if linked is not None else outcome.created).append(subscriber_id)
+    return outcome
+
+
+def _import_problem(usernames: set[str], aliases: AliasAllocator,
+                    manual: dict[str, uuid.UUID], preview: Any) -> str | None:
+    if not preview.import_separately and preview.email and preview.email.lower() in manual:
+        # Also a hand-made subscriber given this e-mail after discovery: never taken over,
+        # never doubled, without an administrator's decision.
+        return ("a subscriber created by hand has this e-mail address: link it, import "
+                "separately or exclude (directoryPreviewUpdate)")
     if preview.username in usernames:
         return f"the username {preview.username} is taken"
     if preview.alias is not None and not aliases.allowed(preview.alias):
@@ -586,6 +635,9 @@ def _link_manual(session: Session, view: TenantView, preview: Any) -> None:
 @dataclass
 class SyncOutcome:
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    # Some of the users left out for the customer's maximum (counted in over_limit).
+    over_limit_users: list[str] = field(default_factory=list)
+    over_limit_message: str = ""
     held: list[Action] = field(default_factory=list)  # set when the brake stopped the run
     next_round: str | None = None
     complete: bool = False
@@ -638,11 +690,21 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         current = {user.external_id: fingerprint(user) for user in page.users}
         seen.update(current)
         pending.add(_changed(view, page.users, current, outcome.counters), current)
-        if page.complete:
+        if page.complete and resumed and page.full:
+            # A resumed full listing saw only its last part: who is gone from the directory
+            # is known once the users of the earlier part are listed again.
+            with session_scope(engine, dispatch_jobs=True) as session:
+                _follow_users(session, view, factory, pending, outcome, actions)
+            seen.update(_listed_again(adapter, state))
+            with session_scope(engine, dispatch_jobs=True) as session:
+                _finish(session, view, page, seen, outcome, actions)
+            finished = True
+            pending = _Pending(adapter.pages_per_write)
+        elif page.complete:
             # The last changes and the round's disables and removals: one transaction.
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
-                _finish(session, view, page, seen, resumed, outcome, actions)
+                _finish(session, view, page, seen, outcome, actions)
             finished = True
             pending = _Pending(adapter.pages_per_write)
         elif pending.full():
@@ -655,15 +717,25 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         last = page
     if not finished:
         with session_scope(engine, dispatch_jobs=True) as session:
-            _finish(session, view, last, seen, resumed, outcome, actions)
+            _finish(session, view, last, seen, outcome, actions)
     return outcome
 
 
+def _listed_again(adapter: DirectoryAdapter, state: str | None) -> set[str]:
+    """The ids of a whole new listing from the start (changes are left to the next round:
+    the earlier attempt followed these users already)."""
+    listed: set[str] = set()
+    for page in adapter.pages(resume=None, state=state):
+        listed.update(user.external_id for user in page.users)
+    return listed
+
+
 def _finish(session: Session, view: TenantView, last: Page | None, seen: set[str],
-            resumed: bool, outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
+            outcome: SyncOutcome, actions: dict[uuid.UUID, Action]) -> None:
     """The end of a round: who a full listing left out, then the brake decides whether the
-    round's disables and removals are applied or held."""
-    if last is not None and last.complete and last.full and not resumed:
+    round's disables and removals are applied or held. ``seen`` holds every user of the
+    directory when the last page completes a full listing (see resync)."""
+    if last is not None and last.complete and last.full:
         # Whoever the full listing left out is no longer in the directory (or in scope).
         view.know_fingerprints(session)
         assert view.listed is not None
@@ -703,6 +775,8 @@ def _changed(view: TenantView, users: list[DirectoryUser], current: dict[str, st
     return changed
 
 
+OVER_LIMIT_NAMED = 5
+
 # Columns an update sets only when the directory's value changed (see _follow).
 _SET_WHEN_CHANGED = frozenset({"email", "display_name", "caller_id"})
 
@@ -739,6 +813,18 @@ def _follow_users(session: Session, view: TenantView, factory: SubscriberFactory
     newcomers = [user for external_id, user in pending.users.items()
                  if _follow(session, view, user, pending.current[external_id], outcome,
                             actions, changes)]
+    if newcomers:
+        # The customer's maximum: the users beyond it get no subscriber (and no extension)
+        # in this round; they are new again in the next one.
+        room = subscriber_room(session, view.tenant.customer_id)
+        if len(newcomers) > room.left:
+            left_out = newcomers[room.left:]
+            newcomers = newcomers[:room.left]
+            outcome.counters["over_limit"] += len(left_out)
+            outcome.over_limit_message = room.refusal(len(left_out))
+            outcome.over_limit_users.extend(user.email or user.external_id
+                                            for user in left_out[:OVER_LIMIT_NAMED])
+            del outcome.over_limit_users[OVER_LIMIT_NAMED:]
     for proposal in _propose(session, view, newcomers):
         changes.create(view, factory, proposal, outcome.counters)
     changes.write(session)

@@ -1,37 +1,39 @@
 """Writing the credentials sheet in the background, and deleting stored files past their expiry.
 
 The ``credentials.export`` job reads the tenant's subscribers with their SIP
-passwords, writes them as XLSX or CSV and keeps the file for a one-time
-download; its result is the file's id. The passwords only ever go into the
-file: nothing here logs a row.
+passwords a batch at a time, streams them into an XLSX (``core.xlsx_files``) or
+CSV file and keeps the file for a one-time download; its result is the file's id.
+The passwords only ever go into the file: nothing here logs a row.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlmodel import Session
 
 from core import credentials
 from core.credentials import COLUMNS, CredentialRow, CredentialsFormat
-from core.csv_files import write_csv
 from core.database import session_scope
 from core.jobs import PermanentJobError
 from core.models import utcnow
-from core.secrets import SecretDecryptionError, secret_box
+from core.secrets import SecretBox, SecretDecryptionError, secret_box
+from core.xlsx_files import XlsxWriter
 from workers import context
 from workers.jobs import JobRun, handles
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 100
+# Rows read, decrypted and written at a time: the memory the export needs is this many
+# rows, whatever the sheet's size.
+BATCH = 2000
+# Progress is a write of its own: reported every few batches, not per row.
+PROGRESS_EVERY = 5 * BATCH
 FILES_EXPIRY_SECONDS = 600
 # What makes a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,61 +46,76 @@ def export_credentials(job: JobRun) -> str:
     chosen = job.payload.get("subscribers")
     requester = job.payload.get("requested_by")
     box = secret_box(context.settings().secret_key_bytes())
+    with session_scope(context.engine()) as session:
+        sheet = credentials.open_sheet(
+            session, uuid.UUID(job.subject_id),
+            None if chosen is None else [uuid.UUID(value) for value in chosen])
+    if sheet is None:
+        raise PermanentJobError("TENANT_GONE", "the tenant was deleted before its export ran")
     try:
-        with session_scope(context.engine()) as session:
-            sheet = credentials.load_sheet(
-                session, box, uuid.UUID(job.subject_id),
-                None if chosen is None else [uuid.UUID(value) for value in chosen])
+        # Written with no transaction open: progress reports are writes of their own.
+        content, count = render(_batches(sheet, box), file_format, job, sheet.count)
     except SecretDecryptionError:
         raise PermanentJobError("SECRET_UNREADABLE", "a SIP password cannot be decrypted with "
                                 "the configured secret keys") from None
-    if sheet is None:
-        raise PermanentJobError("TENANT_GONE", "the tenant was deleted before its export ran")
-    # Written with no transaction open: progress reports are writes of their own.
-    content = render(sheet.rows, file_format, job)
     with session_scope(context.engine()) as session:
         stored = credentials.keep_export(session, sheet, file_format, content,
                                          uuid.UUID(requester) if requester else None)
         file_id = str(stored.id)
-    log.info("credentials export of tenant %s: %d rows, %d bytes", sheet.tenant_id,
-             len(sheet.rows), len(content))
+    log.info("credentials export of tenant %s: %d rows, %d bytes", sheet.tenant_id, count,
+             len(content))
     return file_id
 
 
-def render(rows: list[CredentialRow], file_format: CredentialsFormat, job: JobRun) -> bytes:
-    if file_format is CredentialsFormat.XLSX:
-        return _xlsx(rows, job)
-    return _csv(rows, job)
+def _batches(sheet: credentials.Sheet, box: SecretBox) -> Iterator[list[CredentialRow]]:
+    """The sheet's rows a batch at a time, each batch read in a short transaction of its own
+    (the username order's index leads from one batch to the next)."""
+    after: str | None = None
+    while True:
+        with Session(context.engine()) as session:
+            batch = credentials.read_rows(session, box, sheet, after=after, limit=BATCH)
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].username
 
 
-def _reported(rows: list[CredentialRow], job: JobRun) -> Iterator[CredentialRow]:
-    """The rows, reporting progress (and honouring a cancel) every PROGRESS_EVERY rows."""
-    total = len(rows)
-    job.progress(0, total)
-    for done, row in enumerate(rows, start=1):
-        yield row
-        if done % PROGRESS_EVERY == 0 or done == total:
-            job.progress(done, total)
-
-
-def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> Cell:
-    # Always text: openpyxl would store "=..." as a formula, and a display name from a
-    # directory must not run in the spreadsheet of whoever opens the sheet.
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"
-    return cell
-
-
-def _xlsx(rows: list[CredentialRow], job: JobRun) -> bytes:
-    # Write-only: rows stream to the file instead of building every cell in memory.
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Credentials")
-    sheet.append(COLUMNS)
-    for row in _reported(rows, job):
-        sheet.append([_text_cell(sheet, value) for value in row.cells()])
+def render(batches: Iterable[list[CredentialRow]], file_format: CredentialsFormat, job: JobRun,
+           total: int) -> tuple[bytes, int]:
+    """The file's bytes and how many rows it holds."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    reported = _Reported(batches, job, total)
+    if file_format is CredentialsFormat.XLSX:
+        with XlsxWriter(buffer, sheet_name="Credentials") as sheet:
+            sheet.append(COLUMNS)
+            for batch in reported:
+                sheet.extend(row.cells() for row in batch)
+    else:
+        text = io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text)
+        writer.writerow(COLUMNS)
+        for batch in reported:
+            writer.writerows(_csv_cells(row) for row in batch)
+        text.detach()
+    return buffer.getvalue(), reported.count
+
+
+class _Reported:
+    """The batches, reporting progress (and honouring a cancel) every PROGRESS_EVERY rows."""
+
+    def __init__(self, batches: Iterable[list[CredentialRow]], job: JobRun, total: int) -> None:
+        self.batches, self.job, self.total, self.count = batches, job, total, 0
+
+    def __iter__(self) -> Iterator[list[CredentialRow]]:
+        self.job.progress(0, self.total)
+        reported = 0
+        for batch in self.batches:
+            yield batch
+            self.count += len(batch)
+            if self.count - reported >= PROGRESS_EVERY:
+                self.job.progress(self.count, self.total)
+                reported = self.count
+        self.job.progress(self.count, self.count)
 
 
 def _csv_safe(value: str) -> str:
@@ -111,10 +128,6 @@ def _csv_cells(row: CredentialRow) -> list[str]:
     # start with "+"); the free text, which a directory's users may write, is neutralised.
     return [row.username, row.extension, row.sip_domain, row.sip_password, row.smbc,
             _csv_safe(row.display_name), _csv_safe(row.email)]
-
-
-def _csv(rows: list[CredentialRow], job: JobRun) -> bytes:
-    return write_csv(COLUMNS, [_csv_cells(row) for row in _reported(rows, job)])
 
 
 def expire_files() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from core.directory_links import (
     new_channel_token,
     sync_domain,
 )
+from core.errors import ErrorCode
 from core.jobs import (
     NeedsConfirmationError,
     PermanentJobError,
@@ -116,9 +118,21 @@ def _directory_errors(link_id: uuid.UUID) -> Iterator[None]:
         raise TransientJobError(error.code, str(error), retry_after=error.retry_after) from error
 
 
+# A progress report is a write (and a cancel check): at most this often. The engine calls
+# back after every page; a round of 100 pages reported each one.
+PROGRESS_SECONDS = 0.5
+
+
 def _progress(job: JobRun) -> Callable[..., None]:
+    """The engine's progress callback; the handler reports the final figures itself."""
+    last = time.monotonic()
+
     def report(done: int, **counters: int) -> None:
-        job.progress(done, **counters)
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS:
+            job.progress(done, **counters)
+            last = now
     return report
 
 
@@ -130,8 +144,9 @@ def discover(job: JobRun) -> None:
         with Session(context.engine()) as session:
             link = session.get(DirectoryLink, link_id)
             alias_start = link.alias_start if link and link.alias_start else 1000
-        sync_engine.discover(context.engine(), link_id, adapter, alias_start=alias_start,
-                             progress=_progress(job))
+        counters = sync_engine.discover(context.engine(), link_id, adapter,
+                                        alias_start=alias_start, progress=_progress(job))
+    job.progress(counters["proposed"], **counters)
     _mark_link(link_id, None, None, None)
 
 
@@ -140,21 +155,38 @@ def import_users(job: JobRun) -> str | None:
     link_id = uuid.UUID(job.subject_id)
     outcome = sync_engine.import_preview(context.engine(), _box(), link_id,
                                          progress=_progress(job))
+    # What the whole import made, whichever attempt wrote it: an attempt after a crash
+    # finds most users imported already and creates only the rest.
+    made = sync_engine.imported_subscribers(context.engine(), link_id)
+    job.progress(len(made.created) + len(made.linked) + len(outcome.errors),
+                 created=len(made.created), linked=len(made.linked),
+                 errors=len(outcome.errors), over_limit=outcome.over_limit)
     with transaction() as session:
         link = session.get(DirectoryLink, link_id)
         if link is None:
             raise PermanentJobError("NOT_FOUND", "the directory link was removed")
+        first_import = link.status is not DirectoryLinkStatus.ACTIVE
         link.status = DirectoryLinkStatus.ACTIVE
         link.last_synced_at = utcnow()
         link.last_error_code = link.last_error = None
-        link.sync_state = None  # the first re-sync lists everyone
+        if outcome.over_limit:
+            link.last_error_code = ErrorCode.LIMIT_REACHED.value
+            link.last_error = (f"{outcome.over_limit} users were not imported: the customer's "
+                               "maximum of subscribers is reached")
+        # The first round goes on from where discovery's listing ended (Microsoft's delta),
+        # when every user it listed is accounted for: imported, excluded, or a subscriber
+        # already. Otherwise (users skipped by errors or the customer's maximum, or a new
+        # discovery of an active link) it lists everyone, so that nobody is missed.
+        complete = first_import and not outcome.errors and not outcome.over_limit
+        link.sync_state = link.discovered_state if complete else None
+        link.discovered_state = None
         session.add(link)
         # The preview is used up: later users arrive by re-sync, with the same defaults.
         # The users an administrator dropped stay on it, so that no re-sync brings them in.
         session.execute(delete(DirectoryPreviewRow).where(
             DirectoryPreviewRow.link_id == link_id,
             DirectoryPreviewRow.excluded.is_(False)))  # type: ignore[attr-defined]
-        sheet = _credentials_sheet(session, job, link, outcome.created + outcome.linked)
+        sheet = _credentials_sheet(session, job, link, made.created + made.linked)
     if outcome.errors:
         log.warning("directory import of link %s skipped %d users: %s", link_id,
                     len(outcome.errors), "; ".join(outcome.errors[:5]))
@@ -190,10 +222,20 @@ def resync(job: JobRun) -> None:
         link = session.get(DirectoryLink, link_id)
         if link is None:
             return
-        if outcome.complete:
+        over_limit = outcome.counters.get("over_limit", 0)
+        if outcome.complete and not over_limit:
             link.sync_state = outcome.next_round
+        # Else (Microsoft) the next round starts from the same deltaLink, so that the users
+        # left out are new again there once the customer has room.
         link.last_synced_at = utcnow()
         link.last_error_code = link.last_error = None
+        if over_limit:
+            link.last_error_code = ErrorCode.LIMIT_REACHED.value
+            why = outcome.over_limit_message or "the customer's maximum is reached"
+            named = f" (e.g. {', '.join(outcome.over_limit_users)})" \
+                if outcome.over_limit_users else ""
+            link.last_error = (f"{over_limit} new directory users got no subscriber: "
+                               f"{why}{named}")[:500]
         session.add(link)
         if outcome.held:
             hold(session, link_id, job.id, outcome.held)

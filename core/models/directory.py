@@ -64,6 +64,9 @@ class DirectoryLink(IdMixin, TimestampsMixin, table=True):
     brake_percent: int = 10
     # Where the next round starts (Microsoft's deltaLink); integrity matters, not secrecy.
     sync_state: str | None = Field(default=None, sa_type=sa.Text)
+    # Where a round would start after the last discovery's listing (Microsoft's deltaLink):
+    # the first round after the first import goes on from there instead of listing all.
+    discovered_state: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class DirectoryWatchChannel(IdMixin, TimestampsMixin, table=True):
@@ -125,6 +128,12 @@ class DirectoryPreviewRow(IdMixin, TimestampsMixin, table=True):
     # A subscriber created by hand that this user will take over (set by an administrator).
     link_subscriber_id: uuid.UUID | None = Field(
         default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    # A subscriber created by hand with this user's e-mail, found by discovery: a conflict
+    # only an administrator resolves (link it, import separately, or exclude the user).
+    hand_made_id: uuid.UUID | None = Field(
+        default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    # The administrator's choice to import this user beside the hand-made subscriber.
+    import_separately: bool = False
     fingerprint: str = Field(default="", max_length=64)
 
 

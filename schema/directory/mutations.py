@@ -112,6 +112,9 @@ class DirectoryPreviewRowChange:
     link_subscriber: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="A subscriber created by hand to hand over to "
         "this directory user; null: none.")
+    import_separately: bool | None = strawberry.field(
+        default=None, description="Import this user as a subscriber of its own beside the "
+        "subscriber created by hand with the same e-mail (see handMadeMatch).")
 
 
 @strawberry.input
@@ -271,7 +274,8 @@ class DirectoryMutation:
             excluded=row.excluded,
             link_subscriber_id=reference_id(row.link_subscriber, "Subscriber")
             if row.link_subscriber not in (None, strawberry.UNSET) else None,
-            clear_link=row.link_subscriber is None) for row in input.rows]
+            clear_link=row.link_subscriber is None,
+            import_separately=row.import_separately) for row in input.rows]
         viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
         outcome = await in_transaction(info, lambda s: directory_links.update_preview(
             s, viewer, tenant_id, changes))
@@ -281,7 +285,10 @@ class DirectoryMutation:
 
     @strawberry.mutation(description="Import the preview's users (a job); it ends with the "
                          "credentials sheet of the imported users (the job's resultRef is "
-                         "the sheet's job).")
+                         "the sheet's job). Refused with NEEDS_DECISION while a row collides "
+                         "with a subscriber created by hand (needsDecision), and with "
+                         "LIMIT_REACHED when the new subscribers do not fit in the "
+                         "customer's maximum (subscribersAllowed).")
     async def directory_import_confirm(self, info: Info, input: DirectoryTenantInput
                                        ) -> DirectoryJobPayload:
         if errors := login_required(info):

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 from sqlalchemy import select
 
+from core.directory_links import import_room
 from core.models import (
     DirectoryLink,
     DirectoryLinkStatus,
@@ -70,7 +71,16 @@ class DirectoryPreviewRowType(Node):
     conflicts: list[str] = strawberry.field(
         description="What differs from the obvious proposal, worth a look before importing.")
     link_subscriber: strawberry.ID | None = strawberry.field(
-        description="A subscriber created by hand that this user takes over at import.")
+        description="A subscriber created by hand that this user takes over at import "
+        "(only ever set by an administrator).")
+    hand_made_match: strawberry.ID | None = strawberry.field(
+        description="A subscriber created by hand with this user's e-mail, found by "
+        "discovery: link it, import separately or exclude the user before importing.")
+    import_separately: bool = strawberry.field(
+        description="The administrator chose to import this user beside handMadeMatch.")
+    needs_decision: bool = strawberry.field(
+        description="True while handMadeMatch waits for a choice: the import is refused "
+        "until then.")
 
     @classmethod
     def from_row(cls, row: DirectoryPreviewRow) -> DirectoryPreviewRowType:
@@ -80,7 +90,13 @@ class DirectoryPreviewRowType(Node):
                    caller_id=row.caller_id, excluded=row.excluded, conflicts=list(row.conflicts),
                    link_subscriber=strawberry.ID(to_global_id("Subscriber",
                                                               row.link_subscriber_id))
-                   if row.link_subscriber_id else None)
+                   if row.link_subscriber_id else None,
+                   hand_made_match=strawberry.ID(to_global_id("Subscriber", row.hand_made_id))
+                   if row.hand_made_id else None,
+                   import_separately=row.import_separately,
+                   needs_decision=bool(row.hand_made_id and not row.excluded
+                                       and not row.link_subscriber_id
+                                       and not row.import_separately))
 
 
 register_node("DirectoryPreviewRow", DirectoryPreviewRow, DirectoryPreviewRowType.from_row)
@@ -145,6 +161,13 @@ class DirectoryLinkType(Node):
                    DirectoryPreviewRow.link_id == self.row.id],
             order=SortKey(DirectoryPreviewRow.position), to_node=DirectoryPreviewRowType.from_row,
             first=first, after=after, last=last, before=before)
+
+    @strawberry.field(description="How many more subscribers the tenant's customer may have "
+                      "(its maximum less those of all its tenants): how many preview rows "
+                      "an import can create.")
+    async def subscribers_allowed(self, info: Info) -> int:
+        async with info.context.sessions() as session:
+            return await session.run_sync(lambda sync: import_room(sync, self.row))
 
     @strawberry.field(description="What a sync stopped by the brake holds back.")
     async def held_changes(self, info: Info) -> list[DirectoryHeldChange]:

@@ -270,7 +270,7 @@ def test_the_limit_counts_subscribers_across_all_the_customers_tenants(session: 
     with pytest.raises(DomainError) as refused:
         ensure_subscriber_capacity(session, customer.id, 2)
     error = refused.value.errors[0]
-    assert (error.code, error.field) == (ErrorCode.INVALID, ("customer",))
+    assert (error.code, error.field) == (ErrorCode.LIMIT_REACHED, ("customer",))
     assert "at most 3" in error.message
     assert "has 2" in error.message
     # Another customer's subscribers do not count.

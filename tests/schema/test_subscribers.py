@@ -330,7 +330,7 @@ async def test_subscriber_create_respects_the_customers_maximum_across_its_tenan
     assert (await mutate(isp_a.client, "subscriberCreate", tenant=second.id,
                          username="b"))["errors"] == []
     refused = await mutate(isp_a.client, "subscriberCreate", tenant=second.id, username="c")
-    assert codes(refused) == [(None, "INVALID")]
+    assert codes(refused) == [(None, "LIMIT_REACHED")]
     assert "at most 2 subscribers" in refused["errors"][0]["message"]
 
 
@@ -647,7 +647,7 @@ async def test_bulk_create_checks_the_customers_maximum_once_for_the_batch(
     pbx = pbx_of(session, isp_a, max_subscribers=3)
     payload = await mutate(isp_a.client, "subscriberBulkCreate", tenant=pbx.id,
                            subscribers=[{"username": f"u{n}"} for n in range(4)])
-    assert codes(payload) == [(None, "INVALID")]
+    assert codes(payload) == [(None, "LIMIT_REACHED")]
     assert count_subscribers(session) == 0
     fits = await mutate(isp_a.client, "subscriberBulkCreate", tenant=pbx.id,
                         subscribers=[{"username": f"u{n}"} for n in range(3)])
@@ -713,7 +713,8 @@ async def test_two_concurrent_bulk_creates_cannot_both_pass_the_customers_maximu
     await rival.close()
     outcomes = sorted(codes(payload) == [] for payload in payloads)
     assert outcomes == [False, True]
-    assert [codes(payload) for payload in payloads if payload["errors"]] == [[(None, "INVALID")]]
+    assert [codes(payload) for payload in payloads if payload["errors"]] == [
+        [(None, "LIMIT_REACHED")]]
     assert count_subscribers(session) == 6
 
 

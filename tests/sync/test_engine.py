@@ -138,7 +138,8 @@ class World:
 def make_world(session: Session, *, status: DirectoryLinkStatus = DirectoryLinkStatus.LINKED,
                isp_fields: dict[str, object] | None = None, **tenant_fields: object) -> World:
     isp = make_isp(session, **(isp_fields or {}))
-    tenant = make_tenant(session, isp, make_customer(session, isp), **tenant_fields)
+    tenant = make_tenant(session, isp, make_customer(session, isp, max_subscribers=100_000),
+                         **tenant_fields)
     link = DirectoryLink(tenant_id=tenant.id, provider=DirectoryProvider.GOOGLE, status=status,
                          mapping_defaults=dict(DEFAULTS), alias_start=1000, brake_percent=10)
     session.add(link)
@@ -217,7 +218,8 @@ def test_discover_proposes_one_row_per_active_user(engine: Engine, session: Sess
     session.add(DialPlanRule(dial_plan_id=plan.id, priority=0, match_expression="^10[0-9][0-9]$",
                              substitution_expression="^(.*)$", replacement="+_CC_\\1"))
     session.commit()
-    tenant = make_tenant(session, isp, make_customer(session, isp), dial_plan_id=plan.id)
+    tenant = make_tenant(session, isp, make_customer(session, isp, max_subscribers=5),
+                         dial_plan_id=plan.id)
     link = DirectoryLink(tenant_id=tenant.id, provider=DirectoryProvider.GOOGLE,
                          status=DirectoryLinkStatus.LINKED, mapping_defaults=dict(DEFAULTS),
                          alias_start=1000, brake_percent=10)
@@ -247,7 +249,9 @@ def test_discover_proposes_one_row_per_active_user(engine: Engine, session: Sess
 
     outcome = run_discover(engine, world, directory)
 
-    assert outcome == {"proposed": 4, "already_synced": 0, "inactive": 2, "conflicts": 2}
+    # Five places, two taken by hand: three of the four proposed users fit.
+    assert outcome == {"proposed": 4, "already_synced": 0, "inactive": 2, "conflicts": 2,
+                       "fit": 3}
     rows = preview(engine, world)
     assert [(row.position, row.external_id, row.username, row.alias, row.caller_id)
             for row in rows] == [
@@ -264,8 +268,10 @@ def test_discover_proposes_one_row_per_active_user(engine: Engine, session: Sess
     assert "alice" in taken
     assert "alice2" in taken
     assert len(by_id["g-carol"].conflicts) == 1
-    assert by_id["g-carol"].link_subscriber_id == carol_by_hand.id
-    assert all(row.link_subscriber_id is None for row in rows if row.external_id != "g-carol")
+    # The hand-made subscriber is shown as a match, never chosen for the administrator.
+    assert by_id["g-carol"].hand_made_id == carol_by_hand.id
+    assert all(row.hand_made_id is None for row in rows if row.external_id != "g-carol")
+    assert all(row.link_subscriber_id is None and not row.import_separately for row in rows)
     assert by_id["g-alice"].fingerprint == fingerprint(alice)
     assert by_id["g-alice"].display_name == "Alice Example"
     assert by_id["g-alice"].department == "/Sales"
@@ -279,7 +285,7 @@ def test_discover_proposes_one_row_per_active_user(engine: Engine, session: Sess
 
     def proposal(row: DirectoryPreviewRow) -> tuple[object, ...]:
         return (row.position, row.external_id, row.username, row.alias, row.caller_id,
-                row.conflicts, row.link_subscriber_id)
+                row.conflicts, row.hand_made_id)
 
     assert [proposal(row) for row in preview(engine, world)] == [proposal(row) for row in rows]
 
@@ -297,6 +303,11 @@ def test_import_creates_links_and_is_idempotent(engine: Engine, session: Session
         change.execute(update(DirectoryPreviewRow).where(
             DirectoryPreviewRow.link_id == world.link_id,
             DirectoryPreviewRow.external_id == "g-frank").values(excluded=True))
+        # The administrator's choice: carol takes over the subscriber made by hand.
+        change.execute(update(DirectoryPreviewRow).where(
+            DirectoryPreviewRow.link_id == world.link_id,
+            DirectoryPreviewRow.external_id == "g-carol").values(
+            link_subscriber_id=carol_by_hand.id))
 
     outcome = import_preview(engine, BOX, world.link_id, progress=quiet)
 
@@ -343,6 +354,45 @@ def test_import_creates_links_and_is_idempotent(engine: Engine, session: Session
     after = subscribers(engine, world.tenant)
     assert [(row.id, row.sip_password_encrypted, row.updated_at) for row in after] == [
         (row.id, row.sip_password_encrypted, row.updated_at) for row in everyone]
+
+
+def test_import_never_takes_over_a_hand_made_subscriber_without_a_choice(
+        engine: Engine, session: Session, world: World) -> None:
+    by_hand = make_subscriber(session, world.tenant, username="carol.hand",
+                              email="carol@example.com")
+    late = person("dave")
+    run_discover(engine, world, MemoryDirectory([[person("alice"), person("carol"), late]]))
+    # A subscriber made by hand after discovery, with another user's e-mail: no match on
+    # the preview, and still no takeover.
+    late_by_hand = make_subscriber(session, world.tenant, username="dave.hand",
+                                   email="Dave@example.com")
+
+    outcome = import_preview(engine, BOX, world.link_id, progress=quiet)
+
+    assert len(outcome.created) == 1
+    assert outcome.linked == []
+    assert sorted(error.split(":")[0] for error in outcome.errors) == [
+        "carol@example.com", "dave@example.com"]
+    with Session(engine) as fresh:
+        for row_id in (by_hand.id, late_by_hand.id):
+            row = fresh.get(Subscriber, row_id)
+            assert row is not None
+            assert (row.source, row.external_id) == (SubscriberSource.MANUAL, None)
+    assert set(synced(engine, world.tenant)) == {"g-alice"}
+
+    # The administrator chooses: carol is imported beside the subscriber made by hand.
+    with session_scope(engine) as change:
+        change.execute(update(DirectoryPreviewRow).where(
+            DirectoryPreviewRow.link_id == world.link_id,
+            DirectoryPreviewRow.external_id == "g-carol").values(import_separately=True))
+
+    again = import_preview(engine, BOX, world.link_id, progress=quiet)
+
+    assert len(again.created) == 1
+    rows = synced(engine, world.tenant)
+    assert set(rows) == {"g-alice", "g-carol"}
+    assert rows["g-carol"].id != by_hand.id
+    assert rows["g-carol"].username == "carol"
 
 
 # 3. Re-sync --------------------------------------------------------------------------------
@@ -728,11 +778,11 @@ def test_resync_resumes_from_checkpoint_without_duplicates(engine: Engine,
     directory = MemoryDirectory(listing)
     outcome, saved_again = run_sync(engine, world, directory, resume=saved[-1])
 
-    assert directory.calls == [("2", None)]
+    # The rest, then the whole listing again to tell who is gone (nobody here).
+    assert directory.calls == [("2", None), (None, None)]
     assert saved_again == [None]
     assert outcome.complete
     assert outcome.counters == counters(created=4)
-    # A resumed round saw only the last page: nobody is removed for being absent from it.
     assert outcome.held == []
     with Session(engine) as fresh:
         per_user = dict(fresh.execute(
@@ -764,28 +814,55 @@ def test_pages_written_together_are_resumed_from_the_last_write(engine: Engine,
     directory = MemoryDirectory(listing, pages_per_write=2)
     outcome, _ = run_sync(engine, world, directory, resume=saved[-1])
 
-    assert directory.calls == [("2", None)]
+    assert directory.calls == [("2", None), (None, None)]
     assert outcome.counters == counters(created=8)
     assert sorted(row.external_id for row in subscribers(engine, world.tenant)) == sorted(
         user.external_id for user in users)
 
 
-def test_resumed_full_round_removes_nobody_by_absence(engine: Engine, world: World) -> None:
-    users = people(12)
-    imported(engine, world, users)
-    set_link(engine, world, brake_percent=100)  # the brake must not hide a removal here
-    listing = paged(users, 4)
+def round_result(engine: Engine, world: World) -> dict[str, tuple[object, ...]]:
+    """What a round left, by username: status, deleted or not, display name."""
+    return {row.username: (row.status, row.directory_deleted_at is not None, row.display_name)
+            for row in subscribers(engine, world.tenant)}
+
+
+def test_a_resumed_full_round_ends_with_the_disables_and_removals_of_a_clean_one(
+        engine: Engine, session: Session) -> None:
+    clean, interrupted = make_world(session), make_world(session)
+    users = people(40)
+    for world in (clean, interrupted):
+        imported(engine, world, users)
+        set_link(engine, world, brake_percent=100)  # the brake must not hide a removal here
+    # The directory now: four users deleted (gone from the listing: two on the pages the
+    # interrupted attempt listed, two after), one renamed, two newcomers.
+    now = [user for index, user in enumerate(users) if index not in (1, 5, 30, 35)]
+    now[10] = dataclasses.replace(now[10], family_name="Renamed", display_name="Renamed")
+    now += [person("newcomer1"), person("newcomer2")]
+    listing = paged(now, 4)
+
+    expected, _ = run_sync(engine, clean, MemoryDirectory(listing))
     saved: list[str | None] = []
-    with pytest.raises(DirectoryUnavailableError):
-        run_sync_saving(engine, world, MemoryDirectory(listing, fail_after=2), saved)
+    first = Checkpoint(None, saved.append)
+    with pytest.raises(DirectoryUnavailableError):  # the attempt dies after five pages
+        resync(engine, BOX, interrupted.link_id, MemoryDirectory(listing, fail_after=5),
+               checkpoint=first, progress=quiet)
+    directory = MemoryDirectory(listing)
+    resume_at = saved[-1]
+    # The job's next attempt: the checkpoint and the counters saved with it.
+    outcome = resync(engine, BOX, interrupted.link_id, directory,
+                     checkpoint=Checkpoint(resume_at, saved.append, counters=first.counters),
+                     progress=quiet)
 
-    outcome, _ = run_sync(engine, world, MemoryDirectory(listing), resume=saved[-1])
-
+    assert expected.counters == counters(created=2, updated=1, removed=4, unchanged=35)
     assert outcome.complete
     assert outcome.held == []
-    assert outcome.counters == counters(unchanged=4)
-    assert all(row.status is SubscriberStatus.ACTIVE and row.directory_deleted_at is None
-               for row in subscribers(engine, world.tenant))
+    assert outcome.counters == expected.counters
+    # The resumed attempt listed the rest, then the whole directory again for who is gone.
+    assert directory.calls == [(resume_at, None), (None, None)]
+    assert round_result(engine, interrupted) == round_result(engine, clean)
+    gone = {f"user{index:02d}" for index in (1, 5, 30, 35)}
+    assert {name for name, (_, deleted, _) in round_result(engine, interrupted).items()
+            if deleted} == gone
 
 
 @pytest.mark.parametrize("state", [UserState.SUSPENDED, UserState.DELETED])

@@ -141,7 +141,7 @@ def digests(engine: Engine, tenant_id: str) -> dict[str, str]:
 def counters(**values: int) -> dict[str, int]:
     """A re-sync's counters: every one of them, zero unless given."""
     names = ("created", "updated", "disabled", "reenabled", "removed", "unchanged",
-             "conflicts", "errors")
+             "conflicts", "errors", "over_limit")
     return {name: values.get(name, 0) for name in names}
 
 
@@ -537,9 +537,11 @@ async def test_a_sync_interrupted_after_page_two_resumes_without_duplicates(
     finished = await flow.wait(job["id"])
 
     assert (finished["status"], finished["attempts"]) == ("SUCCEEDED", 2), finished
-    # The retry resumed at the checkpoint instead of listing the first pages again.
-    assert len(served) == 3
+    # The retry resumed at the checkpoint, then listed the whole directory again to tell
+    # who is gone (a resumed round still disables and removes what a clean one would).
+    assert len(served) == 6
     assert served[2].param("pageToken") == checkpoint
+    assert served[3].param("pageToken") is None
     with Session(engine) as session:
         rows = session.execute(select(Subscriber.external_id, Subscriber.username,
                                       Subscriber.alias).where(
@@ -621,3 +623,141 @@ async def test_another_isps_administrator_sees_no_link_and_cannot_drive_it(
     assert started["consentUrl"] is None
     assert [error["code"] for error in started["errors"]] == ["NOT_FOUND"]
     assert await flow.directory_link() is not None  # its own administrator still sees it
+
+
+# Subscribers created by hand, and the customer's maximum ---------------------------------------
+
+PREVIEW_UPDATE = f"""mutation($input: DirectoryPreviewUpdateInput!) {{
+    directoryPreviewUpdate(input: $input) {{
+      rows {{ id linkSubscriber handMadeMatch importSeparately needsDecision }} {ERRORS} }} }}"""
+IMPORT_CONFIRM = f"""mutation($tenant: ID!) {{ directoryImportConfirm(input: {{tenant: $tenant}}) {{
+    job {{ id }} {ERRORS} }} }}"""
+
+
+async def create_by_hand(flow: Flow, username: str, email: str) -> dict[str, Any]:
+    subscriber: dict[str, Any] = (await mutate(flow.client, f"""
+        mutation($input: SubscriberCreateInput!) {{ subscriberCreate(input: $input) {{
+          subscriber {{ id updatedAt }} {ERRORS} }} }}""", {"input": {
+        "tenant": flow.tenant_id, "username": username, "email": email}}))["subscriber"]
+    return subscriber
+
+
+async def test_a_subscriber_created_by_hand_is_never_taken_over_without_a_choice(
+        flow: Flow, fake: FakeGoogle):
+    fake.add_users(12, prefix="staff")  # one disable of 13 is within the brake
+    carol = fake.add_user(f"carol@{FQDN}", given_name="Carol", family_name="Directory")
+    by_hand = await create_by_hand(flow, "carol.hand", f"Carol@{FQDN}")
+    await flow.link()
+    await flow.discover()
+    rows = {row["email"]: row for row in await flow.preview()}
+    ids = {row["email"]: row["id"] for row in rows.values()}
+    decisions = (await mutate(flow.client, PREVIEW_UPDATE, {"input": {
+        "tenant": flow.tenant_id, "rows": [{"id": ids[f"carol@{FQDN}"]}]}}))["rows"]
+
+    # The match is shown, not chosen: the row waits for a decision.
+    assert decisions == [{"id": ids[f"carol@{FQDN}"], "linkSubscriber": None,
+                          "handMadeMatch": by_hand["id"], "importSeparately": False,
+                          "needsDecision": True}]
+    assert rows[f"carol@{FQDN}"]["conflicts"]
+
+    refused = (await flow.client.execute(IMPORT_CONFIRM, {"tenant": flow.tenant_id}))[
+        "directoryImportConfirm"]
+
+    assert refused["job"] is None
+    assert [(error["field"], error["code"]) for error in refused["errors"]] == [
+        (["tenant"], "NEEDS_DECISION")]
+    assert f"carol@{FQDN}" in refused["errors"][0]["message"]
+    assert await flow.jobs("directory.import") == []
+    assert [row["username"] for row in await flow.subscribers()] == ["carol.hand"]
+
+    # Linking and importing separately at once is no choice.
+    both = (await flow.client.execute(PREVIEW_UPDATE, {"input": {
+        "tenant": flow.tenant_id, "rows": [{"id": ids[f"carol@{FQDN}"], "importSeparately": True,
+                                            "linkSubscriber": by_hand["id"]}]}}))[
+        "directoryPreviewUpdate"]
+    assert [(error["field"], error["code"]) for error in both["errors"]] == [
+        (["rows", "0", "importSeparately"], "INVALID")]
+
+    # The administrator chooses to import Carol beside the subscriber made by hand.
+    chosen = (await mutate(flow.client, PREVIEW_UPDATE, {"input": {
+        "tenant": flow.tenant_id, "rows": [{"id": ids[f"carol@{FQDN}"],
+                                            "importSeparately": True}]}}))["rows"]
+    assert chosen[0]["needsDecision"] is False
+    imported = await flow.import_all()
+
+    assert imported["counters"]["created"] == 13
+    after = {row["username"]: row for row in await flow.subscribers()}
+    assert (after["carol.hand"]["source"], after["carol.hand"]["externalId"]) == ("MANUAL", None)
+    assert (after["carol"]["source"], after["carol"]["externalId"]) == ("GOOGLE", carol.id)
+
+    # Later rounds follow the directory user, never the subscriber made by hand.
+    fake.suspend_user(carol.id)
+    synced = await flow.sync_now()
+    assert synced["status"] == "SUCCEEDED", synced
+    after = {row["username"]: row for row in await flow.subscribers()}
+    assert after["carol"]["status"] == "DISABLED"
+    assert (after["carol.hand"]["status"], after["carol.hand"]["updatedAt"]) == (
+        "ACTIVE", by_hand["updatedAt"])
+
+
+async def test_the_customers_maximum_holds_for_the_import_and_every_resync(
+        owner: SignedUp, dns: DnsServer, fake: FakeGoogle, worker: dramatiq.Broker):
+    tenant = await verified_tenant(owner.client, dns, FQDN, max_subscribers=3)
+    flow = Flow(owner.client, tenant, fake)
+    staff = fake.add_users(5, prefix="staff")
+    await create_by_hand(flow, "reception", f"reception@{FQDN}")
+    await flow.link()
+
+    discovered = await flow.discover()
+
+    # Three places, one taken by hand: two of the five users fit.
+    assert (discovered["counters"]["proposed"], discovered["counters"]["fit"]) == (5, 2)
+    allowed = """query($tenant: ID!) { directoryLink(tenant: $tenant) {
+        subscribersAllowed lastErrorCode lastError } }"""
+    link = (await owner.client.execute(allowed, {"tenant": flow.tenant_id}))["directoryLink"]
+    assert link["subscribersAllowed"] == 2
+
+    refused = (await owner.client.execute(IMPORT_CONFIRM, {"tenant": flow.tenant_id}))[
+        "directoryImportConfirm"]
+
+    assert refused["job"] is None
+    assert [(error["field"], error["code"]) for error in refused["errors"]] == [
+        (["tenant"], "LIMIT_REACHED")]
+    assert "at most 3" in refused["errors"][0]["message"]
+    assert await flow.jobs("directory.import") == []
+    assert len(await flow.subscribers()) == 1
+
+    rows = await flow.preview()
+    await mutate(owner.client, PREVIEW_UPDATE, {"input": {"tenant": flow.tenant_id, "rows": [
+        {"id": row["id"], "excluded": True} for row in rows[2:]]}})
+    imported = await flow.import_all()
+
+    assert imported["counters"]["created"] == 2
+    assert len(await flow.subscribers()) == 3
+
+    # A newcomer does not fit; a rename still goes through and the link says why.
+    newcomer = fake.add_user(f"newcomer@{FQDN}", given_name="New", family_name="Comer")
+    fake.update_user(staff[0].id, family_name="Renamed")
+    synced = await flow.sync_now()
+
+    assert synced["status"] == "SUCCEEDED", synced
+    assert synced_counters(synced) == counters(updated=1, unchanged=1, over_limit=1)
+    link = (await owner.client.execute(allowed, {"tenant": flow.tenant_id}))["directoryLink"]
+    assert link["lastErrorCode"] == "LIMIT_REACHED"
+    assert f"newcomer@{FQDN}" in link["lastError"]
+    after = await flow.by_email()
+    assert len(after) == 3
+    assert after[f"staff0001@{FQDN}"]["displayName"] == "Staff Renamed"
+
+    # Room again: the next round creates the newcomer and clears the error.
+    customer = (await owner.client.execute("""query($id: ID!) { node(id: $id) {
+        ... on Tenant { customerId } } }""", {"id": flow.tenant_id}))["node"]["customerId"]
+    await mutate(owner.client, f"""mutation($input: CustomerUpdateInput!) {{
+        customerUpdate(input: $input) {{ customer {{ id }} {ERRORS} }} }}""", {"input": {
+        "id": customer, "maxSubscribers": 4}})
+    again = await flow.sync_now()
+
+    assert synced_counters(again) == counters(created=1, unchanged=2)
+    link = (await owner.client.execute(allowed, {"tenant": flow.tenant_id}))["directoryLink"]
+    assert (link["lastErrorCode"], link["subscribersAllowed"]) == (None, 0)
+    assert (await flow.by_email())[f"newcomer@{FQDN}"]["externalId"] == newcomer.id

@@ -134,9 +134,16 @@ async def imported(owner: SignedUp, entra: FakeMicrosoft, tenant: str, directory
     return users
 
 
+def full_round_due(engine: Engine, tenant: str) -> None:
+    """Drop the link's deltaLink, as Graph's expiry of it does: the next round lists
+    everyone (the first round after an import is a round of changes from discovery's)."""
+    with session_scope(engine) as session:
+        session.execute(update(DirectoryLink).where(
+            DirectoryLink.tenant_id == id_of(tenant, "Tenant")).values(sync_state=None))
+
+
 async def delta_linked(owner: SignedUp, tenant: str, engine: Engine) -> str:
-    """Run the first re-sync after the import (a full round) so the link holds a deltaLink;
-    returns it."""
+    """Run the first re-sync after the import so the link holds a deltaLink; returns it."""
     assert (await sync_now(owner.client, tenant))["status"] == "SUCCEEDED"
     state = link_row(engine, tenant).sync_state
     assert state is not None
@@ -289,7 +296,7 @@ async def test_first_round_then_delta_rounds_touch_only_the_changes(
                            defaults={"countryCode": "1", "areaCode": "209"})
     assert found["status"] == "SUCCEEDED", found
     assert found["counters"] == {"proposed": 8, "already_synced": 0, "inactive": 1,
-                                 "conflicts": 0}
+                                 "conflicts": 0, "fit": 8}
     listed = delta_requests(entra, mark)
     assert len(listed) == 4
     assert "$deltatoken" not in listed[0].query
@@ -312,7 +319,7 @@ async def test_first_round_then_delta_rounds_touch_only_the_changes(
 
     done = await import_confirm(owner.client, tenant)
     assert done["status"] == "SUCCEEDED", done
-    assert done["counters"] == {"created": 8, "linked": 0, "errors": 0}
+    assert done["counters"] == {"created": 8, "linked": 0, "errors": 0, "over_limit": 0}
     assert done["resultRef"]  # the credentials sheet's job
     held = by_external_id(engine, tenant)
     assert set(held) == set(users)
@@ -328,12 +335,17 @@ async def test_first_round_then_delta_rounds_touch_only_the_changes(
     assert scheduled["errors"] == []
     assert scheduled["directoryLink"]["syncIntervalMinutes"] == 5
 
-    # The first re-sync lists everyone once more (nothing changed) and keeps the deltaLink.
+    # The import hands discovery's deltaLink on: the first re-sync is a round of changes
+    # (none here), not a listing of everyone once more.
+    discovered = link_row(engine, tenant).sync_state
+    assert discovered is not None
+    assert discovered.startswith(f"{entra.graph_url}/v1.0/users/delta?$deltatoken=")
     mark = len(entra.requests)
     first = await sync_now(owner.client, tenant)
     assert first["status"] == "SUCCEEDED", first
-    assert first["counters"] == counters(unchanged=8)
-    assert "$deltatoken" not in delta_requests(entra, mark)[0].query
+    assert first["counters"] == counters()
+    assert [r.query.get("$deltatoken") for r in delta_requests(entra, mark)] == [
+        query_of(discovered)["$deltatoken"]]
     state = link_row(engine, tenant).sync_state
     assert state is not None
     assert state.startswith(f"{entra.graph_url}/v1.0/users/delta?$deltatoken=")
@@ -445,6 +457,7 @@ async def test_a_429_with_retry_after_is_honoured(
         owner: SignedUp, tenant: str, entra: FakeMicrosoft, directory: FakeTenant,
         engine: Engine, worker: dramatiq.Broker) -> None:
     users = await imported(owner, entra, tenant, directory, 7)
+    full_round_due(engine, tenant)  # three pages
     entra.inject(429, retry_after=1, path="/v1.0/users/delta", after=1)  # on the second page
 
     mark = len(entra.requests)
@@ -504,6 +517,7 @@ async def test_a_crash_mid_round_resumes_from_the_checkpoint(
         owner: SignedUp, tenant: str, entra: FakeMicrosoft, directory: FakeTenant,
         engine: Engine, worker: dramatiq.Broker) -> None:
     users = await imported(owner, entra, tenant, directory, 8)
+    full_round_due(engine, tenant)  # a full round, four pages
     # Changes on the pages before the failure and users only on the pages after it.
     directory.update_user(users[0], displayName="Person Zero (changed)")
     directory.update_user(users[4], displayName="Person Four (changed)")
@@ -542,7 +556,9 @@ async def test_a_crash_mid_round_resumes_from_the_checkpoint(
     assert outcome["attempts"] == 2
     resumed = delta_requests(entra, mark)
     assert resumed[0].query.get("$skiptoken") == first_try[2].query["$skiptoken"]
-    assert [r.status for r in resumed] == [200, 200]  # pages 3 and 4 only
+    # Pages 3 and 4, then the whole listing again: who is gone is known from it.
+    assert [r.status for r in resumed] == [200] * 6
+    assert "$skiptoken" not in resumed[2].query
     # The whole round, both attempts: pages 1-2 (2 updated, 4 unchanged) and 3-4.
     assert outcome["counters"] == counters(created=4, updated=2, unchanged=6)
     rows = by_external_id(engine, tenant)
@@ -629,3 +645,46 @@ async def test_a_short_interval_is_kept_and_sync_now_runs_at_once(
     assert row.status is JobStatus.SUCCEEDED
     assert row.started_at is not None
     assert (row.started_at - row.created_at).total_seconds() < 5  # at once, not on schedule
+
+
+async def set_customer_maximum(owner: SignedUp, tenant: str, maximum: int) -> None:
+    customer = (await owner.client.execute("""query($id: ID!) { node(id: $id) {
+        ... on Tenant { customerId } } }""", {"id": tenant}))["node"]["customerId"]
+    await ok(owner.client, """mutation($input: CustomerUpdateInput!) {
+        customerUpdate(input: $input) { customer { id } errors { field code message } } }""",
+             {"input": {"id": customer, "maxSubscribers": maximum}})
+
+
+async def test_a_delta_round_beyond_the_customers_maximum_keeps_its_deltalink(
+        owner: SignedUp, tenant: str, entra: FakeMicrosoft, directory: FakeTenant,
+        engine: Engine, worker: dramatiq.Broker) -> None:
+    users = await imported(owner, entra, tenant, directory, 4)
+    await set_customer_maximum(owner, tenant, 5)
+    before = link_row(engine, tenant).sync_state
+    assert before is not None
+    newcomers = [directory.add_user(f"newcomer{n}@{DOMAIN}") for n in range(2)]
+    directory.update_user(users[0], displayName="Person Zero (renamed)")
+
+    outcome = await sync_now(owner.client, tenant)
+
+    # One newcomer fits; the other is left out, reported, and the rename goes through.
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["counters"] == counters(created=1, updated=1, over_limit=1)
+    rows = by_external_id(engine, tenant)
+    assert len(rows) == 5
+    assert len(set(newcomers) & set(rows)) == 1
+    assert rows[users[0]].display_name == "Person Zero (renamed)"
+    link = link_row(engine, tenant)
+    assert link.last_error_code == "LIMIT_REACHED"
+    # The next round starts from the same deltaLink: the user left out is news again there.
+    assert link.sync_state == before
+
+    await set_customer_maximum(owner, tenant, 6)
+    again = await sync_now(owner.client, tenant)
+
+    assert again["status"] == "SUCCEEDED", again
+    assert again["counters"] == counters(created=1, unchanged=2)
+    assert set(newcomers) <= set(by_external_id(engine, tenant))
+    link = link_row(engine, tenant)
+    assert (link.last_error_code, link.last_error) == (None, None)
+    assert link.sync_state not in (None, before)
