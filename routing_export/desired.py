@@ -47,12 +47,12 @@ Row = tuple[object, ...]
 # The proxy variables holding the caller's codes (loaded with the caller's credentials).
 CALLER_COUNTRY_CODE = "$avp(cc)"
 CALLER_AREA_CODE = "$avp(ac)"
-CARRIER_GROUP = 1  # address group of carriers' gateways
+CARRIER_GROUP = 1  # address group of every carrier's gateways (one ISP's: see isp_group)
 INT, STR = 0, 2  # domain_attrs types
 HT_STRING, HT_INTEGER = 0, 1  # htable value types
 
 _IDENTIFIED = {"dial_plan": DialPlan, "carrier": Carrier, "gateway": Gateway,
-               "security_group": SecurityGroup}
+               "security_group": SecurityGroup, "isp": Isp}
 
 
 class InvalidStateError(Exception):
@@ -74,7 +74,7 @@ class Identifiers:
 
 
 def allocate_identifiers(session: Session) -> Identifiers:
-    """Give every dial plan, carrier, gateway and security group its integer, once.
+    """Give every dial plan, carrier, gateway, security group and ISP its integer, once.
 
     Integers are never reused: a deleted gateway's number cannot come back as
     another gateway that a stale proxy still routes to.
@@ -141,7 +141,7 @@ class DesiredState:
         for tenant, customer, isp in self._tenants():
             enabled = (tenant.status is TenantStatus.ACTIVE
                        and customer.status is CustomerStatus.ACTIVE
-                       and isp.status is IspStatus.ACTIVE)
+                       and isp.status is IspStatus.ACTIVE)  # the rule of _in_service
             attributes = {
                 "enabled": (INT, "1" if enabled else "0"),
                 "dpid": (INT, str(self.ids.of("dial_plan", tenant.dial_plan_id))),
@@ -149,6 +149,7 @@ class DesiredState:
                 "ac": (STR, tenant.default_area_code),
                 "carrier": (INT, str(self.ids.of("carrier", tenant.carrier_id))),
                 "customer": (STR, str(customer.id)),
+                "sources": (INT, str(self.isp_group(isp.id))),
                 "max_calls": (INT, str(max(customer.max_concurrent_calls, 0))),
             }
             for name, (kind, value) in attributes.items():
@@ -159,6 +160,9 @@ class DesiredState:
     def _subscriber(self) -> Iterator[Row]:
         # Computed in SQL, as this table is the largest: rows arrive as they are written.
         group = aliased(RoutingIdentifier)
+        # The caller ID only while the tenant holds that number (core.caller_ids clears
+        # it when the number leaves; this keeps a stale one from ever reaching a carrier).
+        held = aliased(Number)
         statement = (
             select(Subscriber.username, Tenant.domain, literal(""), Subscriber.ha1,
                    Subscriber.ha1b,
@@ -166,20 +170,34 @@ class DesiredState:
                    Subscriber.country_code,
                    func.coalesce(func.nullif(Subscriber.area_code, ""),
                                  Tenant.default_area_code),
-                   func.coalesce(Subscriber.caller_id, ""), func.coalesce(group.id, 0),
+                   func.coalesce(held.e164, ""), func.coalesce(group.id, 0),
                    Subscriber.concurrent_calls, Subscriber.ring_timeout)
             .join(Tenant, Tenant.id == Subscriber.tenant_id)
             .outerjoin(group, and_(group.kind == "security_group",
-                                   group.object_id == Subscriber.security_group_id)))
+                                   group.object_id == Subscriber.security_group_id))
+            .outerjoin(held, and_(held.e164 == Subscriber.caller_id,
+                                  held.tenant_id == Subscriber.tenant_id,
+                                  held.state == NumberState.ASSIGNED)))
         return iter(self._rows(statement))
+
+    @staticmethod
+    def _in_service(statement: Select[Any]) -> Select[Any]:
+        """Only subscribers that are active in an active tenant of an active customer of an
+        active ISP: suspended at any level means nothing reaches them (``statement`` selects
+        from Subscriber joined to Tenant)."""
+        return (statement.join(Customer, Customer.id == Tenant.customer_id)
+                .join(Isp, Isp.id == Tenant.isp_id)
+                .where(Subscriber.status == SubscriberStatus.ACTIVE,
+                       Tenant.status == TenantStatus.ACTIVE,
+                       Customer.status == CustomerStatus.ACTIVE,
+                       Isp.status == IspStatus.ACTIVE))
 
     def _htable_alias(self) -> Iterator[Row]:
         statement = (select(Tenant.domain + ":" + Subscriber.alias, literal(0), literal(HT_STRING),
                             Subscriber.username, literal(0))
                      .join(Tenant, Tenant.id == Subscriber.tenant_id)
-                     .where(Subscriber.alias.is_not(None),  # type: ignore[union-attr]
-                            Subscriber.status == SubscriberStatus.ACTIVE))
-        return iter(self._rows(statement))
+                     .where(Subscriber.alias.is_not(None)))  # type: ignore[union-attr]
+        return iter(self._rows(self._in_service(statement)))
 
     def _htable_did(self) -> Iterator[Row]:
         statement = (select(Number.e164, literal(0), literal(HT_STRING),
@@ -187,9 +205,8 @@ class DesiredState:
                      .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
                                             Subscriber.tenant_id == Number.tenant_id))
                      .join(Tenant, Tenant.id == Number.tenant_id)
-                     .where(Number.state == NumberState.ASSIGNED, Number.voice,
-                            Subscriber.status == SubscriberStatus.ACTIVE))
-        return iter(self._rows(statement))
+                     .where(Number.state == NumberState.ASSIGNED, Number.voice))
+        return iter(self._rows(self._in_service(statement)))
 
     def _htable_sg(self) -> Iterator[Row]:
         openings: dict[uuid.UUID, list[Opening]] = {}
@@ -250,13 +267,21 @@ class DesiredState:
                    ",".join(map(str, gateway_ids)), f"carrier:{carrier_id}")
 
     def _address(self) -> Iterator[Row]:
+        # Each gateway twice: in group 1 (a carrier: no digest auth, DIDs only) and in its
+        # ISP's group (whose DIDs it may call). Two ISPs buying from one wholesale carrier
+        # share an address: one row in group 1, one in each ISP's group.
         seen: set[tuple[object, ...]] = set()
         for gateway, carrier in self._gateways():
             mask = 128 if ipaddress.ip_address(gateway.address).version == 6 else 32
-            key = (CARRIER_GROUP, gateway.address, mask, gateway.port)
-            if key not in seen:  # two carriers may share a gateway address
-                seen.add(key)
-                yield (*key, f"carrier:{carrier.id}")
+            for group in (CARRIER_GROUP, self.isp_group(carrier.isp_id)):
+                key = (group, gateway.address, mask, gateway.port)
+                if key not in seen:
+                    seen.add(key)
+                    yield (*key, f"carrier:{carrier.id}")
+
+    def isp_group(self, isp_id: uuid.UUID) -> int:
+        """The address group of one ISP's gateways: ``#isp`` + 1, above the carriers' 1."""
+        return self.ids.of("isp", isp_id) + CARRIER_GROUP
 
 
 def proxy_strip(digits: int) -> int:

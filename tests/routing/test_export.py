@@ -96,8 +96,14 @@ def test_first_export_writes_every_table_as_documented(
         ("[2001:db8::7]:5080", 0, "", "fu=;fd=;pai=0")]
     assert rows(proxy_database, "SELECT groupid, prefix, timerec, gwlist FROM dr_rules") == [
         (attrs["carrier"][1], "", "", f"{gateways[0][0]},{gateways[1][0]}")]
-    assert rows(proxy_database, "SELECT grp, ip_addr, mask, port FROM address ORDER BY mask") == [
-        (1, "192.0.2.10", 32, 5060), (1, "2001:db8::7", 128, 5080)]
+    # Group 1: every carrier; the ISP's own group (attribute "sources"): whose DIDs they call.
+    isp_group = int(attrs["sources"][1])
+    assert attrs["sources"][0] == 0
+    assert isp_group > 1
+    assert rows(proxy_database, "SELECT grp, ip_addr, mask, port FROM address "
+                                "ORDER BY mask, grp") == [
+        (1, "192.0.2.10", 32, 5060), (isp_group, "192.0.2.10", 32, 5060),
+        (1, "2001:db8::7", 128, 5080), (isp_group, "2001:db8::7", 128, 5080)]
 
     assert rpc.methods() == ["domain.reload", "dialplan.reload", "drouting.reload",
                              "permissions.addressReload", "htable.reload(alias)",
