@@ -289,7 +289,28 @@ def _invalid(message: str, field: str) -> DomainError:
     return DomainError.single(ErrorCode.INVALID, message, field)
 
 
-def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+
+
+def _refused_class(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                   allow_loopback: bool) -> str | None:
+    """Why no carrier's calls can come from ``ip``, or None. Private ranges are fine:
+    carriers on a private interconnect are common."""
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip == _BROADCAST:
+        return "the broadcast address"
+    if ip.is_link_local:
+        return "a link-local address (169.254.0.0/16, fe80::/10)"
+    if ip.is_loopback and not allow_loopback:
+        return ("a loopback address (this platform's settings refuse them: "
+                "WEHOSTVOIP_GATEWAY_LOOPBACK)")
+    return None
+
+
+def _ip(text: str, allow_loopback: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     if "/" in text:
         raise _invalid("write one address, not a network: no /prefix", "address")
     if "%" in text:
@@ -302,9 +323,10 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
                        "address") from None
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    if ip.is_unspecified or ip.is_multicast:
-        raise _invalid(f"{ip} cannot be a gateway: a carrier's calls never come from it",
-                       "address")
+    refused = _refused_class(ip, allow_loopback)
+    if refused:
+        raise _invalid(f"{ip} cannot be a gateway: it is {refused}, and a carrier's calls "
+                       "never come from one", "address")
     return ip
 
 
@@ -318,24 +340,28 @@ def _port(text: str) -> int:
     return port
 
 
-def gateway_address(text: str) -> SocketAddress:
-    """Read ``192.0.2.10``, ``192.0.2.10:5080``, ``2001:db8::1`` or ``[2001:db8::1]:5080``."""
+def gateway_address(text: str, *, allow_loopback: bool = False) -> SocketAddress:
+    """Read ``192.0.2.10``, ``192.0.2.10:5080``, ``2001:db8::1`` or ``[2001:db8::1]:5080``.
+
+    Unspecified, multicast, broadcast and link-local addresses are refused, and
+    loopback unless ``allow_loopback`` (the setting ``gateway_loopback``).
+    """
     text = text.strip()
     if not text:
         raise DomainError.single(ErrorCode.REQUIRED, "write the gateway's IP address", "address")
     bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", text)
     if bracketed:
-        ip = _ip(bracketed.group(1))
+        ip = _ip(bracketed.group(1), allow_loopback)
         if ip.version != 6:
             raise _invalid("brackets are for IPv6 addresses only", "address")
         port = bracketed.group(2)
         return SocketAddress(str(ip), DEFAULT_SIP_PORT if port is None else _port(port))
     if text.count(":") == 1:
         host, port = text.split(":")
-        ip = _ip(host)
+        ip = _ip(host, allow_loopback)
         return SocketAddress(str(ip), _port(port))
     # Several colons: a bare IPv6 address, whose port can only be given in brackets.
-    return SocketAddress(str(_ip(text)), DEFAULT_SIP_PORT)
+    return SocketAddress(str(_ip(text, allow_loopback)), DEFAULT_SIP_PORT)
 
 
 def gateway_attributes(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -407,12 +433,12 @@ class GatewayValues:
     add_pai: bool | None = None
     attributes: Sequence[tuple[str, str]] | None = None
 
-    def checked(self) -> dict[str, Any]:
+    def checked(self, *, allow_loopback: bool = False) -> dict[str, Any]:
         """The given values as Gateway columns, normalised; every mistake reported at once."""
         errors = ErrorCollector()
         columns: dict[str, Any] = {}
         if self.address is not None:
-            socket = errors.check(gateway_address, self.address)
+            socket = errors.check(gateway_address, self.address, allow_loopback=allow_loopback)
             if socket is not None:
                 columns.update(address=socket.address, port=socket.port)
         for name, check in _GATEWAY_CHECKS.items():
@@ -441,12 +467,14 @@ def _refuse_duplicate_address(session: Session, carrier_id: uuid.UUID, where: So
 
 
 def create_gateway(session: Session, viewer: Viewer, carrier_id: uuid.UUID,
-                   values: GatewayValues, position: int | None = None) -> Gateway:
-    """Add a gateway at the end of the carrier's list, or at ``position``."""
+                   values: GatewayValues, position: int | None = None, *,
+                   allow_loopback: bool = False) -> Gateway:
+    """Add a gateway at the end of the carrier's list, or at ``position``; a loopback
+    address only with ``allow_loopback``."""
     carrier = managed_object(session, viewer, Carrier, carrier_id, "carrier", "carrier")
     if values.address is None:
         raise DomainError.single(ErrorCode.REQUIRED, "write the gateway's IP address", "address")
-    columns = values.checked()
+    columns = values.checked(allow_loopback=allow_loopback)
     _refuse_duplicate_address(session, carrier.id,
                               SocketAddress(columns["address"], columns["port"]))
     gateway = Gateway(carrier_id=carrier.id, position=0, **columns)
@@ -457,10 +485,12 @@ def create_gateway(session: Session, viewer: Viewer, carrier_id: uuid.UUID,
 
 
 def update_gateway(session: Session, viewer: Viewer, gateway_id: uuid.UUID,
-                   values: GatewayValues, position: int | None = None) -> Gateway:
+                   values: GatewayValues, position: int | None = None, *,
+                   allow_loopback: bool = False) -> Gateway:
     """Change what was given; a new ``position`` moves the gateway in the failover order."""
     gateway, carrier = GATEWAYS.managed(session, viewer, gateway_id, "gateway")
-    changes = {key: value for key, value in values.checked().items()
+    changes = {key: value for key, value in
+               values.checked(allow_loopback=allow_loopback).items()
                if value != getattr(gateway, key)}
     if {"address", "port"} & changes.keys():
         where = SocketAddress(changes.get("address", gateway.address),

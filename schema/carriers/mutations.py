@@ -184,20 +184,22 @@ class CarrierMutation:
     async def gateway_create(self, info: Info, input: GatewayCreateInput) -> GatewayCreatePayload:
         viewer = info.context.viewer
         values = _gateway_values(input)
+        loopback = info.context.settings.gateway_loopback_allowed
         outcome = await with_reference(
             info, input.carrier, "Carrier", "carrier", "carrier",
             lambda s, carrier_id: carriers.create_gateway(
-                s, viewer, carrier_id, values, input.position))
+                s, viewer, carrier_id, values, input.position, allow_loopback=loopback))
         return payload(GatewayCreatePayload, outcome, "gateway", GatewayType.from_row)
 
     @strawberry.mutation(description="Change a gateway, or move it in the failover order.")
     async def gateway_update(self, info: Info, input: GatewayUpdateInput) -> GatewayUpdatePayload:
         viewer = info.context.viewer
         values = _gateway_values(input)
+        loopback = info.context.settings.gateway_loopback_allowed
         outcome = await with_object(
             info, input.id, "Gateway", "gateway",
             lambda s, gateway_id: carriers.update_gateway(
-                s, viewer, gateway_id, values, given(input.position)))
+                s, viewer, gateway_id, values, given(input.position), allow_loopback=loopback))
         return payload(GatewayUpdatePayload, outcome, "gateway", GatewayType.from_row)
 
     @strawberry.mutation(description="Delete a gateway; the ones after it move up.")

@@ -215,7 +215,13 @@ async def test_gateway_address_forms(isp_a: SignedUp, typed: str, address: str, 
     ("[192.0.2.10]:5060", "brackets are for IPv6"),
     ("fe80::1%eth0", "zone ids"),
     ("0.0.0.0", "cannot be a gateway"),
-    ("224.0.0.1", "cannot be a gateway"),
+    ("224.0.0.1", "multicast"),
+    ("ff02::1", "multicast"),
+    ("0.0.0.0", "unspecified"),
+    ("[::]:5060", "unspecified"),
+    ("255.255.255.255", "broadcast"),
+    ("169.254.10.1:5060", "link-local"),
+    ("fe80::1", "link-local"),
     ("192.0.2.300", "not an IP address"),
 ])
 async def test_gateway_addresses_refused(isp_a: SignedUp, typed: str, says: str):
@@ -223,6 +229,13 @@ async def test_gateway_addresses_refused(isp_a: SignedUp, typed: str, says: str)
     payload = await mutate(isp_a.client, "gatewayCreate", carrier=carrier, address=typed)
     assert codes(payload) == [(["address"], "INVALID")]
     assert says in payload["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("typed", ["10.1.2.3", "172.16.0.9:5080", "192.168.1.1", "fd00::5"])
+async def test_private_interconnect_addresses_are_gateways(isp_a: SignedUp, typed: str):
+    carrier = await new_carrier(isp_a)
+    payload = await mutate(isp_a.client, "gatewayCreate", carrier=carrier, address=typed)
+    assert payload["errors"] == []
 
 
 async def test_the_same_address_and_port_twice_in_a_carrier_is_refused(isp_a: SignedUp):
