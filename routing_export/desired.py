@@ -285,12 +285,14 @@ class DesiredState:
 
 
 def proxy_strip(digits: int) -> int:
-    """Characters drouting strips to remove ``digits`` digits of a "+E.164" number.
+    """Characters drouting strips from "+E.164" so that ``digits`` digits are gone.
 
-    A gateway's strip counts digits of the E.164 number ("strip 1" sends
-    +12095550123 as 2095550123); drouting counts characters, "+" included.
+    A gateway gets ``prefix + digits[strip:]``, digits being the E.164 number without
+    "+" (strip 0 sends +12095550123 as 12095550123, strip 1 as 2095550123; a gateway
+    that wants the "+" has the prefix "+"). drouting strips characters of the R-URI
+    user, which is "+E.164": the "+" is always one more.
     """
-    return digits + 1 if digits else 0
+    return digits + 1
 
 
 def gateway_attributes(gateway: Gateway) -> str:

@@ -166,7 +166,8 @@ async def test_a_dead_first_gateway_hands_the_call_to_the_second(calls: Calls):
     assert gateway.result is not None
     invite = gateway.result.requests("INVITE")[0]
     # Gateway 2 has no strip, prefix nor From settings: gateway 1's do not leak into it.
-    assert invite.request_uri == f"sip:{E164}@127.0.0.1:{calls.gateway_2}"
+    # It gets the E.164 digits, without "+" (it has no prefix "+").
+    assert invite.request_uri == f"sip:{E164[1:]}@127.0.0.1:{calls.gateway_2}"
     domain = calls.tenant["domain"]
     assert (invite.header("From") or "").startswith(f'"alice" <sip:{DID}@{domain}>')
     assert invite.headers("P-Asserted-Identity") == []
