@@ -171,7 +171,8 @@ class DesiredState:
                    func.coalesce(func.nullif(Subscriber.area_code, ""),
                                  Tenant.default_area_code),
                    func.coalesce(held.e164, ""), func.coalesce(group.id, 0),
-                   Subscriber.concurrent_calls, Subscriber.ring_timeout)
+                   Subscriber.concurrent_calls, Subscriber.ring_timeout,
+                   Subscriber.display_name)
             .join(Tenant, Tenant.id == Subscriber.tenant_id)
             .outerjoin(group, and_(group.kind == "security_group",
                                    group.object_id == Subscriber.security_group_id))

@@ -63,6 +63,7 @@ DDL: dict[str, tuple[str, int]] = {
     sgid INTEGER DEFAULT 0 NOT NULL,
     max_calls INTEGER DEFAULT 1 NOT NULL,
     ring_timeout INTEGER DEFAULT 20 NOT NULL,
+    display VARCHAR(200) DEFAULT '' NOT NULL,
     CONSTRAINT subscriber_account_idx UNIQUE (username, domain)""", 7),
     "domain": ("""
     id SERIAL PRIMARY KEY NOT NULL,
@@ -127,7 +128,9 @@ DDL: dict[str, tuple[str, int]] = {
 }
 
 # Added after a table's first release: ALTER TABLE ... ADD COLUMN IF NOT EXISTS on upgrade.
-_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {}
+_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subscriber": ("display VARCHAR(200) DEFAULT '' NOT NULL",),
+}
 
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username)",
@@ -145,7 +148,7 @@ EXPORTED: tuple[Table, ...] = (
     Table("domain_attrs", ("did", "name"), ("type", "value"), ("domain.reload", ())),
     Table("subscriber", ("username", "domain"),
           ("password", "ha1", "ha1b", "enabled", "cc", "ac", "caller_id", "sgid", "max_calls",
-           "ring_timeout"), None),
+           "ring_timeout", "display"), None),
     Table("dialplan", ("dpid", "pr"),
           ("match_op", "match_exp", "match_len", "subst_exp", "repl_exp", "attrs"),
           ("dialplan.reload", ())),
