@@ -268,6 +268,7 @@ def delete_carrier(session: Session, viewer: Viewer, carrier_id: uuid.UUID) -> C
 MAX_STRIP = 15  # an E.164 number has at most 15 digits
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_VALUE = 256
+MAX_GATEWAY_CALLS = 100_000
 _PREFIX = re.compile(r"[0-9+#*]{0,32}")
 _FROM_USER = re.compile(r"[A-Za-z0-9+*#._-]{0,64}")
 _ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -364,8 +365,24 @@ def gateway_address(text: str, *, allow_loopback: bool = False) -> SocketAddress
     return SocketAddress(str(_ip(text, allow_loopback)), DEFAULT_SIP_PORT)
 
 
+def _max_calls(value: str) -> str:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_GATEWAY_CALLS:
+        raise _invalid(f"attribute 'max_calls': a whole number of calls from 1 to "
+                       f"{MAX_GATEWAY_CALLS}", "attributes")
+    return str(int(value))
+
+
+# The attributes the proxies apply (routing_export/README.md), each with its check. Any
+# other key is refused: a stored attribute that nothing reads would look like a setting.
+GATEWAY_ATTRIBUTE_KEYS: dict[str, Callable[[str], str]] = {
+    # Concurrent calls this gateway carries at most; when it has that many, the call goes
+    # to the carrier's next gateway at once.
+    "max_calls": _max_calls,
+}
+
+
 def gateway_attributes(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Custom key/value attributes, in the order given."""
+    """The gateway's attributes, in the order given; only keys the proxies understand."""
     if len(pairs) > MAX_ATTRIBUTES:
         raise _invalid(f"use at most {MAX_ATTRIBUTES} attributes", "attributes")
     attributes: dict[str, str] = {}
@@ -378,7 +395,12 @@ def gateway_attributes(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
         if len(value) > MAX_ATTRIBUTE_VALUE or _UNPRINTABLE.search(value):
             raise _invalid(f"attribute {key!r}: use at most {MAX_ATTRIBUTE_VALUE} characters "
                            "and no control characters", "attributes")
-        attributes[key] = value
+        check = GATEWAY_ATTRIBUTE_KEYS.get(key)
+        if check is None:
+            known = ", ".join(sorted(GATEWAY_ATTRIBUTE_KEYS))
+            raise _invalid(f"attribute key {key!r} is not one the proxies apply (known: "
+                           f"{known})", "attributes")
+        attributes[key] = check(value.strip())
     return attributes
 
 

@@ -254,9 +254,9 @@ class DesiredState:
         for gateway, carrier in self._gateways():
             host = f"[{gateway.address}]" if ":" in gateway.address else gateway.address
             description = f"{carrier.name}/{gateway.description}"[:128]
-            yield (self.ids.of("gateway", gateway.id), 0, f"{host}:{gateway.port}",
-                   proxy_strip(gateway.strip), gateway.prefix, gateway_attributes(gateway),
-                   description)
+            gwid = self.ids.of("gateway", gateway.id)
+            yield (gwid, 0, f"{host}:{gateway.port}", proxy_strip(gateway.strip),
+                   gateway.prefix, gateway_attributes(gateway, gwid), description)
 
     def _dr_rules(self) -> Iterator[Row]:
         lists: dict[uuid.UUID, list[int]] = {}
@@ -296,7 +296,12 @@ def proxy_strip(digits: int) -> int:
     return digits + 1
 
 
-def gateway_attributes(gateway: Gateway) -> str:
-    """``fu=<from user>;fd=<display, hex>;pai=<0|1>``: hex keeps ; and = out of the display."""
+def gateway_attributes(gateway: Gateway, gwid: int) -> str:
+    """``fu=<from user>;fd=<display, hex>;pai=<0|1>;mc=<max calls, 0: any>;id=<#gateway>``:
+    hex keeps ; and = out of the display; the id keys the gateway's call count."""
     display = gateway.from_display.encode().hex()
-    return f"fu={gateway.from_user};fd={display};pai={1 if gateway.add_pai else 0}"
+    # Checked when saved; a value stored before the check existed counts as no limit.
+    given = str(gateway.attributes.get("max_calls", ""))
+    max_calls = int(given) if given.isdigit() else 0
+    return (f"fu={gateway.from_user};fd={display};pai={1 if gateway.add_pai else 0};"
+            f"mc={max_calls};id={gwid}")

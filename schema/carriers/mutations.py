@@ -67,7 +67,9 @@ class CarrierDeletePayload:
 
 @strawberry.input
 class GatewayAttributeInput:
-    key: str = strawberry.field(description="1-64 letters, digits, _ . or -.")
+    key: str = strawberry.field(description="One the proxies apply, any other is refused: "
+                                "max_calls (concurrent calls this gateway carries at most; "
+                                "further calls go to the carrier's next gateway at once).")
     value: str = strawberry.field(description="At most 256 characters.")
 
 
