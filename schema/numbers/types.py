@@ -14,6 +14,7 @@ from core.numbers import InventorySummary, sees_costs
 from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
+from schema.core.not_applied import not_applied
 from schema.loaders import isp_by_id
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class NumberNode(Node):
     price: Decimal = strawberry.field(
         description="Charged monthly to the tenant holding it, in the ISP's currency.")
     voice: bool
-    sms: bool
+    sms: bool = strawberry.field(description=not_applied("Receives text messages."))
     state: NumberStateEnum  # type: ignore[valid-type]
     quarantine_until: dt.datetime | None = strawberry.field(
         description="When a number in QUARANTINE becomes AVAILABLE again.")
