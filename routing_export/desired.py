@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from core.dialplan_engine import check_rule, substitute_placeholders
 from core.errors import DomainError
+from core.forwards import forward_destination
 from core.international import Opening, opening_prefixes
 from core.models import (
     Carrier,
@@ -172,14 +173,72 @@ class DesiredState:
                                  Tenant.default_area_code),
                    func.coalesce(held.e164, ""), func.coalesce(group.id, 0),
                    Subscriber.concurrent_calls, Subscriber.ring_timeout,
-                   Subscriber.display_name)
+                   Subscriber.display_name, literal(""), literal(""), literal(""))
             .join(Tenant, Tenant.id == Subscriber.tenant_id)
             .outerjoin(group, and_(group.kind == "security_group",
                                    group.object_id == Subscriber.security_group_id))
             .outerjoin(held, and_(held.e164 == Subscriber.caller_id,
                                   held.tenant_id == Subscriber.tenant_id,
                                   held.state == NumberState.ASSIGNED)))
-        return iter(self._rows(statement))
+        rows = self._rows(statement)
+        forwards = self._forwards()
+        if forwards:
+            rows = [row[:-3] + forwards[(row[0], row[1])] if (row[0], row[1]) in forwards
+                    else row for row in rows]
+        return iter(rows)
+
+    def _forwards(self) -> dict[tuple[object, object], Row]:
+        """(username, domain) -> (unconditional, busy, no answer) destinations of every
+        subscriber with a forward: an extension, "+E.164" or "" (none, or leading nowhere
+        the subscriber may call: see core.forwards)."""
+        forwarding = self.session.execute(
+            select(Subscriber, Tenant)
+            .join(Tenant, Tenant.id == Subscriber.tenant_id)
+            .where(or_(Subscriber.forward_unconditional.is_not(None),  # type: ignore[union-attr]
+                       Subscriber.forward_busy.is_not(None),  # type: ignore[union-attr]
+                       Subscriber.forward_no_answer.is_not(None)))).all()  # type: ignore[union-attr]
+        if not forwarding:
+            return {}
+        tenant_ids = {tenant.id for _subscriber, tenant in forwarding}
+        aliases: dict[uuid.UUID, set[str]] = {}
+        for tenant_id, alias in self.session.execute(
+                select(Subscriber.tenant_id, Subscriber.alias)
+                .where(Subscriber.tenant_id.in_(tenant_ids),  # type: ignore[attr-defined]
+                       Subscriber.alias.is_not(None))):  # type: ignore[union-attr]
+            aliases.setdefault(tenant_id, set()).add(alias)
+        rules: dict[uuid.UUID, list[DialPlanRule]] = {}
+        for rule in self.session.execute(select(DialPlanRule).order_by(
+                DialPlanRule.dial_plan_id, DialPlanRule.priority)).scalars():
+            rules.setdefault(rule.dial_plan_id, []).append(rule)
+        openings = self._openings()
+        result: dict[tuple[object, object], Row] = {}
+        for subscriber, tenant in forwarding:
+            area_code = subscriber.area_code or tenant.default_area_code
+
+            def destination(dialled: str | None, subscriber: Subscriber = subscriber,
+                            tenant: Tenant = tenant, area_code: str = area_code) -> str:
+                if not dialled:
+                    return ""
+                return forward_destination(
+                    dialled, aliases=aliases.get(tenant.id, set()),
+                    rules=rules.get(tenant.dial_plan_id, []) if tenant.dial_plan_id else [],
+                    country_code=subscriber.country_code, area_code=area_code,
+                    openings=openings.get(subscriber.security_group_id, [])
+                    if subscriber.security_group_id else []) or ""
+
+            result[(subscriber.username, tenant.domain)] = (
+                destination(subscriber.forward_unconditional),
+                destination(subscriber.forward_busy),
+                destination(subscriber.forward_no_answer))
+        return result
+
+    def _openings(self) -> dict[uuid.UUID, list[Opening]]:
+        openings: dict[uuid.UUID, list[Opening]] = {}
+        for group_id, country, prefix in self.session.execute(select(
+                SecurityGroupDestination.security_group_id, SecurityGroupDestination.country,
+                SecurityGroupDestination.prefix)):
+            openings.setdefault(group_id, []).append(Opening(country=country, prefix=prefix))
+        return openings
 
     @staticmethod
     def _in_service(statement: Select[Any]) -> Select[Any]:
@@ -210,11 +269,7 @@ class DesiredState:
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_sg(self) -> Iterator[Row]:
-        openings: dict[uuid.UUID, list[Opening]] = {}
-        for group_id, country, prefix in self.session.execute(select(
-                SecurityGroupDestination.security_group_id, SecurityGroupDestination.country,
-                SecurityGroupDestination.prefix)):
-            openings.setdefault(group_id, []).append(Opening(country=country, prefix=prefix))
+        openings = self._openings()
         groups = self.ids.by_kind["security_group"]
         for group_id, opened in sorted(openings.items(), key=lambda item: groups[item[0]]):
             for prefix in sorted(opening_prefixes(opened)):

@@ -64,6 +64,9 @@ DDL: dict[str, tuple[str, int]] = {
     max_calls INTEGER DEFAULT 1 NOT NULL,
     ring_timeout INTEGER DEFAULT 20 NOT NULL,
     display VARCHAR(200) DEFAULT '' NOT NULL,
+    fwd_all VARCHAR(16) DEFAULT '' NOT NULL,
+    fwd_busy VARCHAR(16) DEFAULT '' NOT NULL,
+    fwd_noanswer VARCHAR(16) DEFAULT '' NOT NULL,
     CONSTRAINT subscriber_account_idx UNIQUE (username, domain)""", 7),
     "domain": ("""
     id SERIAL PRIMARY KEY NOT NULL,
@@ -129,7 +132,9 @@ DDL: dict[str, tuple[str, int]] = {
 
 # Added after a table's first release: ALTER TABLE ... ADD COLUMN IF NOT EXISTS on upgrade.
 _ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "subscriber": ("display VARCHAR(200) DEFAULT '' NOT NULL",),
+    "subscriber": ("display VARCHAR(200) DEFAULT '' NOT NULL",
+                   *(f"{name} VARCHAR(16) DEFAULT '' NOT NULL"
+                     for name in ("fwd_all", "fwd_busy", "fwd_noanswer"))),
 }
 
 _INDEXES = (
@@ -148,7 +153,7 @@ EXPORTED: tuple[Table, ...] = (
     Table("domain_attrs", ("did", "name"), ("type", "value"), ("domain.reload", ())),
     Table("subscriber", ("username", "domain"),
           ("password", "ha1", "ha1b", "enabled", "cc", "ac", "caller_id", "sgid", "max_calls",
-           "ring_timeout", "display"), None),
+           "ring_timeout", "display", "fwd_all", "fwd_busy", "fwd_noanswer"), None),
     Table("dialplan", ("dpid", "pr"),
           ("match_op", "match_exp", "match_len", "subst_exp", "repl_exp", "attrs"),
           ("dialplan.reload", ())),

@@ -10,7 +10,9 @@ from schema.service_plans.editing import given_fields, reference_id
 from schema.subscribers.types import SubscriberStatusEnum
 
 AS_DIALLED = ("As the user would dial it (e.g. 8581, 2095550123 or +442071234567): another "
-              "extension of the tenant, or a number the tenant's dial plan makes E.164.")
+              "extension of the tenant, or a number the tenant's dial plan makes E.164 "
+              "(out through the tenant's carrier, with the caller's identity and a "
+              "Diversion header; international only where the security group opens it).")
 
 
 @strawberry.input(description="A subscriber's fields; those left out take the defaults noted.")

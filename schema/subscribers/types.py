@@ -47,9 +47,13 @@ class SubscriberType(Node):
     ring_timeout: int = strawberry.field(description="Seconds.")
     call_group: int | None = strawberry.field(description=not_applied())
     pickup_group: int | None = strawberry.field(description=not_applied())
-    forward_unconditional: str | None = strawberry.field(description="As dialled.")
-    forward_busy: str | None = strawberry.field(description="As dialled.")
-    forward_no_answer: str | None = strawberry.field(description="As dialled.")
+    forward_unconditional: str | None = strawberry.field(
+        description="As dialled: every call for the subscriber goes there.")
+    forward_busy: str | None = strawberry.field(
+        description="As dialled: where calls go when the subscriber's phone is busy.")
+    forward_no_answer: str | None = strawberry.field(
+        description="As dialled: where calls go after the ring timeout, or when no phone "
+        "is registered.")
     source: SubscriberSourceEnum  # type: ignore[valid-type]
     external_id: str | None = strawberry.field(description="Its id in the directory it is "
                                                "synchronised from.")
