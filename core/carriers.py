@@ -404,6 +404,19 @@ def gateway_attributes(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     return attributes
 
 
+def number_for_gateway(e164: str, strip: int, prefix: str) -> str:
+    """What a gateway receives for ``e164``: ``prefix + digits[strip:]``, digits being the
+    number without "+" (strip 0 + prefix "00": +442079460000 -> 00442079460000; strip 2
+    + prefix "0": 02079460000; prefix "+": +442079460000)."""
+    return prefix + e164.lstrip("+")[strip:]
+
+
+def proxy_strip(strip: int) -> int:
+    """The ``dr_gateways.strip`` that makes drouting do :func:`number_for_gateway`: it
+    strips characters of the R-URI user, which is "+E.164", so the "+" is one more."""
+    return strip + 1
+
+
 def _strip(value: int) -> int:
     if not 0 <= value <= MAX_STRIP:
         raise _invalid(f"strip 0 to {MAX_STRIP} digits (an E.164 number has at most 15)",

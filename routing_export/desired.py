@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from core.carriers import proxy_strip
 from core.dialplan_engine import check_rule, substitute_placeholders
 from core.errors import DomainError
 from core.forwards import forward_destination
@@ -338,17 +339,6 @@ class DesiredState:
     def isp_group(self, isp_id: uuid.UUID) -> int:
         """The address group of one ISP's gateways: ``#isp`` + 1, above the carriers' 1."""
         return self.ids.of("isp", isp_id) + CARRIER_GROUP
-
-
-def proxy_strip(digits: int) -> int:
-    """Characters drouting strips from "+E.164" so that ``digits`` digits are gone.
-
-    A gateway gets ``prefix + digits[strip:]``, digits being the E.164 number without
-    "+" (strip 0 sends +12095550123 as 12095550123, strip 1 as 2095550123; a gateway
-    that wants the "+" has the prefix "+"). drouting strips characters of the R-URI
-    user, which is "+E.164": the "+" is always one more.
-    """
-    return digits + 1
 
 
 def gateway_attributes(gateway: Gateway, gwid: int) -> str:
