@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.conftest import ERRORS
 from tests.e2e.proxy import free_port, sipp_uas
 from tests.e2e.test_calls import Calls, _update_subscriber
-from tests.e2e.test_calls import calls as calls  # noqa: F401  (the fixture)
+from tests.e2e.test_calls import calls as calls
 
 PREVIEW = f"""query($subscriber: ID!, $dialed: String!) {{
     routePreview(subscriber: $subscriber, dialed: $dialed) {{
