@@ -261,12 +261,20 @@ class DesiredState:
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_did(self) -> Iterator[Row]:
+        return self._numbers(Number.voice)
+
+    def _htable_sms(self) -> Iterator[Row]:
+        # Text messages (SIP MESSAGE) from carriers reach SMS-enabled numbers only.
+        return self._numbers(Number.sms)
+
+    def _numbers(self, enabled: Any) -> Iterator[Row]:
+        """Assigned numbers with the flag ``enabled`` whose target is in service."""
         statement = (select(Number.e164, literal(0), literal(HT_STRING),
                             Subscriber.username + "@" + Tenant.domain, literal(0))
                      .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
                                             Subscriber.tenant_id == Number.tenant_id))
                      .join(Tenant, Tenant.id == Number.tenant_id)
-                     .where(Number.state == NumberState.ASSIGNED, Number.voice))
+                     .where(Number.state == NumberState.ASSIGNED, enabled))
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_sg(self) -> Iterator[Row]:

@@ -128,6 +128,7 @@ DDL: dict[str, tuple[str, int]] = {
     "htable_alias": (_HTABLE_COLUMNS, 2),
     "htable_did": (_HTABLE_COLUMNS, 2),
     "htable_sg": (_HTABLE_COLUMNS, 2),
+    "htable_sms": (_HTABLE_COLUMNS, 2),
 }
 
 # Added after a table's first release: ALTER TABLE ... ADD COLUMN IF NOT EXISTS on upgrade.
@@ -141,7 +142,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username)",
     "CREATE INDEX IF NOT EXISTS domain_attrs_domain_attrs_idx ON domain_attrs (did, name)",
     *(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_key_idx ON {name} (key_name)"
-      for name in ("htable_alias", "htable_did", "htable_sg")),
+      for name in ("htable_alias", "htable_did", "htable_sg", "htable_sms")),
 )
 
 _HTABLE_KEY = ("key_name",)
@@ -167,6 +168,7 @@ EXPORTED: tuple[Table, ...] = (
     Table("htable_alias", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("alias",))),
     Table("htable_did", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("did",))),
     Table("htable_sg", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("sg",))),
+    Table("htable_sms", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("sms",))),
 )
 BY_NAME = {table.name: table for table in EXPORTED}
 

@@ -387,9 +387,9 @@ class SippResult:
 
     @property
     def final_status(self) -> int | None:
-        """The last final (>= 200) response received to an INVITE or REGISTER."""
+        """The last final (>= 200) response received to an INVITE, REGISTER or MESSAGE."""
         finals = [m.status for m in self.received
-                  if not m.is_request and m.cseq_method in {"INVITE", "REGISTER"}
+                  if not m.is_request and m.cseq_method in {"INVITE", "REGISTER", "MESSAGE"}
                   and (m.status or 0) >= 200]
         return finals[-1] if finals else None
 

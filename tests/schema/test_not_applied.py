@@ -20,8 +20,6 @@ LABELLED = {
     ("SubscriberUpdateInput", "pickupGroup"),
     ("SubscriberFieldsInput", "voicemailToEmail"), ("SubscriberFieldsInput", "callGroup"),
     ("SubscriberFieldsInput", "pickupGroup"),
-    ("Number", "sms"), ("NumberCreateInput", "sms"), ("NumberRangeCreateInput", "sms"),
-    ("NumberUpdateInput", "sms"),
     ("TenantCreateInput", "smbcs"), ("TenantUpdateInput", "smbcs"),
 }
 
