@@ -372,12 +372,21 @@ def _max_calls(value: str) -> str:
     return str(int(value))
 
 
+def _transport(value: str) -> str:
+    if value.lower() not in ("udp", "tcp"):
+        raise _invalid("attribute 'transport': udp or tcp", "attributes")
+    return value.lower()
+
+
 # The attributes the proxies apply (routing_export/README.md), each with its check. Any
 # other key is refused: a stored attribute that nothing reads would look like a setting.
 GATEWAY_ATTRIBUTE_KEYS: dict[str, Callable[[str], str]] = {
     # Concurrent calls this gateway carries at most; when it has that many, the call goes
     # to the carrier's next gateway at once.
     "max_calls": _max_calls,
+    # How the proxies reach this gateway: udp (the default) or tcp (a proxy needs a TCP
+    # socket, its LISTEN_SIP2, to send it calls; without one the next gateway is tried).
+    "transport": _transport,
 }
 
 

@@ -350,11 +350,13 @@ class DesiredState:
 
 
 def gateway_attributes(gateway: Gateway, gwid: int) -> str:
-    """``fu=<from user>;fd=<display, hex>;pai=<0|1>;mc=<max calls, 0: any>;id=<#gateway>``:
-    hex keeps ; and = out of the display; the id keys the gateway's call count."""
+    """``fu=<from user>;fd=<display, hex>;pai=<0|1>;mc=<max calls, 0: any>;tr=<tcp|>;
+    id=<#gateway>``: hex keeps ; and = out of the display; the id keys the gateway's call
+    count."""
     display = gateway.from_display.encode().hex()
     # Checked when saved; a value stored before the check existed counts as no limit.
     given = str(gateway.attributes.get("max_calls", ""))
     max_calls = int(given) if given.isdigit() else 0
+    transport = "tcp" if gateway.attributes.get("transport") == "tcp" else ""
     return (f"fu={gateway.from_user};fd={display};pai={1 if gateway.add_pai else 0};"
-            f"mc={max_calls};id={gwid}")
+            f"mc={max_calls};tr={transport};id={gwid}")

@@ -69,7 +69,8 @@ class CarrierDeletePayload:
 class GatewayAttributeInput:
     key: str = strawberry.field(description="One the proxies apply, any other is refused: "
                                 "max_calls (concurrent calls this gateway carries at most; "
-                                "further calls go to the carrier's next gateway at once).")
+                                "further calls go to the carrier's next gateway at once), "
+                                "transport (udp or tcp: how the proxies reach it).")
     value: str = strawberry.field(description="At most 256 characters.")
 
 

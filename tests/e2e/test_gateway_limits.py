@@ -1,5 +1,7 @@
-"""A gateway's ``max_calls`` attribute: when it carries that many calls, the next call goes
-to the carrier's next gateway at once (a refusal of unknown keys: tests/schema)."""
+"""Gateway attributes the proxy applies: ``max_calls`` (when a gateway carries that many
+calls, the next call goes to the carrier's next gateway at once) and ``transport`` (tcp:
+the gateway is reached over the proxy's TCP socket). Unknown keys are refused:
+tests/schema/test_carriers.py."""
 
 from __future__ import annotations
 
@@ -54,3 +56,28 @@ async def test_a_full_gateway_is_skipped_until_its_call_ends(routed_platform: Ro
     # Skipped, not tried and timed out (the proxy's FR_TIMER is 1 s).
     assert overflow_took < 1.0
 
+
+
+async def test_a_gateway_with_transport_tcp_is_reached_over_tcp(routed_platform: RoutedPlatform):
+    platform = routed_platform
+    port = free_port("tcp")
+    carrier = (await platform.mutate(f"""mutation {{ carrierCreate(input: {{name: "TCP"}})
+        {{ carrier {{ id }} {ERRORS} }} }}"""))["carrier"]
+    await platform.mutate(f"""mutation($input: GatewayCreateInput!) {{
+        gatewayCreate(input: $input) {{ gateway {{ id }} {ERRORS} }} }}""", {"input": {
+        "carrier": carrier["id"], "address": f"127.0.0.1:{port}", "prefix": "+",
+        "attributes": [{"key": "transport", "value": "TCP"}]}})
+    customer = await platform.create_customer()
+    tenant = await platform.create_tenant("acme", customer["id"], carrier=carrier["id"])
+    alice = await platform.create_subscriber(tenant, "alice")
+    await platform.wait_in_step(previous_generation=platform.generation)
+
+    with sipp_uas("uas_answer_tcp.xml", port, tcp=True) as gateway:
+        result = run_sipp("phone_invite.xml", remote_port=platform.proxy.sip_port,
+                          service=NUMBER, auth=alice.auth, keys=alice.keys, expect=200)
+
+    assert result.ok, platform.failure(result)
+    assert gateway.result is not None
+    invite = gateway.result.requests("INVITE")[0]
+    assert invite.request_uri == f"sip:{NUMBER}@127.0.0.1:{port};transport=tcp"
+    assert (invite.header("Via") or "").startswith("SIP/2.0/TCP ")

@@ -93,9 +93,9 @@ def test_first_export_writes_every_table_as_documented(
     assert [gateway[1:] for gateway in gateways] == [
         # strip 1 digit: drouting strips 2 characters, the "+" and the 1
         ("192.0.2.10:5060", 2, "9",
-         f"fu=4155550000;fd={b'Main; Office'.hex()};pai=1;mc=0;id={gateways[0][0]}"),
+         f"fu=4155550000;fd={b'Main; Office'.hex()};pai=1;mc=0;tr=;id={gateways[0][0]}"),
         # strip 0: the "+" still goes (digits only, no prefix)
-        ("[2001:db8::7]:5080", 1, "", f"fu=;fd=;pai=0;mc=0;id={gateways[1][0]}")]
+        ("[2001:db8::7]:5080", 1, "", f"fu=;fd=;pai=0;mc=0;tr=;id={gateways[1][0]}")]
     assert rows(proxy_database, "SELECT groupid, prefix, timerec, gwlist FROM dr_rules") == [
         (attrs["carrier"][1], "", "", f"{gateways[0][0]},{gateways[1][0]}")]
     # Group 1: every carrier; the ISP's own group (attribute "sources"): whose DIDs they call.

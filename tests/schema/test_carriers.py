@@ -261,12 +261,13 @@ async def test_gateway_values_round_trip(isp_a: SignedUp):
     gateway = await new_gateway(
         isp_a, carrier, "192.0.2.10", description="Primary", strip=1, prefix="+#*9",
         fromUser="+12095550100", fromDisplay="Acme Inc.", addPai=True,
-        attributes=[{"key": "max_calls", "value": " 030 "}])
+        attributes=[{"key": "max_calls", "value": " 030 "}, {"key": "transport", "value": "TCP"}])
     assert gateway | {"id": None, "carrier": None} == {
         "id": None, "carrier": None, "position": 0, "description": "Primary",
         "address": "192.0.2.10", "port": 5060, "socketAddress": "192.0.2.10:5060",
         "strip": 1, "prefix": "+#*9", "fromUser": "+12095550100", "fromDisplay": "Acme Inc.",
-        "addPai": True, "attributes": [{"key": "max_calls", "value": "30"}]}
+        "addPai": True, "attributes": [{"key": "max_calls", "value": "30"},
+                                       {"key": "transport", "value": "tcp"}]}
     assert gateway["carrier"] == {"id": carrier}
     updated = await mutate(isp_a.client, "gatewayUpdate", id=gateway["id"], strip=0,
                            attributes=[{"key": "max_calls", "value": "2"}], address="[::1]:5070")
@@ -287,6 +288,7 @@ async def test_gateway_values_round_trip(isp_a: SignedUp):
     ({"attributes": [{"key": "codec", "value": "PCMU"}]}, "attributes", "known: max_calls"),
     ({"attributes": [{"key": "max_calls", "value": "0"}]}, "attributes", "1 to 100000"),
     ({"attributes": [{"key": "max_calls", "value": "ten"}]}, "attributes", "whole number"),
+    ({"attributes": [{"key": "transport", "value": "sctp"}]}, "attributes", "udp or tcp"),
     ({"attributes": [{"key": "max_calls", "value": "1"}, {"key": "max_calls", "value": "2"}]},
      "attributes", "given twice"),
     ({"attributes": [{"key": "a", "value": "x" * 257}]}, "attributes", "at most 256"),
