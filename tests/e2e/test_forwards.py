@@ -202,3 +202,19 @@ async def test_a_forwarding_loop_ends(office: Office):
 
     assert result.final_status == 404
     assert "too many forwards" in office.platform.proxy.log
+
+
+async def test_a_forward_outside_carries_the_callers_display_name(office: Office):
+    await office.update(office.alice, displayName="Alice Liddell")
+    await office.update(office.bob, forwardUnconditional=OUTSIDE)
+    carol_port = office.register(office.carol)
+
+    with sipp_uas("uas_answer.xml", office.gateway) as gateway:
+        office.call(office.alice, "102")
+    with sipp_uas("uas_answer.xml", carol_port) as carol:
+        office.call(office.alice, "103")
+
+    assert (_invite(gateway).header("From") or "").startswith(
+        f'"Alice Liddell" <sip:{DID}@{office.domain}>')
+    assert (_invite(carol).header("From") or "").startswith(
+        f'"Alice Liddell" <sip:alice@{office.domain}>')
