@@ -213,6 +213,8 @@ class DesiredState:
             rules.setdefault(rule.dial_plan_id, []).append(rule)
         openings = self._openings()
         result: dict[tuple[object, object], Row] = {}
+        # Colleagues often forward alike (to the reception, say): each distinct case once.
+        known: dict[tuple[object, ...], str] = {}
         for subscriber, tenant in forwarding:
             area_code = subscriber.area_code or tenant.default_area_code
 
@@ -220,12 +222,16 @@ class DesiredState:
                             tenant: Tenant = tenant, area_code: str = area_code) -> str:
                 if not dialled:
                     return ""
-                return forward_destination(
-                    dialled, aliases=aliases.get(tenant.id, set()),
-                    rules=rules.get(tenant.dial_plan_id, []) if tenant.dial_plan_id else [],
-                    country_code=subscriber.country_code, area_code=area_code,
-                    openings=openings.get(subscriber.security_group_id, [])
-                    if subscriber.security_group_id else []) or ""
+                case = (tenant.id, dialled, subscriber.country_code, area_code,
+                        subscriber.security_group_id)
+                if case not in known:
+                    known[case] = forward_destination(
+                        dialled, aliases=aliases.get(tenant.id, set()),
+                        rules=rules.get(tenant.dial_plan_id, []) if tenant.dial_plan_id else [],
+                        country_code=subscriber.country_code, area_code=area_code,
+                        openings=openings.get(subscriber.security_group_id, [])
+                        if subscriber.security_group_id else []) or ""
+                return known[case]
 
             result[(subscriber.username, tenant.domain)] = (
                 destination(subscriber.forward_unconditional),
