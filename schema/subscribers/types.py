@@ -40,7 +40,8 @@ class SubscriberType(Node):
     country_code: str = strawberry.field(description="Fills _CC_ in the tenant's dial plan.")
     area_code: str = strawberry.field(description="Fills _AC_ in the tenant's dial plan.")
     voicemail_to_email: bool = strawberry.field(description=not_applied())
-    caller_id: str | None = strawberry.field(description="One of the tenant's numbers.")
+    caller_id: str | None = strawberry.field(
+        description="One of the tenant's numbers; cleared when the tenant releases it.")
     alias: str | None = strawberry.field(description="The extension number.")
     security_group_id: strawberry.ID | None
     concurrent_calls: int
