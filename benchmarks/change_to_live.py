@@ -156,7 +156,8 @@ def wait_for_prefix(phone: Phone, gateway: Gateway, prefix: str) -> float:
     started = time.perf_counter()
     while True:
         user = routed_prefix(phone, gateway)
-        if user is not None and user == f"{prefix}+12092488700":
+        # strip 0: the prefix, then the E.164 digits without "+"
+        if user is not None and user == f"{prefix}12092488700":
             return time.perf_counter() - started
         time.sleep(PROBE_INTERVAL)
         if time.perf_counter() - started > ROUND_TIMEOUT:

@@ -268,6 +268,7 @@ def delete_carrier(session: Session, viewer: Viewer, carrier_id: uuid.UUID) -> C
 MAX_STRIP = 15  # an E.164 number has at most 15 digits
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_VALUE = 256
+MAX_GATEWAY_CALLS = 100_000
 _PREFIX = re.compile(r"[0-9+#*]{0,32}")
 _FROM_USER = re.compile(r"[A-Za-z0-9+*#._-]{0,64}")
 _ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -289,7 +290,28 @@ def _invalid(message: str, field: str) -> DomainError:
     return DomainError.single(ErrorCode.INVALID, message, field)
 
 
-def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+
+
+def _refused_class(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                   allow_loopback: bool) -> str | None:
+    """Why no carrier's calls can come from ``ip``, or None. Private ranges are fine:
+    carriers on a private interconnect are common."""
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip == _BROADCAST:
+        return "the broadcast address"
+    if ip.is_link_local:
+        return "a link-local address (169.254.0.0/16, fe80::/10)"
+    if ip.is_loopback and not allow_loopback:
+        return ("a loopback address (this platform's settings refuse them: "
+                "WEHOSTVOIP_GATEWAY_LOOPBACK)")
+    return None
+
+
+def _ip(text: str, allow_loopback: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     if "/" in text:
         raise _invalid("write one address, not a network: no /prefix", "address")
     if "%" in text:
@@ -302,9 +324,10 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
                        "address") from None
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    if ip.is_unspecified or ip.is_multicast:
-        raise _invalid(f"{ip} cannot be a gateway: a carrier's calls never come from it",
-                       "address")
+    refused = _refused_class(ip, allow_loopback)
+    if refused:
+        raise _invalid(f"{ip} cannot be a gateway: it is {refused}, and a carrier's calls "
+                       "never come from one", "address")
     return ip
 
 
@@ -318,28 +341,57 @@ def _port(text: str) -> int:
     return port
 
 
-def gateway_address(text: str) -> SocketAddress:
-    """Read ``192.0.2.10``, ``192.0.2.10:5080``, ``2001:db8::1`` or ``[2001:db8::1]:5080``."""
+def gateway_address(text: str, *, allow_loopback: bool = False) -> SocketAddress:
+    """Read ``192.0.2.10``, ``192.0.2.10:5080``, ``2001:db8::1`` or ``[2001:db8::1]:5080``.
+
+    Unspecified, multicast, broadcast and link-local addresses are refused, and
+    loopback unless ``allow_loopback`` (the setting ``gateway_loopback``).
+    """
     text = text.strip()
     if not text:
         raise DomainError.single(ErrorCode.REQUIRED, "write the gateway's IP address", "address")
     bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", text)
     if bracketed:
-        ip = _ip(bracketed.group(1))
+        ip = _ip(bracketed.group(1), allow_loopback)
         if ip.version != 6:
             raise _invalid("brackets are for IPv6 addresses only", "address")
         port = bracketed.group(2)
         return SocketAddress(str(ip), DEFAULT_SIP_PORT if port is None else _port(port))
     if text.count(":") == 1:
         host, port = text.split(":")
-        ip = _ip(host)
+        ip = _ip(host, allow_loopback)
         return SocketAddress(str(ip), _port(port))
     # Several colons: a bare IPv6 address, whose port can only be given in brackets.
-    return SocketAddress(str(_ip(text)), DEFAULT_SIP_PORT)
+    return SocketAddress(str(_ip(text, allow_loopback)), DEFAULT_SIP_PORT)
+
+
+def _max_calls(value: str) -> str:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_GATEWAY_CALLS:
+        raise _invalid(f"attribute 'max_calls': a whole number of calls from 1 to "
+                       f"{MAX_GATEWAY_CALLS}", "attributes")
+    return str(int(value))
+
+
+def _transport(value: str) -> str:
+    if value.lower() not in ("udp", "tcp"):
+        raise _invalid("attribute 'transport': udp or tcp", "attributes")
+    return value.lower()
+
+
+# The attributes the proxies apply (routing_export/README.md), each with its check. Any
+# other key is refused: a stored attribute that nothing reads would look like a setting.
+GATEWAY_ATTRIBUTE_KEYS: dict[str, Callable[[str], str]] = {
+    # Concurrent calls this gateway carries at most; when it has that many, the call goes
+    # to the carrier's next gateway at once.
+    "max_calls": _max_calls,
+    # How the proxies reach this gateway: udp (the default) or tcp (a proxy needs a TCP
+    # socket, its LISTEN_SIP2, to send it calls; without one the next gateway is tried).
+    "transport": _transport,
+}
 
 
 def gateway_attributes(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Custom key/value attributes, in the order given."""
+    """The gateway's attributes, in the order given; only keys the proxies understand."""
     if len(pairs) > MAX_ATTRIBUTES:
         raise _invalid(f"use at most {MAX_ATTRIBUTES} attributes", "attributes")
     attributes: dict[str, str] = {}
@@ -352,8 +404,26 @@ def gateway_attributes(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
         if len(value) > MAX_ATTRIBUTE_VALUE or _UNPRINTABLE.search(value):
             raise _invalid(f"attribute {key!r}: use at most {MAX_ATTRIBUTE_VALUE} characters "
                            "and no control characters", "attributes")
-        attributes[key] = value
+        check = GATEWAY_ATTRIBUTE_KEYS.get(key)
+        if check is None:
+            known = ", ".join(sorted(GATEWAY_ATTRIBUTE_KEYS))
+            raise _invalid(f"attribute key {key!r} is not one the proxies apply (known: "
+                           f"{known})", "attributes")
+        attributes[key] = check(value.strip())
     return attributes
+
+
+def number_for_gateway(e164: str, strip: int, prefix: str) -> str:
+    """What a gateway receives for ``e164``: ``prefix + digits[strip:]``, digits being the
+    number without "+" (strip 0 + prefix "00": +442079460000 -> 00442079460000; strip 2
+    + prefix "0": 02079460000; prefix "+": +442079460000)."""
+    return prefix + e164.lstrip("+")[strip:]
+
+
+def proxy_strip(strip: int) -> int:
+    """The ``dr_gateways.strip`` that makes drouting do :func:`number_for_gateway`: it
+    strips characters of the R-URI user, which is "+E.164", so the "+" is one more."""
+    return strip + 1
 
 
 def _strip(value: int) -> int:
@@ -407,12 +477,12 @@ class GatewayValues:
     add_pai: bool | None = None
     attributes: Sequence[tuple[str, str]] | None = None
 
-    def checked(self) -> dict[str, Any]:
+    def checked(self, *, allow_loopback: bool = False) -> dict[str, Any]:
         """The given values as Gateway columns, normalised; every mistake reported at once."""
         errors = ErrorCollector()
         columns: dict[str, Any] = {}
         if self.address is not None:
-            socket = errors.check(gateway_address, self.address)
+            socket = errors.check(gateway_address, self.address, allow_loopback=allow_loopback)
             if socket is not None:
                 columns.update(address=socket.address, port=socket.port)
         for name, check in _GATEWAY_CHECKS.items():
@@ -441,12 +511,14 @@ def _refuse_duplicate_address(session: Session, carrier_id: uuid.UUID, where: So
 
 
 def create_gateway(session: Session, viewer: Viewer, carrier_id: uuid.UUID,
-                   values: GatewayValues, position: int | None = None) -> Gateway:
-    """Add a gateway at the end of the carrier's list, or at ``position``."""
+                   values: GatewayValues, position: int | None = None, *,
+                   allow_loopback: bool = False) -> Gateway:
+    """Add a gateway at the end of the carrier's list, or at ``position``; a loopback
+    address only with ``allow_loopback``."""
     carrier = managed_object(session, viewer, Carrier, carrier_id, "carrier", "carrier")
     if values.address is None:
         raise DomainError.single(ErrorCode.REQUIRED, "write the gateway's IP address", "address")
-    columns = values.checked()
+    columns = values.checked(allow_loopback=allow_loopback)
     _refuse_duplicate_address(session, carrier.id,
                               SocketAddress(columns["address"], columns["port"]))
     gateway = Gateway(carrier_id=carrier.id, position=0, **columns)
@@ -457,10 +529,12 @@ def create_gateway(session: Session, viewer: Viewer, carrier_id: uuid.UUID,
 
 
 def update_gateway(session: Session, viewer: Viewer, gateway_id: uuid.UUID,
-                   values: GatewayValues, position: int | None = None) -> Gateway:
+                   values: GatewayValues, position: int | None = None, *,
+                   allow_loopback: bool = False) -> Gateway:
     """Change what was given; a new ``position`` moves the gateway in the failover order."""
     gateway, carrier = GATEWAYS.managed(session, viewer, gateway_id, "gateway")
-    changes = {key: value for key, value in values.checked().items()
+    changes = {key: value for key, value in
+               values.checked(allow_loopback=allow_loopback).items()
                if value != getattr(gateway, key)}
     if {"address", "port"} & changes.keys():
         where = SocketAddress(changes.get("address", gateway.address),

@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from core.bulk import update_rows
+from core.caller_ids import numbers_left_tenant
 from core.extension_sequence import extensions_freed
 from core.models import (
     DirectoryLink,
@@ -114,11 +115,14 @@ def remove_expired(session: Session, now: dt.datetime | None = None) -> int:
     for row in expired:
         days = session.get(Isp, row.isp_id).number_quarantine_days  # type: ignore[union-attr]
         until = now + dt.timedelta(days=days) if days else None
-        session.execute(update(Number).where(Number.target_subscriber_id == row.id,
-                                             Number.state == NumberState.ASSIGNED)
-                        .values(state=NumberState.QUARANTINE if until else
-                                NumberState.AVAILABLE, quarantine_until=until, tenant_id=None,
-                                target_subscriber_id=None, updated_at=now))
+        released = session.execute(
+            update(Number).where(Number.target_subscriber_id == row.id,
+                                 Number.state == NumberState.ASSIGNED)
+            .values(state=NumberState.QUARANTINE if until else NumberState.AVAILABLE,
+                    quarantine_until=until, tenant_id=None, target_subscriber_id=None,
+                    updated_at=now)
+            .returning(Number.e164)).scalars().all()
+        numbers_left_tenant(session, row.tenant_id, released)
         session.execute(delete(Subscriber).where(Subscriber.id == row.id))
         extensions_freed(session, row.tenant_id, [row.alias])
     return len(expired)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core import audit, scoping, stored_files
+from core.caller_ids import numbers_left_tenant
 from core.csv_files import LineErrors, read_rows, write_csv
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.jobs import JobSpec, enqueue, register_kind
@@ -401,9 +402,11 @@ def release_number(session: Session, viewer: Viewer, number_id: uuid.UUID | None
                        quarantine_until=until, tenant_id=None, target_subscriber_id=None)
     if released is None:
         raise _invalid("the number is no longer assigned to this tenant", "number")
+    cleared = numbers_left_tenant(session, tenant_id, [number.e164])
     audit.record(session, viewer, action="number.release", object_type="Number",
                  object_id=number.id, isp_id=number.isp_id, tenant_id=tenant_id,
-                 changes={"e164": number.e164, "quarantine_until": until})
+                 changes={"e164": number.e164, "quarantine_until": until,
+                          "caller_ids_cleared": cleared})
     return released
 
 

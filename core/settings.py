@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         default=60, ge=1, le=10080,
         description="Default re-sync interval of a newly linked directory.",
     )
+    gateway_loopback: bool | None = Field(
+        default=None,
+        description="Accept carrier gateways on loopback addresses (127.0.0.0/8, ::1), "
+        "e.g. a carrier simulator beside the proxy (default: on only when embedded).",
+    )
     log_level: str = "INFO"
     # "json" for log collectors, "text" for people; "auto": JSON unless stderr is a terminal.
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
@@ -289,6 +294,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.embedded if self.graphiql is None else self.graphiql
+
+    @property
+    def gateway_loopback_allowed(self) -> bool:
+        return self.embedded if self.gateway_loopback is None else self.gateway_loopback
 
     @property
     def introspection_enabled(self) -> bool:

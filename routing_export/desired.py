@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from core.carriers import proxy_strip
 from core.dialplan_engine import check_rule, substitute_placeholders
 from core.errors import DomainError
+from core.forwards import forward_destination
 from core.international import Opening, opening_prefixes
 from core.models import (
     Carrier,
@@ -47,12 +49,12 @@ Row = tuple[object, ...]
 # The proxy variables holding the caller's codes (loaded with the caller's credentials).
 CALLER_COUNTRY_CODE = "$avp(cc)"
 CALLER_AREA_CODE = "$avp(ac)"
-CARRIER_GROUP = 1  # address group of carriers' gateways
+CARRIER_GROUP = 1  # address group of every carrier's gateways (one ISP's: see isp_group)
 INT, STR = 0, 2  # domain_attrs types
 HT_STRING, HT_INTEGER = 0, 1  # htable value types
 
 _IDENTIFIED = {"dial_plan": DialPlan, "carrier": Carrier, "gateway": Gateway,
-               "security_group": SecurityGroup}
+               "security_group": SecurityGroup, "isp": Isp}
 
 
 class InvalidStateError(Exception):
@@ -74,7 +76,7 @@ class Identifiers:
 
 
 def allocate_identifiers(session: Session) -> Identifiers:
-    """Give every dial plan, carrier, gateway and security group its integer, once.
+    """Give every dial plan, carrier, gateway, security group and ISP its integer, once.
 
     Integers are never reused: a deleted gateway's number cannot come back as
     another gateway that a stale proxy still routes to.
@@ -141,7 +143,7 @@ class DesiredState:
         for tenant, customer, isp in self._tenants():
             enabled = (tenant.status is TenantStatus.ACTIVE
                        and customer.status is CustomerStatus.ACTIVE
-                       and isp.status is IspStatus.ACTIVE)
+                       and isp.status is IspStatus.ACTIVE)  # the rule of _in_service
             attributes = {
                 "enabled": (INT, "1" if enabled else "0"),
                 "dpid": (INT, str(self.ids.of("dial_plan", tenant.dial_plan_id))),
@@ -149,6 +151,7 @@ class DesiredState:
                 "ac": (STR, tenant.default_area_code),
                 "carrier": (INT, str(self.ids.of("carrier", tenant.carrier_id))),
                 "customer": (STR, str(customer.id)),
+                "sources": (INT, str(self.isp_group(isp.id))),
                 "max_calls": (INT, str(max(customer.max_concurrent_calls, 0))),
             }
             for name, (kind, value) in attributes.items():
@@ -159,6 +162,9 @@ class DesiredState:
     def _subscriber(self) -> Iterator[Row]:
         # Computed in SQL, as this table is the largest: rows arrive as they are written.
         group = aliased(RoutingIdentifier)
+        # The caller ID only while the tenant holds that number (core.caller_ids clears
+        # it when the number leaves; this keeps a stale one from ever reaching a carrier).
+        held = aliased(Number)
         statement = (
             select(Subscriber.username, Tenant.domain, literal(""), Subscriber.ha1,
                    Subscriber.ha1b,
@@ -166,37 +172,119 @@ class DesiredState:
                    Subscriber.country_code,
                    func.coalesce(func.nullif(Subscriber.area_code, ""),
                                  Tenant.default_area_code),
-                   func.coalesce(Subscriber.caller_id, ""), func.coalesce(group.id, 0),
-                   Subscriber.concurrent_calls, Subscriber.ring_timeout)
+                   func.coalesce(held.e164, ""), func.coalesce(group.id, 0),
+                   Subscriber.concurrent_calls, Subscriber.ring_timeout,
+                   Subscriber.display_name, literal(""), literal(""), literal(""))
             .join(Tenant, Tenant.id == Subscriber.tenant_id)
             .outerjoin(group, and_(group.kind == "security_group",
-                                   group.object_id == Subscriber.security_group_id)))
-        return iter(self._rows(statement))
+                                   group.object_id == Subscriber.security_group_id))
+            .outerjoin(held, and_(held.e164 == Subscriber.caller_id,
+                                  held.tenant_id == Subscriber.tenant_id,
+                                  held.state == NumberState.ASSIGNED)))
+        rows = self._rows(statement)
+        forwards = self._forwards()
+        if forwards:
+            rows = [row[:-3] + forwards[(row[0], row[1])] if (row[0], row[1]) in forwards
+                    else row for row in rows]
+        return iter(rows)
 
-    def _htable_alias(self) -> Iterator[Row]:
-        statement = (select(Tenant.domain + ":" + Subscriber.alias, literal(0), literal(HT_STRING),
-                            Subscriber.username, literal(0))
-                     .join(Tenant, Tenant.id == Subscriber.tenant_id)
-                     .where(Subscriber.alias.is_not(None),  # type: ignore[union-attr]
-                            Subscriber.status == SubscriberStatus.ACTIVE))
-        return iter(self._rows(statement))
+    def _forwards(self) -> dict[tuple[object, object], Row]:
+        """(username, domain) -> (unconditional, busy, no answer) destinations of every
+        subscriber with a forward: an extension, "+E.164" or "" (none, or leading nowhere
+        the subscriber may call: see core.forwards)."""
+        forwarding = self.session.execute(
+            select(Subscriber, Tenant)
+            .join(Tenant, Tenant.id == Subscriber.tenant_id)
+            .where(or_(Subscriber.forward_unconditional.is_not(None),  # type: ignore[union-attr]
+                       Subscriber.forward_busy.is_not(None),  # type: ignore[union-attr]
+                       Subscriber.forward_no_answer.is_not(None)))).all()  # type: ignore[union-attr]
+        if not forwarding:
+            return {}
+        tenant_ids = {tenant.id for _subscriber, tenant in forwarding}
+        aliases: dict[uuid.UUID, set[str]] = {}
+        for tenant_id, alias in self.session.execute(
+                select(Subscriber.tenant_id, Subscriber.alias)
+                .where(Subscriber.tenant_id.in_(tenant_ids),  # type: ignore[attr-defined]
+                       Subscriber.alias.is_not(None))):  # type: ignore[union-attr]
+            aliases.setdefault(tenant_id, set()).add(alias)
+        rules: dict[uuid.UUID, list[DialPlanRule]] = {}
+        for rule in self.session.execute(select(DialPlanRule).order_by(
+                DialPlanRule.dial_plan_id, DialPlanRule.priority)).scalars():
+            rules.setdefault(rule.dial_plan_id, []).append(rule)
+        openings = self._openings()
+        result: dict[tuple[object, object], Row] = {}
+        # Colleagues often forward alike (to the reception, say): each distinct case once.
+        known: dict[tuple[object, ...], str] = {}
+        for subscriber, tenant in forwarding:
+            area_code = subscriber.area_code or tenant.default_area_code
 
-    def _htable_did(self) -> Iterator[Row]:
-        statement = (select(Number.e164, literal(0), literal(HT_STRING),
-                            Subscriber.username + "@" + Tenant.domain, literal(0))
-                     .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
-                                            Subscriber.tenant_id == Number.tenant_id))
-                     .join(Tenant, Tenant.id == Number.tenant_id)
-                     .where(Number.state == NumberState.ASSIGNED, Number.voice,
-                            Subscriber.status == SubscriberStatus.ACTIVE))
-        return iter(self._rows(statement))
+            def destination(dialled: str | None, subscriber: Subscriber = subscriber,
+                            tenant: Tenant = tenant, area_code: str = area_code) -> str:
+                if not dialled:
+                    return ""
+                case = (tenant.id, dialled, subscriber.country_code, area_code,
+                        subscriber.security_group_id)
+                if case not in known:
+                    known[case] = forward_destination(
+                        dialled, aliases=aliases.get(tenant.id, set()),
+                        rules=rules.get(tenant.dial_plan_id, []) if tenant.dial_plan_id else [],
+                        country_code=subscriber.country_code, area_code=area_code,
+                        openings=openings.get(subscriber.security_group_id, [])
+                        if subscriber.security_group_id else []) or ""
+                return known[case]
 
-    def _htable_sg(self) -> Iterator[Row]:
+            result[(subscriber.username, tenant.domain)] = (
+                destination(subscriber.forward_unconditional),
+                destination(subscriber.forward_busy),
+                destination(subscriber.forward_no_answer))
+        return result
+
+    def _openings(self) -> dict[uuid.UUID, list[Opening]]:
         openings: dict[uuid.UUID, list[Opening]] = {}
         for group_id, country, prefix in self.session.execute(select(
                 SecurityGroupDestination.security_group_id, SecurityGroupDestination.country,
                 SecurityGroupDestination.prefix)):
             openings.setdefault(group_id, []).append(Opening(country=country, prefix=prefix))
+        return openings
+
+    @staticmethod
+    def _in_service(statement: Select[Any]) -> Select[Any]:
+        """Only subscribers that are active in an active tenant of an active customer of an
+        active ISP: suspended at any level means nothing reaches them (``statement`` selects
+        from Subscriber joined to Tenant)."""
+        return (statement.join(Customer, Customer.id == Tenant.customer_id)
+                .join(Isp, Isp.id == Tenant.isp_id)
+                .where(Subscriber.status == SubscriberStatus.ACTIVE,
+                       Tenant.status == TenantStatus.ACTIVE,
+                       Customer.status == CustomerStatus.ACTIVE,
+                       Isp.status == IspStatus.ACTIVE))
+
+    def _htable_alias(self) -> Iterator[Row]:
+        statement = (select(Tenant.domain + ":" + Subscriber.alias, literal(0), literal(HT_STRING),
+                            Subscriber.username, literal(0))
+                     .join(Tenant, Tenant.id == Subscriber.tenant_id)
+                     .where(Subscriber.alias.is_not(None)))  # type: ignore[union-attr]
+        return iter(self._rows(self._in_service(statement)))
+
+    def _htable_did(self) -> Iterator[Row]:
+        return self._numbers(Number.voice)
+
+    def _htable_sms(self) -> Iterator[Row]:
+        # Text messages (SIP MESSAGE) from carriers reach SMS-enabled numbers only.
+        return self._numbers(Number.sms)
+
+    def _numbers(self, enabled: Any) -> Iterator[Row]:
+        """Assigned numbers with the flag ``enabled`` whose target is in service."""
+        statement = (select(Number.e164, literal(0), literal(HT_STRING),
+                            Subscriber.username + "@" + Tenant.domain, literal(0))
+                     .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
+                                            Subscriber.tenant_id == Number.tenant_id))
+                     .join(Tenant, Tenant.id == Number.tenant_id)
+                     .where(Number.state == NumberState.ASSIGNED, enabled))
+        return iter(self._rows(self._in_service(statement)))
+
+    def _htable_sg(self) -> Iterator[Row]:
+        openings = self._openings()
         groups = self.ids.by_kind["security_group"]
         for group_id, opened in sorted(openings.items(), key=lambda item: groups[item[0]]):
             for prefix in sorted(opening_prefixes(opened)):
@@ -236,9 +324,9 @@ class DesiredState:
         for gateway, carrier in self._gateways():
             host = f"[{gateway.address}]" if ":" in gateway.address else gateway.address
             description = f"{carrier.name}/{gateway.description}"[:128]
-            yield (self.ids.of("gateway", gateway.id), 0, f"{host}:{gateway.port}",
-                   proxy_strip(gateway.strip), gateway.prefix, gateway_attributes(gateway),
-                   description)
+            gwid = self.ids.of("gateway", gateway.id)
+            yield (gwid, 0, f"{host}:{gateway.port}", proxy_strip(gateway.strip),
+                   gateway.prefix, gateway_attributes(gateway, gwid), description)
 
     def _dr_rules(self) -> Iterator[Row]:
         lists: dict[uuid.UUID, list[int]] = {}
@@ -250,25 +338,31 @@ class DesiredState:
                    ",".join(map(str, gateway_ids)), f"carrier:{carrier_id}")
 
     def _address(self) -> Iterator[Row]:
+        # Each gateway twice: in group 1 (a carrier: no digest auth, DIDs only) and in its
+        # ISP's group (whose DIDs it may call). Two ISPs buying from one wholesale carrier
+        # share an address: one row in group 1, one in each ISP's group.
         seen: set[tuple[object, ...]] = set()
         for gateway, carrier in self._gateways():
             mask = 128 if ipaddress.ip_address(gateway.address).version == 6 else 32
-            key = (CARRIER_GROUP, gateway.address, mask, gateway.port)
-            if key not in seen:  # two carriers may share a gateway address
-                seen.add(key)
-                yield (*key, f"carrier:{carrier.id}")
+            for group in (CARRIER_GROUP, self.isp_group(carrier.isp_id)):
+                key = (group, gateway.address, mask, gateway.port)
+                if key not in seen:
+                    seen.add(key)
+                    yield (*key, f"carrier:{carrier.id}")
+
+    def isp_group(self, isp_id: uuid.UUID) -> int:
+        """The address group of one ISP's gateways: ``#isp`` + 1, above the carriers' 1."""
+        return self.ids.of("isp", isp_id) + CARRIER_GROUP
 
 
-def proxy_strip(digits: int) -> int:
-    """Characters drouting strips to remove ``digits`` digits of a "+E.164" number.
-
-    A gateway's strip counts digits of the E.164 number ("strip 1" sends
-    +12095550123 as 2095550123); drouting counts characters, "+" included.
-    """
-    return digits + 1 if digits else 0
-
-
-def gateway_attributes(gateway: Gateway) -> str:
-    """``fu=<from user>;fd=<display, hex>;pai=<0|1>``: hex keeps ; and = out of the display."""
+def gateway_attributes(gateway: Gateway, gwid: int) -> str:
+    """``fu=<from user>;fd=<display, hex>;pai=<0|1>;mc=<max calls, 0: any>;tr=<tcp|>;
+    id=<#gateway>``: hex keeps ; and = out of the display; the id keys the gateway's call
+    count."""
     display = gateway.from_display.encode().hex()
-    return f"fu={gateway.from_user};fd={display};pai={1 if gateway.add_pai else 0}"
+    # Checked when saved; a value stored before the check existed counts as no limit.
+    given = str(gateway.attributes.get("max_calls", ""))
+    max_calls = int(given) if given.isdigit() else 0
+    transport = "tcp" if gateway.attributes.get("transport") == "tcp" else ""
+    return (f"fu={gateway.from_user};fd={display};pai={1 if gateway.add_pai else 0};"
+            f"mc={max_calls};tr={transport};id={gwid}")

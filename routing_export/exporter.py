@@ -80,7 +80,7 @@ class ExportReport:
 # A value that is not an integer under an integer type is read as 0 or, for htable, a
 # number too large becomes 2147483647 without a word.
 _TYPED_VALUES = {"domain_attrs": (2, 0, 3), "htable_alias": (2, 1, 3),
-                 "htable_did": (2, 1, 3), "htable_sg": (2, 1, 3)}
+                 "htable_did": (2, 1, 3), "htable_sg": (2, 1, 3), "htable_sms": (2, 1, 3)}
 MAX_INT32 = 2**31 - 1
 
 

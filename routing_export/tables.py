@@ -86,6 +86,10 @@ DDL: dict[str, tuple[str, int]] = {
     sgid INTEGER DEFAULT 0 NOT NULL,
     max_calls INTEGER DEFAULT 1 NOT NULL,
     ring_timeout INTEGER DEFAULT 20 NOT NULL,
+    display VARCHAR(200) DEFAULT '' NOT NULL,
+    fwd_all VARCHAR(16) DEFAULT '' NOT NULL,
+    fwd_busy VARCHAR(16) DEFAULT '' NOT NULL,
+    fwd_noanswer VARCHAR(16) DEFAULT '' NOT NULL,
     CONSTRAINT subscriber_account_idx UNIQUE (username, domain)""", 7),
     "domain": ("""
     id SERIAL PRIMARY KEY NOT NULL,
@@ -151,10 +155,15 @@ DDL: dict[str, tuple[str, int]] = {
     "htable_alias": (_HTABLE_COLUMNS, 2),
     "htable_did": (_HTABLE_COLUMNS, 2),
     "htable_sg": (_HTABLE_COLUMNS, 2),
+    "htable_sms": (_HTABLE_COLUMNS, 2),
 }
 
 # Added after a table's first release: ALTER TABLE ... ADD COLUMN IF NOT EXISTS on upgrade.
-_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {}
+_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subscriber": ("display VARCHAR(200) DEFAULT '' NOT NULL",
+                   *(f"{name} VARCHAR(16) DEFAULT '' NOT NULL"
+                     for name in ("fwd_all", "fwd_busy", "fwd_noanswer"))),
+}
 
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS acc_callid_idx ON acc (callid)",
@@ -162,7 +171,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username)",
     "CREATE INDEX IF NOT EXISTS domain_attrs_domain_attrs_idx ON domain_attrs (did, name)",
     *(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_key_idx ON {name} (key_name)"
-      for name in ("htable_alias", "htable_did", "htable_sg")),
+      for name in ("htable_alias", "htable_did", "htable_sg", "htable_sms")),
 )
 
 _HTABLE_KEY = ("key_name",)
@@ -174,7 +183,7 @@ EXPORTED: tuple[Table, ...] = (
     Table("domain_attrs", ("did", "name"), ("type", "value"), ("domain.reload", ())),
     Table("subscriber", ("username", "domain"),
           ("password", "ha1", "ha1b", "enabled", "cc", "ac", "caller_id", "sgid", "max_calls",
-           "ring_timeout"), None),
+           "ring_timeout", "display", "fwd_all", "fwd_busy", "fwd_noanswer"), None),
     Table("dialplan", ("dpid", "pr"),
           ("match_op", "match_exp", "match_len", "subst_exp", "repl_exp", "attrs"),
           ("dialplan.reload", ())),
@@ -188,6 +197,7 @@ EXPORTED: tuple[Table, ...] = (
     Table("htable_alias", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("alias",))),
     Table("htable_did", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("did",))),
     Table("htable_sg", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("sg",))),
+    Table("htable_sms", _HTABLE_KEY, _HTABLE_VALUES, ("htable.reload", ("sms",))),
 )
 BY_NAME = {table.name: table for table in EXPORTED}
 

@@ -15,7 +15,9 @@ from schema.core.mutations import with_object
 
 ADDRESS_HELP = ("IPv4 or IPv6 address with an optional port (default 5060): 192.0.2.10, "
                 "192.0.2.10:5080, 2001:db8::1, [2001:db8::1]:5080. Host names are refused: "
-                "the proxies recognise a carrier by the address its calls come from.")
+                "the proxies recognise a carrier by the address its calls come from. "
+                "Unspecified, multicast, broadcast and link-local addresses are refused, "
+                "loopback unless the platform's setting GATEWAY_LOOPBACK allows it.")
 UPDATE_HELP = "Fields left out or null stay as they are."
 
 
@@ -65,8 +67,18 @@ class CarrierDeletePayload:
 
 @strawberry.input
 class GatewayAttributeInput:
-    key: str = strawberry.field(description="1-64 letters, digits, _ . or -.")
+    key: str = strawberry.field(description="One the proxies apply, any other is refused: "
+                                "max_calls (concurrent calls this gateway carries at most; "
+                                "further calls go to the carrier's next gateway at once), "
+                                "transport (udp or tcp: how the proxies reach it).")
     value: str = strawberry.field(description="At most 256 characters.")
+
+
+STRIP_HELP = ("Digits removed from the front of the E.164 number written without '+' "
+              "(0-15): the gateway receives prefix + digits[strip:].")
+PREFIX_HELP = ("Digits, +, # or * put before the stripped digits: '00' with strip 0 sends "
+               "+442079460000 as 00442079460000, '0' with strip 2 as 02079460000, '+' with "
+               "strip 0 as +442079460000.")
 
 
 @strawberry.input
@@ -74,10 +86,8 @@ class GatewayCreateInput:
     carrier: strawberry.ID
     address: str = strawberry.field(description=ADDRESS_HELP)
     description: str = ""
-    strip: int = strawberry.field(default=0, description="Digits removed from the E.164 "
-                                  "number before it is sent to this gateway (0-15).")
-    prefix: str = strawberry.field(default="", description="Digits, +, # or * added before "
-                                   "the number once stripped.")
+    strip: int = strawberry.field(default=0, description=STRIP_HELP)
+    prefix: str = strawberry.field(default="", description=PREFIX_HELP)
     from_user: str = ""
     from_display: str = ""
     add_pai: bool = strawberry.field(default=False, description="Add P-Asserted-Identity "
@@ -98,8 +108,8 @@ class GatewayUpdateInput:
     id: strawberry.ID
     address: str | None = strawberry.field(default=strawberry.UNSET, description=ADDRESS_HELP)
     description: str | None = strawberry.UNSET
-    strip: int | None = strawberry.UNSET
-    prefix: str | None = strawberry.UNSET
+    strip: int | None = strawberry.field(default=strawberry.UNSET, description=STRIP_HELP)
+    prefix: str | None = strawberry.field(default=strawberry.UNSET, description=PREFIX_HELP)
     from_user: str | None = strawberry.UNSET
     from_display: str | None = strawberry.UNSET
     add_pai: bool | None = strawberry.UNSET
@@ -184,20 +194,22 @@ class CarrierMutation:
     async def gateway_create(self, info: Info, input: GatewayCreateInput) -> GatewayCreatePayload:
         viewer = info.context.viewer
         values = _gateway_values(input)
+        loopback = info.context.settings.gateway_loopback_allowed
         outcome = await with_reference(
             info, input.carrier, "Carrier", "carrier", "carrier",
             lambda s, carrier_id: carriers.create_gateway(
-                s, viewer, carrier_id, values, input.position))
+                s, viewer, carrier_id, values, input.position, allow_loopback=loopback))
         return payload(GatewayCreatePayload, outcome, "gateway", GatewayType.from_row)
 
     @strawberry.mutation(description="Change a gateway, or move it in the failover order.")
     async def gateway_update(self, info: Info, input: GatewayUpdateInput) -> GatewayUpdatePayload:
         viewer = info.context.viewer
         values = _gateway_values(input)
+        loopback = info.context.settings.gateway_loopback_allowed
         outcome = await with_object(
             info, input.id, "Gateway", "gateway",
             lambda s, gateway_id: carriers.update_gateway(
-                s, viewer, gateway_id, values, given(input.position)))
+                s, viewer, gateway_id, values, given(input.position), allow_loopback=loopback))
         return payload(GatewayUpdatePayload, outcome, "gateway", GatewayType.from_row)
 
     @strawberry.mutation(description="Delete a gateway; the ones after it move up.")

@@ -38,8 +38,10 @@ class GatewayType(Node):
     socket_address: str = strawberry.field(
         description="Address and port as gatewayCreate takes them: 192.0.2.10:5060, "
         "[2001:db8::1]:5060.")
-    strip: int = strawberry.field(description="Digits removed from the E.164 number.")
-    prefix: str = strawberry.field(description="Added before the number once stripped.")
+    strip: int = strawberry.field(description="Digits removed from the front of the E.164 "
+                                  "number written without '+'.")
+    prefix: str = strawberry.field(description="Put before the stripped digits: the gateway "
+                                   "receives prefix + digits[strip:] ('+' for E.164 with '+').")
     from_user: str
     from_display: str
     add_pai: bool = strawberry.field(description="Add P-Asserted-Identity with the From user.")

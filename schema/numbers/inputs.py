@@ -11,7 +11,7 @@ from strawberry.file_uploads import Upload
 
 from core.numbers import ATTRIBUTES, NumberAttributes
 from schema.core.ids import id_of
-from schema.numbers.types import NumberTypeEnum
+from schema.numbers.types import SMS_HELP, NumberTypeEnum
 
 # An id that names no row: a malformed id that was given answers NOT_FOUND, not "left out".
 _NO_ROW = uuid.UUID(int=0)
@@ -34,7 +34,7 @@ class NumberAttributesInput:
     vendor_price: Decimal = strawberry.field(default=Decimal("0"),
                                              description="What the ISP pays for it monthly.")
     voice: bool = True
-    sms: bool = False
+    sms: bool = strawberry.field(default=False, description=SMS_HELP)
 
     def attributes(self) -> NumberAttributes:
         return NumberAttributes(**{name: getattr(self, name) for name in ATTRIBUTES})
@@ -63,7 +63,7 @@ class NumberUpdateInput:
     price: Decimal | None = strawberry.UNSET
     vendor_price: Decimal | None = strawberry.UNSET
     voice: bool | None = strawberry.UNSET
-    sms: bool | None = strawberry.UNSET
+    sms: bool | None = strawberry.field(default=strawberry.UNSET, description=SMS_HELP)
 
     def changes(self) -> dict[str, Any]:
         given = {name: getattr(self, name) for name in ATTRIBUTES}

@@ -34,6 +34,10 @@ def _global_id(type_name: str, object_id: uuid.UUID | None) -> strawberry.ID | N
 
 
 # Named so because NumberType is the LOCAL / TOLL_FREE enum of the model.
+SMS_HELP = ("Receives text messages: a SIP MESSAGE from a gateway of the ISP reaches the "
+            "target subscriber's registered phones.")
+
+
 @strawberry.type(name="Number", description="A phone number (DID) of an ISP's inventory.")
 class NumberNode(Node):
     row: strawberry.Private[Number]
@@ -43,7 +47,7 @@ class NumberNode(Node):
     price: Decimal = strawberry.field(
         description="Charged monthly to the tenant holding it, in the ISP's currency.")
     voice: bool
-    sms: bool
+    sms: bool = strawberry.field(description=SMS_HELP)
     state: NumberStateEnum  # type: ignore[valid-type]
     quarantine_until: dt.datetime | None = strawberry.field(
         description="When a number in QUARANTINE becomes AVAILABLE again.")

@@ -7,9 +7,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core.models import RoutingChanges, RoutingDatabase, SipProxy
+from core.route_preview import preview_route
 from core.scoping import visible
+from schema.carriers.support import with_reference
 from schema.context import Info
 from schema.core.pagination import Connection, SortKey, paginate
+from schema.routing.preview import RoutePreviewType
 from schema.routing.types import RoutingStatus, SipProxyType
 
 
@@ -62,3 +65,16 @@ class RoutingQuery:
             return None
         async with info.context.sessions() as session:
             return await session.run_sync(lambda s: _status(s, viewer.is_platform))
+
+    @strawberry.field(description="What the proxies will do when the subscriber's phone "
+                      "dials this: the dial-plan rule and number, the security group's "
+                      "answer, and what each gateway receives (or which extension rings).")
+    async def route_preview(self, info: Info, subscriber: strawberry.ID,
+                            dialed: str) -> RoutePreviewType:
+        viewer = info.context.viewer
+        outcome = await with_reference(
+            info, subscriber, "Subscriber", "subscriber", "subscriber",
+            lambda s, subscriber_id: preview_route(s, viewer, subscriber_id, dialed))
+        if not outcome.ok:
+            return RoutePreviewType(errors=outcome.errors)
+        return RoutePreviewType.from_preview(outcome.value)

@@ -15,7 +15,9 @@ from schema.customers.types import CustomerType
 
 
 @strawberry.type(name="Smbc", description="A session and media border controller of an ISP, "
-                 "or of one of its customers; tenants' phones register through it.")
+                 "or of one of its customers, that tenants list for their phones. Stored for "
+                 "a later release: the SIP proxies do not use it yet (phones register with "
+                 "the proxies directly).")
 class SmbcType(Node):
     row: strawberry.Private[Smbc]
     name: str

@@ -5,11 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from core.subscribers import FORWARDS, MAX_BATCH, SubscriberFields
+from schema.core.not_applied import not_applied
 from schema.service_plans.editing import given_fields, reference_id
 from schema.subscribers.types import SubscriberStatusEnum
 
 AS_DIALLED = ("As the user would dial it (e.g. 8581, 2095550123 or +442071234567): another "
-              "extension of the tenant, or a number the tenant's dial plan makes E.164.")
+              "extension of the tenant, or a number the tenant's dial plan makes E.164 "
+              "(out through the tenant's carrier, with the caller's identity and a "
+              "Diversion header; international only where the security group opens it).")
 
 
 @strawberry.input(description="A subscriber's fields; those left out take the defaults noted.")
@@ -25,7 +28,7 @@ class SubscriberFieldsInput:
                                                 description="Left out: the tenant's default.")
     area_code: str | None = strawberry.field(default=None,
                                              description="Left out: the tenant's default.")
-    voicemail_to_email: bool | None = None
+    voicemail_to_email: bool | None = strawberry.field(default=None, description=not_applied())
     caller_id: str | None = strawberry.field(default=None,
                                              description="One of the tenant's numbers, E.164.")
     alias: str | None = strawberry.field(
@@ -37,8 +40,9 @@ class SubscriberFieldsInput:
         default=None, description="At least 1; at least 2 are advised (default 2).")
     ring_timeout: int | None = strawberry.field(default=None,
                                                 description="Seconds, 1 to 600 (default 20).")
-    call_group: int | None = strawberry.field(default=None, description="0 to 63.")
-    pickup_group: int | None = strawberry.field(default=None, description="0 to 63.")
+    call_group: int | None = strawberry.field(default=None, description=not_applied("0 to 63."))
+    pickup_group: int | None = strawberry.field(default=None,
+                                                description=not_applied("0 to 63."))
     forward_unconditional: str | None = strawberry.field(default=None, description=AS_DIALLED)
     forward_busy: str | None = strawberry.field(default=None, description=AS_DIALLED)
     forward_no_answer: str | None = strawberry.field(default=None, description=AS_DIALLED)
@@ -62,14 +66,17 @@ class SubscriberUpdateInput:
     pin: str | None = strawberry.UNSET
     country_code: str | None = strawberry.UNSET
     area_code: str | None = strawberry.UNSET
-    voicemail_to_email: bool | None = strawberry.UNSET
+    voicemail_to_email: bool | None = strawberry.field(default=strawberry.UNSET,
+                                                       description=not_applied())
     caller_id: str | None = strawberry.UNSET
     alias: str | None = strawberry.UNSET
     security_group: strawberry.ID | None = strawberry.UNSET
     concurrent_calls: int | None = strawberry.UNSET
     ring_timeout: int | None = strawberry.UNSET
-    call_group: int | None = strawberry.UNSET
-    pickup_group: int | None = strawberry.UNSET
+    call_group: int | None = strawberry.field(default=strawberry.UNSET,
+                                              description=not_applied())
+    pickup_group: int | None = strawberry.field(default=strawberry.UNSET,
+                                                description=not_applied())
     forward_unconditional: str | None = strawberry.UNSET
     forward_busy: str | None = strawberry.UNSET
     forward_no_answer: str | None = strawberry.UNSET

@@ -16,6 +16,7 @@ from core.models import Subscriber, SubscriberSource, SubscriberStatus
 from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
+from schema.core.not_applied import not_applied
 from schema.security_groups.loaders import security_group_by_id
 from schema.security_groups.types import SecurityGroupType
 
@@ -38,17 +39,22 @@ class SubscriberType(Node):
     display_name: str
     country_code: str = strawberry.field(description="Fills _CC_ in the tenant's dial plan.")
     area_code: str = strawberry.field(description="Fills _AC_ in the tenant's dial plan.")
-    voicemail_to_email: bool
-    caller_id: str | None = strawberry.field(description="One of the tenant's numbers.")
+    voicemail_to_email: bool = strawberry.field(description=not_applied())
+    caller_id: str | None = strawberry.field(
+        description="One of the tenant's numbers; cleared when the tenant releases it.")
     alias: str | None = strawberry.field(description="The extension number.")
     security_group_id: strawberry.ID | None
     concurrent_calls: int
     ring_timeout: int = strawberry.field(description="Seconds.")
-    call_group: int | None
-    pickup_group: int | None
-    forward_unconditional: str | None = strawberry.field(description="As dialled.")
-    forward_busy: str | None = strawberry.field(description="As dialled.")
-    forward_no_answer: str | None = strawberry.field(description="As dialled.")
+    call_group: int | None = strawberry.field(description=not_applied())
+    pickup_group: int | None = strawberry.field(description=not_applied())
+    forward_unconditional: str | None = strawberry.field(
+        description="As dialled: every call for the subscriber goes there.")
+    forward_busy: str | None = strawberry.field(
+        description="As dialled: where calls go when the subscriber's phone is busy.")
+    forward_no_answer: str | None = strawberry.field(
+        description="As dialled: where calls go after the ring timeout, or when no phone "
+        "is registered.")
     source: SubscriberSourceEnum  # type: ignore[valid-type]
     external_id: str | None = strawberry.field(description="Its id in the directory it is "
                                                "synchronised from.")

@@ -14,6 +14,7 @@ from schema.context import Info
 from schema.core.errors import UserError, user_errors
 from schema.core.ids import id_of
 from schema.core.mutations import in_transaction, login_required, with_object
+from schema.core.not_applied import not_applied
 from schema.tenants.types import TenantStatusEnum, TenantType
 
 # Global id type of each reference an input may name.
@@ -34,7 +35,7 @@ class TenantCreateInput:
     carrier: strawberry.ID | None = None
     dial_plan: strawberry.ID | None = None
     smbcs: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="In order of preference."
+        default=None, description=not_applied("In order of preference.")
     )
     default_country_code: str = strawberry.field(description="E.164 calling code, e.g. 1.")
     default_area_code: str = ""
@@ -52,7 +53,8 @@ class TenantUpdateInput:
     dial_plan: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="null removes the dial plan."
     )
-    smbcs: list[strawberry.ID] | None = strawberry.UNSET
+    smbcs: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET,
+                                                         description=not_applied())
     default_country_code: str | None = strawberry.UNSET
     default_area_code: str | None = strawberry.UNSET
     status: TenantStatusEnum | None = strawberry.UNSET  # type: ignore[valid-type]

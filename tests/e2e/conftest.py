@@ -41,7 +41,7 @@ from core.database import session_scope
 from core.operators import create_platform_operator
 from core.sip_credentials import generate_sip_password
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.e2e.proxy import Proxy, SippResult, run_sipp, running_proxy
+from tests.e2e.proxy import Proxy, SippResult, free_port, run_sipp, running_proxy
 from tests.graphql import PASSWORD, Client, SignedUp, sign_up
 
 ERRORS = "errors { field code message }"
@@ -202,7 +202,9 @@ async def routed_platform(app: Starlette, engine: Engine, worker: dramatiq.Broke
     operator = Client(app)
     try:
         await operator.login(OPERATOR_EMAIL)
-        with running_proxy(proxy_database, tmp_path, fr_timer=1000) as proxy:
+        # A TCP socket too, for gateways reached over TCP (attribute transport=tcp).
+        with running_proxy(proxy_database, tmp_path, fr_timer=1000, defines={
+                "LISTEN_SIP2": f"tcp:127.0.0.1:{free_port('tcp')}"}) as proxy:
             platform = RoutedPlatform(isp=isp, operator=operator, proxy=proxy,
                                       proxy_database=proxy_database)
             await platform.mutate(f"""mutation($db: String!, $rpc: String!) {{

@@ -138,6 +138,17 @@ def _udp_bound(port: int) -> bool:
     return any(line.split()[1] == wanted for line in lines if len(line.split()) > 1)
 
 
+def _tcp_listening(port: int) -> bool:
+    """Whether some process listens on 127.0.0.1:<port>/tcp (Linux /proc)."""
+    wanted = f"0100007F:{port:04X}"
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return not _bindable(port, "tcp")
+    return any(len(fields) > 3 and fields[1] == wanted and fields[3] == "0A"
+               for fields in (line.split() for line in lines))
+
+
 def _wait_until(condition: Callable[[], bool], timeout: float, what: str,
                 interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
@@ -387,9 +398,9 @@ class SippResult:
 
     @property
     def final_status(self) -> int | None:
-        """The last final (>= 200) response received to an INVITE or REGISTER."""
+        """The last final (>= 200) response received to an INVITE, REGISTER or MESSAGE."""
         finals = [m.status for m in self.received
-                  if not m.is_request and m.cseq_method in {"INVITE", "REGISTER"}
+                  if not m.is_request and m.cseq_method in {"INVITE", "REGISTER", "MESSAGE"}
                   and (m.status or 0) >= 200]
         return finals[-1] if finals else None
 
@@ -564,19 +575,20 @@ def _background(command_for: Callable[[Path], list[str]], *, ready: Callable[[],
 @contextmanager
 def sipp_uas(scenario: str, port: int, *, keys: Mapping[str, str] | None = None,
              calls: int = 1, extra: Sequence[str] = (), timeout: float = 30.0,
-             wait: float = 5.0) -> Iterator[SippProcess]:
-    """A sipp server on 127.0.0.1:<port>/udp (a gateway, a registered phone) for
-    ``calls`` calls. Ready when yielded; on exit it gets ``wait`` s to finish its
-    calls, then is stopped. What it received: ``.received()`` any time, ``.result``
+             wait: float = 5.0, tcp: bool = False) -> Iterator[SippProcess]:
+    """A sipp server on 127.0.0.1:<port>/udp (``tcp``: /tcp) (a gateway, a registered
+    phone) for ``calls`` calls. Ready when yielded; on exit it gets ``wait`` s to finish
+    its calls, then is stopped. What it received: ``.received()`` any time, ``.result``
     after the block.
     """
 
     def command_for(message_file: Path) -> list[str]:
         return sipp_command(scenario, message_file=message_file, local_port=port,
-                            keys=keys, calls=calls, timeout=timeout, extra=extra)
+                            keys=keys, calls=calls, timeout=timeout,
+                            extra=[*extra, *(["-t", "t1"] if tcp else [])])
 
-    with _background(command_for, ready=lambda: _udp_bound(port), wait=wait,
-                     server=True) as sipp:
+    ready = (lambda: _tcp_listening(port)) if tcp else (lambda: _udp_bound(port))
+    with _background(command_for, ready=ready, wait=wait, server=True) as sipp:
         yield sipp
 
 

@@ -166,7 +166,8 @@ async def test_a_dead_first_gateway_hands_the_call_to_the_second(calls: Calls):
     assert gateway.result is not None
     invite = gateway.result.requests("INVITE")[0]
     # Gateway 2 has no strip, prefix nor From settings: gateway 1's do not leak into it.
-    assert invite.request_uri == f"sip:{E164}@127.0.0.1:{calls.gateway_2}"
+    # It gets the E.164 digits, without "+" (it has no prefix "+").
+    assert invite.request_uri == f"sip:{E164[1:]}@127.0.0.1:{calls.gateway_2}"
     domain = calls.tenant["domain"]
     assert (invite.header("From") or "").startswith(f'"alice" <sip:{DID}@{domain}>')
     assert invite.headers("P-Asserted-Identity") == []
@@ -315,3 +316,38 @@ async def test_a_disabled_subscriber_can_neither_register_nor_call(calls: Calls)
     calls.assert_ok(call, 403)
     assert "Subscriber Disabled" in _reason(call)
     assert received == []
+
+
+# Display names ------------------------------------------------------------------------
+
+
+async def test_the_subscribers_display_name_is_the_from_display_unless_the_gateway_has_one(
+        calls: Calls):
+    platform, alice = calls.platform, calls.alice
+    domain = calls.tenant["domain"]
+    before = platform.generation
+    await _update_subscriber(platform, alice, displayName='Alice "Al" Liddell')
+    await platform.wait_in_step(previous_generation=before)
+    bob_port = free_port()
+    calls.assert_ok(platform.register(calls.bob, bob_port), 200)
+
+    with sipp_uas("uas_answer.xml", bob_port) as bob:
+        internal = calls.call(alice, "102")
+    # Gateway 1 is dead: gateway 2 (no display of its own) gets the call.
+    with sipp_uas("uas_answer.xml", calls.gateway_2) as gateway_2:
+        outside = calls.call(alice, DIALLED)
+    with sipp_uas("uas_answer.xml", calls.gateway_1) as gateway_1:
+        overridden = calls.call(alice, DIALLED)
+
+    for result in (internal, outside, overridden):
+        calls.assert_ok(result, 200)
+    assert bob.result is not None
+    assert gateway_2.result is not None
+    assert gateway_1.result is not None
+    # Quotes cannot go into a quoted display: dropped.
+    assert (bob.result.requests("INVITE")[0].header("From") or "").startswith(
+        f'"Alice Al Liddell" <sip:alice@{domain}>')
+    assert (gateway_2.result.requests("INVITE")[0].header("From") or "").startswith(
+        f'"Alice Al Liddell" <sip:{DID}@{domain}>')
+    assert (gateway_1.result.requests("INVITE")[0].header("From") or "").startswith(
+        f'"Acme Main" <sip:2095550100@{domain}>')

@@ -92,12 +92,20 @@ def test_first_export_writes_every_table_as_documented(
                                     "FROM dr_gateways ORDER BY strip DESC")
     assert [gateway[1:] for gateway in gateways] == [
         # strip 1 digit: drouting strips 2 characters, the "+" and the 1
-        ("192.0.2.10:5060", 2, "9", f"fu=4155550000;fd={b'Main; Office'.hex()};pai=1"),
-        ("[2001:db8::7]:5080", 0, "", "fu=;fd=;pai=0")]
+        ("192.0.2.10:5060", 2, "9",
+         f"fu=4155550000;fd={b'Main; Office'.hex()};pai=1;mc=0;tr=;id={gateways[0][0]}"),
+        # strip 0: the "+" still goes (digits only, no prefix)
+        ("[2001:db8::7]:5080", 1, "", f"fu=;fd=;pai=0;mc=0;tr=;id={gateways[1][0]}")]
     assert rows(proxy_database, "SELECT groupid, prefix, timerec, gwlist FROM dr_rules") == [
         (attrs["carrier"][1], "", "", f"{gateways[0][0]},{gateways[1][0]}")]
-    assert rows(proxy_database, "SELECT grp, ip_addr, mask, port FROM address ORDER BY mask") == [
-        (1, "192.0.2.10", 32, 5060), (1, "2001:db8::7", 128, 5080)]
+    # Group 1: every carrier; the ISP's own group (attribute "sources"): whose DIDs they call.
+    isp_group = int(attrs["sources"][1])
+    assert attrs["sources"][0] == 0
+    assert isp_group > 1
+    assert rows(proxy_database, "SELECT grp, ip_addr, mask, port FROM address "
+                                "ORDER BY mask, grp") == [
+        (1, "192.0.2.10", 32, 5060), (isp_group, "192.0.2.10", 32, 5060),
+        (1, "2001:db8::7", 128, 5080), (isp_group, "2001:db8::7", 128, 5080)]
 
     assert rpc.methods() == ["domain.reload", "dialplan.reload", "drouting.reload",
                              "permissions.addressReload", "htable.reload(alias)",
@@ -198,7 +206,7 @@ def test_a_proxy_that_is_down_is_reloaded_in_full_when_it_returns(
         session.execute(update(SipProxy).values(rpc_url=rpc.url))
     exporter.catch_up(engine, box, key)
 
-    assert len(rpc.calls) == 7  # every module: it cannot know what it missed
+    assert len(rpc.calls) == 8  # every module (and hash table): it cannot know what it missed
     with Session(engine) as session:
         proxy = session.exec(select(SipProxy)).one()
         assert proxy.applied_generation == 2

@@ -41,8 +41,9 @@ def test_every_table_has_kamailios_columns_and_version():
     for name, (columns, version) in _kamailio_tables().items():
         if name == "trusted":
             continue  # the permissions module's other table: not used
-        # The cfg's three hash tables each have a table of htable's schema.
-        targets = ("htable_alias", "htable_did", "htable_sg") if name == "htable" else (name,)
+        # The cfg's hash tables each have a table of htable's schema.
+        targets = (("htable_alias", "htable_did", "htable_sg", "htable_sms")
+                   if name == "htable" else (name,))
         for target in targets:
             assert target in ours, target
             assert columns <= ours[target][0], (target, columns - ours[target][0])

@@ -215,7 +215,13 @@ async def test_gateway_address_forms(isp_a: SignedUp, typed: str, address: str, 
     ("[192.0.2.10]:5060", "brackets are for IPv6"),
     ("fe80::1%eth0", "zone ids"),
     ("0.0.0.0", "cannot be a gateway"),
-    ("224.0.0.1", "cannot be a gateway"),
+    ("224.0.0.1", "multicast"),
+    ("ff02::1", "multicast"),
+    ("0.0.0.0", "unspecified"),
+    ("[::]:5060", "unspecified"),
+    ("255.255.255.255", "broadcast"),
+    ("169.254.10.1:5060", "link-local"),
+    ("fe80::1", "link-local"),
     ("192.0.2.300", "not an IP address"),
 ])
 async def test_gateway_addresses_refused(isp_a: SignedUp, typed: str, says: str):
@@ -223,6 +229,13 @@ async def test_gateway_addresses_refused(isp_a: SignedUp, typed: str, says: str)
     payload = await mutate(isp_a.client, "gatewayCreate", carrier=carrier, address=typed)
     assert codes(payload) == [(["address"], "INVALID")]
     assert says in payload["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("typed", ["10.1.2.3", "172.16.0.9:5080", "192.168.1.1", "fd00::5"])
+async def test_private_interconnect_addresses_are_gateways(isp_a: SignedUp, typed: str):
+    carrier = await new_carrier(isp_a)
+    payload = await mutate(isp_a.client, "gatewayCreate", carrier=carrier, address=typed)
+    assert payload["errors"] == []
 
 
 async def test_the_same_address_and_port_twice_in_a_carrier_is_refused(isp_a: SignedUp):
@@ -248,20 +261,20 @@ async def test_gateway_values_round_trip(isp_a: SignedUp):
     gateway = await new_gateway(
         isp_a, carrier, "192.0.2.10", description="Primary", strip=1, prefix="+#*9",
         fromUser="+12095550100", fromDisplay="Acme Inc.", addPai=True,
-        attributes=[{"key": "codec", "value": "PCMU"}, {"key": "max.calls", "value": "30"}])
+        attributes=[{"key": "max_calls", "value": " 030 "}, {"key": "transport", "value": "TCP"}])
     assert gateway | {"id": None, "carrier": None} == {
         "id": None, "carrier": None, "position": 0, "description": "Primary",
         "address": "192.0.2.10", "port": 5060, "socketAddress": "192.0.2.10:5060",
         "strip": 1, "prefix": "+#*9", "fromUser": "+12095550100", "fromDisplay": "Acme Inc.",
-        "addPai": True, "attributes": [{"key": "codec", "value": "PCMU"},
-                                       {"key": "max.calls", "value": "30"}]}
+        "addPai": True, "attributes": [{"key": "max_calls", "value": "30"},
+                                       {"key": "transport", "value": "tcp"}]}
     assert gateway["carrier"] == {"id": carrier}
     updated = await mutate(isp_a.client, "gatewayUpdate", id=gateway["id"], strip=0,
-                           attributes=[{"key": "codec", "value": "G722"}], address="[::1]:5070")
+                           attributes=[{"key": "max_calls", "value": "2"}], address="[::1]:5070")
     assert updated["errors"] == []
     changed = updated["gateway"]
     assert (changed["strip"], changed["attributes"], changed["socketAddress"],
-            changed["prefix"]) == (0, [{"key": "codec", "value": "G722"}], "[::1]:5070", "+#*9")
+            changed["prefix"]) == (0, [{"key": "max_calls", "value": "2"}], "[::1]:5070", "+#*9")
 
 
 @pytest.mark.parametrize(("fields", "field", "says"), [
@@ -271,8 +284,13 @@ async def test_gateway_values_round_trip(isp_a: SignedUp):
     ({"fromUser": "bob smith"}, "fromUser", "letters, digits"),
     ({"fromDisplay": 'Say "hi"'}, "fromDisplay", "quotes"),
     ({"attributes": [{"key": "a b", "value": "1"}]}, "attributes", "letters, digits"),
-    ({"attributes": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}, "attributes",
-     "given twice"),
+    # Only keys the proxies apply: anything else would be stored and ignored.
+    ({"attributes": [{"key": "codec", "value": "PCMU"}]}, "attributes", "known: max_calls"),
+    ({"attributes": [{"key": "max_calls", "value": "0"}]}, "attributes", "1 to 100000"),
+    ({"attributes": [{"key": "max_calls", "value": "ten"}]}, "attributes", "whole number"),
+    ({"attributes": [{"key": "transport", "value": "sctp"}]}, "attributes", "udp or tcp"),
+    ({"attributes": [{"key": "max_calls", "value": "1"}, {"key": "max_calls", "value": "2"}]},
+     "attributes", "given twice"),
     ({"attributes": [{"key": "a", "value": "x" * 257}]}, "attributes", "at most 256"),
     ({"attributes": [{"key": f"k{n}", "value": ""} for n in range(33)]}, "attributes",
      "at most 32"),
