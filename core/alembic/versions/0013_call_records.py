@@ -3,7 +3,7 @@ revisions re-rating replaced, daily usage totals, carriers' vendor rates and the
 collection watermarks
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-07 20:35:56.000206
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0008'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
