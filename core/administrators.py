@@ -28,6 +28,7 @@ from core.models import (
     Tenant,
     utcnow,
 )
+from core.api_tokens import revoke_all_tokens
 from core.passwords import check_strength, hash_password
 from core.sessions import end_all_sessions
 from core.settings import Settings
@@ -231,13 +232,16 @@ def change_role(session: Session, viewer: Viewer, grant_id: uuid.UUID, role: Rol
 
 
 def remove_grant(session: Session, viewer: Viewer, grant_id: uuid.UUID) -> RoleGrant:
-    """Take a person's role at one scope away; their sessions end so it takes effect now."""
+    """Take a person's role at one scope away, effective now: their sessions end and their
+    API tokens are revoked (a script of theirs must not keep the rights of someone removed).
+    Download links they hold die with the role: a download re-checks the holder's rights."""
     grant = _managed_grant(session, viewer, grant_id)
     _refuse_last_admin(session, grant)
     session.delete(grant)
     end_all_sessions(session, grant.administrator_id)
+    revoked_tokens = revoke_all_tokens(session, grant.administrator_id)
     audit.record(session, viewer, action="role_grant.remove", object_type="RoleGrant",
                  object_id=grant.id, isp_id=grant.isp_id, tenant_id=grant.tenant_id,
                  changes={"administrator_id": grant.administrator_id, "role": grant.role,
-                          "scope": grant.scope})
+                          "scope": grant.scope, "revoked_api_tokens": revoked_tokens})
     return grant
