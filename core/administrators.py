@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import audit, scoping, validation
+from core.api_tokens import revoke_all_tokens
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.mail import queue_email
 from core.messages import invitation as invitation_message
@@ -28,7 +29,6 @@ from core.models import (
     Tenant,
     utcnow,
 )
-from core.api_tokens import revoke_all_tokens
 from core.passwords import check_strength, hash_password
 from core.sessions import end_all_sessions
 from core.settings import Settings
