@@ -24,7 +24,13 @@ from core.models.identity import Administrator, Role, RoleGrant, Scope
 from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
 from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
 from core.models.number import Number, NumberState, NumberType
-from core.models.routing import RoutingChanges, RoutingDatabase, RoutingIdentifier, SipProxy
+from core.models.routing import (
+    RoutingChanges,
+    RoutingDatabase,
+    RoutingIdentifier,
+    RoutingIspChange,
+    SipProxy,
+)
 from core.models.subscriber import (
     SecurityGroup,
     SecurityGroupDestination,
@@ -75,6 +81,7 @@ __all__ = [
     "RoutingChanges",
     "RoutingDatabase",
     "RoutingIdentifier",
+    "RoutingIspChange",
     "Scope",
     "SecurityGroup",
     "SecurityGroupDestination",

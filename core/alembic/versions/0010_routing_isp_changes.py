@@ -1,0 +1,36 @@
+"""routing status per ISP: the last change request of each ISP, and of changes no ISP owns
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-07 20:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "routing_isp_change",
+        sa.Column("isp_id", sa.Uuid(), nullable=False),
+        sa.Column("requested", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["isp_id"], ["isp.id"],
+                                name=op.f("fk_routing_isp_change_isp_id_isp"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("isp_id", name=op.f("pk_routing_isp_change")),
+    )
+    with op.batch_alter_table("routing_changes") as batch:
+        batch.add_column(sa.Column("unattributed", sa.Integer(), nullable=False,
+                                   server_default="0"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("routing_changes") as batch:
+        batch.drop_column("unattributed")
+    op.drop_table("routing_isp_change")
