@@ -22,6 +22,7 @@ from schema.core.limits import limit_extensions
 from schema.core.masking import LoggedSchema, MaskUnexpectedErrors, is_unexpected
 from schema.core.node import NodeQuery
 from schema.core.observability import OperationMetrics
+from schema.core.text import text_extensions
 from schema.platform import PlatformQuery
 
 _NOT_DOMAINS = {"core"}
@@ -72,7 +73,7 @@ def build_schema(settings: Settings | None = None, *, budget: QueryBudget | None
         mutation=Mutation,
         subscription=Subscription,
         extensions=[*([OperationMetrics] if instrumented else []), *extensions,
-                    RequestForgeryProtection, MaskUnexpectedErrors],
+                    *text_extensions(), RequestForgeryProtection, MaskUnexpectedErrors],
     )
 
 
