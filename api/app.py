@@ -18,6 +18,7 @@ from api.media import media_routes
 from api.metrics import metrics_routes
 from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
+from api.request_limits import RequestSizeLimit
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
                 expose_headers=["X-Request-ID"],
             )
         )
+    # Inside CORS, so that a browser may read the refusal.
+    middleware.append(Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes,
+                                 max_upload_bytes=settings.max_upload_request_bytes))
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),

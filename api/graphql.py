@@ -35,6 +35,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from api import request_limits
 from api.authentication import authenticate, authenticate_bearer, origin_allowed, request_id
 from core.logs import LOG_CONTEXT
 from core.settings import ConfigurationError, Settings
@@ -157,6 +158,9 @@ class GraphQLApp(GraphQL[Context, None]):
             allowed_origins=sorted(settings.allowed_origins),
         )
         self.settings = settings
+
+    def decode_json(self, data: str | bytes) -> object:
+        return request_limits.decode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)

@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     signup_link_hours: int = Field(default=24, ge=1, le=7 * 24)
     invitation_link_days: int = Field(default=7, ge=1, le=30)
     logo_max_bytes: int = Field(default=256 * 1024, ge=1024, le=5 * 1024 * 1024)
+    # Request bodies: JSON (and anything else), and multipart uploads (whose largest file,
+    # a 32 MiB rate deck, must fit with the other parts).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    max_upload_request_bytes: int = Field(default=40 * 1024 * 1024, ge=1024 * 1024)
     dns_resolvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Resolvers for domain verification as ip or ip:port, comma-separated "

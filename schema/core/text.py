@@ -23,11 +23,15 @@ from graphql import ExecutionResult, GraphQLError, StringValueNode, ValidationRu
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 CODE = "INVALID_TEXT"
+# No field holds more (files travel as uploads): a longer string is a mistake or an attack.
+MAX_TEXT_LENGTH = 100_000
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
 def text_problem(text: str) -> str | None:
     """Why this text cannot be stored, or None."""
+    if len(text) > MAX_TEXT_LENGTH:
+        return f"is longer than {MAX_TEXT_LENGTH} characters"
     for character in text:
         point = ord(character)
         if point == 0:
