@@ -11,9 +11,11 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
 from starlette.applications import Starlette
 
+from core.models import EmailMessage, Isp
 from tests.graphql import PASSWORD, SIGN_UP, SIGN_UP_COMPLETE, Client, SignedUp, last_link
 
 HOSTILE = {"nul": "a\x00b", "lone surrogate": "a\ud800b", "bell": "a\x07b",
@@ -95,3 +97,20 @@ async def test_a_sign_up_refuses_line_breaks_in_names(app: Starlette, engine: En
     assert {(tuple(error["field"]), error["code"]) for error in payload["errors"]} == {
         (("fullName",), "INVALID"), (("isp", "name"), "INVALID")}
     await client.close()
+
+
+async def test_a_name_stored_before_the_check_does_not_break_invitations(isp_a: SignedUp,
+                                                                         engine: Engine):
+    with Session(engine) as session:
+        session.execute(update(Isp).values(name="Alpha\r\nBcc: victim@example.test"))
+        session.commit()
+    invited = (await isp_a.client.execute(
+        """mutation($isp: ID!) { administratorInvite(input: {email: "new@alpha.example",
+             isp: $isp}) { invitation { id } errors { code } } }""",
+        {"isp": isp_a.isp_id}))["administratorInvite"]
+    assert invited["errors"] == []
+    with Session(engine) as session:
+        subject = session.exec(select(EmailMessage.subject).where(
+            EmailMessage.to_address == "new@alpha.example")).one()
+    assert "\n" not in subject
+    assert "Alpha Bcc: victim@example.test" in subject
