@@ -19,6 +19,7 @@ from api.metrics import metrics_routes
 from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
 from api.request_limits import RequestSizeLimit
+from api.security_headers import SecurityHeaders
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
                 expose_headers=["X-Request-ID"],
             )
         )
+    middleware.append(Middleware(SecurityHeaders,
+                                 https=settings.public_base_url.startswith("https://")))
     # Inside CORS, so that a browser may read the refusal.
     middleware.append(Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes,
                                  max_upload_bytes=settings.max_upload_request_bytes))

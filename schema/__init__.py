@@ -68,13 +68,16 @@ def build_schema(settings: Settings | None = None, *, budget: QueryBudget | None
             # The first on_execute hook: see QueryCostLimit.
             lambda: QueryCostLimit(settings=settings, budget=spend_from),
         ]
-    return LoggedSchema(
+    schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[*([OperationMetrics] if instrumented else []), *extensions,
                     *text_extensions(), RequestForgeryProtection, MaskUnexpectedErrors],
     )
+    # Where the schema is not to be read (production), errors do not hint at it either.
+    schema.hide_suggestions = settings is not None and not settings.introspection_enabled
+    return schema
 
 
 __all__ = ["Mutation", "Query", "Subscription", "build_schema", "is_unexpected"]
