@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from api.downloads import download_routes
+from api.forwarded import forwarded_middleware
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.hooks import hook_routes
@@ -48,8 +49,11 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
 
     graphql = GraphQLApp(settings, instrumented=instrumented)
     metrics, metrics_endpoint = metrics_routes(settings)
-    # Outermost: the request id and metrics cover everything, CORS refusals included.
-    middleware = [Middleware(ObservabilityMiddleware)] if instrumented else []
+    # Outermost: the client address (logs, throttles and audit use it), then the request id
+    # and metrics, which cover everything, CORS refusals included.
+    middleware = forwarded_middleware(settings)
+    if instrumented:
+        middleware.append(Middleware(ObservabilityMiddleware))
     if settings.cors_origins:
         middleware.append(
             Middleware(
