@@ -3,7 +3,14 @@
 from sqlmodel import SQLModel
 
 from core.models.audit import AuditEvent
-from core.models.auth import ApiToken, AuthSession, Invitation, LoginThrottle, SignupRequest
+from core.models.auth import (
+    ApiToken,
+    AuthSession,
+    Invitation,
+    LoginThrottle,
+    RateLimit,
+    SignupRequest,
+)
 from core.models.base import utcnow
 from core.models.billing import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan
 from core.models.carrier import DEFAULT_SIP_PORT, Carrier, Gateway
@@ -76,6 +83,7 @@ __all__ = [
     "NumberType",
     "PeriodicTaskRun",
     "RateDeckEntry",
+    "RateLimit",
     "Role",
     "RoleGrant",
     "RoutingChanges",

@@ -1,4 +1,5 @@
-"""routing status per ISP: the last change request of each ISP, and of changes no ISP owns
+"""hardening: routing status per ISP (the last change request of each ISP, and of changes
+no ISP owns); rate limits (sign-up e-mails per address and per client)
 
 Revision ID: 0010
 Revises: 0008
@@ -28,9 +29,17 @@ def upgrade() -> None:
     with op.batch_alter_table("routing_changes") as batch:
         batch.add_column(sa.Column("unattributed", sa.Integer(), nullable=False,
                                    server_default="0"))
+    op.create_table(
+        "rate_limit",
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("window_ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rate_limit")
     with op.batch_alter_table("routing_changes") as batch:
         batch.drop_column("unattributed")
     op.drop_table("routing_isp_change")
