@@ -161,6 +161,10 @@ class Settings(BaseSettings):
         default=7, ge=1, le=90,
         description="How long a domain waiting for its TXT record is re-checked.",
     )
+    domain_lapse_grace_days: int = Field(
+        default=30, ge=0, le=365,
+        description="How long a lapsed domain stays reserved for the ISP that verified it.",
+    )
     job_stale_seconds: int = Field(
         default=30, ge=1, le=3600,
         description="A running job whose heartbeat is older than this lost its worker.",

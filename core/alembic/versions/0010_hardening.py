@@ -1,5 +1,6 @@
 """hardening: routing status per ISP (the last change request of each ISP, and of changes
-no ISP owns); rate limits (sign-up e-mails per address and per client)
+no ISP owns); rate limits (sign-up e-mails per address and per client); when a verified
+domain lapsed
 
 Revision ID: 0010
 Revises: 0008
@@ -29,6 +30,10 @@ def upgrade() -> None:
     with op.batch_alter_table("routing_changes") as batch:
         batch.add_column(sa.Column("unattributed", sa.Integer(), nullable=False,
                                    server_default="0"))
+    with op.batch_alter_table("verified_domain") as batch:
+        batch.add_column(sa.Column("lapsed_at", sa.DateTime(timezone=True), nullable=True))
+    # Domains that lapsed before: as if at their last check (the grace period runs from then).
+    op.execute("UPDATE verified_domain SET lapsed_at = last_checked_at WHERE status = 'LAPSED'")
     op.create_table(
         "rate_limit",
         sa.Column("key", sa.String(length=300), nullable=False),
@@ -40,6 +45,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rate_limit")
+    with op.batch_alter_table("verified_domain") as batch:
+        batch.drop_column("lapsed_at")
     with op.batch_alter_table("routing_changes") as batch:
         batch.drop_column("unattributed")
     op.drop_table("routing_isp_change")
