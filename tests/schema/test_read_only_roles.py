@@ -28,6 +28,7 @@ from core.models import (
     JobStatus,
     Role,
     Scope,
+    Tenant,
 )
 from core.settings import Settings
 from schema import build_schema
@@ -224,5 +225,29 @@ async def test_a_viewer_starts_nothing(probe: ScopeProbe, isp_b: SignedUp, app: 
             variables["file"] = None  # filled from the multipart form
         response = await viewer.post(probe.query, variables, files=probe.files or None)
         _assert_not_permitted(response.json(), probe.path)
+    finally:
+        await viewer.close()
+
+
+TENANT_PROBES = [probe for probe in SCOPE_PROBES if probe.target in {"tenant", "linked_tenant"}]
+
+
+@pytest.mark.parametrize("scope", ["TENANT", "CUSTOMER"])
+@pytest.mark.parametrize("probe", TENANT_PROBES, ids=lambda probe: probe.path)
+async def test_a_viewer_of_the_tenant_or_its_customer_starts_nothing_in_it(
+        probe: ScopeProbe, scope: str, isp_b: SignedUp, app: Starlette, engine: Engine):
+    tenant_id = await _target(probe, isp_b)
+    assert tenant_id is not None
+    with Session(engine) as session:
+        tenant = session.get(Tenant, id_of(tenant_id, "Tenant"))
+        grant = ({"scope": Scope.TENANT, "tenant_id": tenant.id} if scope == "TENANT"
+                 else {"scope": Scope.CUSTOMER, "customer_id": tenant.customer_id})
+    viewer = await colleague(app, engine, f"ro-{uuid.uuid4().hex[:6]}@{scope.lower()}.example",
+                             role=Role.VIEWER, isp_id=tenant.isp_id, **grant)
+    try:
+        seen = await viewer.execute("query($id: ID!) { node(id: $id) { id } }", {"id": tenant_id})
+        assert seen["node"] == {"id": tenant_id}
+        _assert_not_permitted((await viewer.post(probe.query, {"id": tenant_id})).json(),
+                              probe.path)
     finally:
         await viewer.close()
