@@ -12,6 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.console import console_routes
 from api.downloads import download_routes
+from api.forwarded import forwarded_middleware
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.hooks import hook_routes
@@ -19,6 +20,8 @@ from api.media import media_routes
 from api.metrics import metrics_routes
 from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
+from api.request_limits import RequestSizeLimit
+from api.security_headers import SecurityHeaders
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -47,8 +50,11 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
 
     graphql = GraphQLApp(settings, instrumented=instrumented)
     metrics, metrics_endpoint = metrics_routes(settings)
-    # Outermost: the request id and metrics cover everything, CORS refusals included.
-    middleware = [Middleware(ObservabilityMiddleware)] if instrumented else []
+    # Outermost: the client address (logs, throttles and audit use it), then the request id
+    # and metrics, which cover everything, CORS refusals included.
+    middleware = forwarded_middleware(settings)
+    if instrumented:
+        middleware.append(Middleware(ObservabilityMiddleware))
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -60,6 +66,11 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
                 expose_headers=["X-Request-ID"],
             )
         )
+    middleware.append(Middleware(SecurityHeaders,
+                                 https=settings.public_base_url.startswith("https://")))
+    # Inside CORS, so that a browser may read the refusal.
+    middleware.append(Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes,
+                                 max_upload_bytes=settings.max_upload_request_bytes))
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),

@@ -31,6 +31,9 @@ class Authentication:
     viewer: Viewer
     auth_session_id: uuid.UUID | None = None
     csrf_token_valid: bool = False
+    # A bearer token was sent and is not (or no longer) valid: the caller meant to act as
+    # someone and must be told, not served as anonymous (see api/token_refusal.py).
+    bearer_refused: bool = False
 
 
 def request_id(connection: HTTPConnection) -> str:
@@ -59,8 +62,9 @@ def origin_allowed(connection: HTTPConnection, settings: Settings) -> bool:
 
 
 def _bearer(connection: HTTPConnection) -> str | None:
+    """The bearer token sent, "" for a Bearer header without one, None without the header."""
     scheme, _, value = connection.headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    return value.strip() if scheme.lower() == "bearer" else None
 
 
 def _authenticate(
@@ -70,12 +74,13 @@ def _authenticate(
     anonymous = Viewer(client_address=address, request_id=rid)
     bearer = _bearer(connection)
     if bearer is not None:
-        token = api_tokens.find_token(session, bearer)
-        if token is None:
-            return Authentication(anonymous)
-        viewer = load_viewer(session, token.administrator_id, auth_method=AuthMethod.API_TOKEN,
-                             client_address=address, request_id=rid)
-        return Authentication(viewer or anonymous)
+        token = api_tokens.find_token(session, bearer) if bearer else None
+        viewer = None if token is None else load_viewer(
+            session, token.administrator_id, auth_method=AuthMethod.API_TOKEN,
+            client_address=address, request_id=rid)
+        if viewer is None:
+            return Authentication(anonymous, bearer_refused=True)
+        return Authentication(viewer)
     cookie = connection.cookies.get(SESSION_COOKIE)
     if not cookie:
         return Authentication(anonymous)

@@ -35,6 +35,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from api import request_limits, token_refusal
 from api.authentication import authenticate, authenticate_bearer, origin_allowed, request_id
 from core.logs import LOG_CONTEXT
 from core.settings import ConfigurationError, Settings
@@ -158,6 +159,9 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
 
+    def decode_json(self, data: str | bytes) -> object:
+        return request_limits.decode_json(data)
+
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
         if self.trusted_documents is not None and isinstance(parsed, dict):
@@ -169,6 +173,8 @@ class GraphQLApp(GraphQL[Context, None]):
         request_data: GraphQLRequestData | list[GraphQLRequestData], context: Context,
         root_value: None, sub_response: Response,
     ) -> Any:
+        if context.bearer_refused:
+            return token_refusal.refuse(sub_response)
         if self.trusted_documents is not None and isinstance(request_data, GraphQLRequestData):
             try:
                 query = self.trusted_documents.admit(request_data.query, request_data.extensions)
@@ -205,12 +211,15 @@ class GraphQLApp(GraphQL[Context, None]):
             csrf_token_valid=authentication.csrf_token_valid,
             origin_allowed=origin_allowed(request, self.settings),
             request_id=rid,
+            bearer_refused=authentication.bearer_refused,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Refuse foreign origins; accept a bearer token in the connection_init payload."""
         if not context.origin_allowed:
             raise ConnectionRejectionError({"reason": "origin not allowed"})
+        if context.bearer_refused:
+            raise ConnectionRejectionError({"reason": "invalid API token"})
         params = context.connection_params or {}
         given = str(params.get("Authorization") or params.get("authorization") or "")
         scheme, _, token = given.partition(" ")

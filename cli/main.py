@@ -144,7 +144,8 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo(f"GraphiQL: open {base}/graphql in a browser")
     try:
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True
+            # Forwarded headers are read by the app, from WEHOSTVOIP_TRUSTED_PROXIES only.
+            create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False
         )
     finally:
         stop.set()

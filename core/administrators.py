@@ -15,11 +15,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import audit, scoping, validation
+from core.api_tokens import revoke_all_tokens
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.mail import queue_email
 from core.messages import invitation as invitation_message
 from core.models import (
     Administrator,
+    Customer,
     Invitation,
     Isp,
     Role,
@@ -37,22 +39,33 @@ from core.viewer import Viewer
 
 @dataclass(frozen=True)
 class Target:
-    """Where a role applies: an ISP, or one of its tenants."""
+    """Where a role applies: an ISP, one of its customers, or one of its tenants."""
 
     isp: Isp
+    customer: Customer | None = None
     tenant: Tenant | None = None
 
     @property
     def scope(self) -> Scope:
-        return Scope.TENANT if self.tenant else Scope.ISP
+        if self.tenant is not None:
+            return Scope.TENANT
+        return Scope.CUSTOMER if self.customer is not None else Scope.ISP
 
     @property
     def name(self) -> str:
-        return self.tenant.name if self.tenant else self.isp.name
+        return (self.tenant or self.customer or self.isp).name
+
+    @property
+    def customer_id(self) -> uuid.UUID | None:
+        return self.customer.id if self.customer else None
+
+    @property
+    def tenant_id(self) -> uuid.UUID | None:
+        return self.tenant.id if self.tenant else None
 
 
 def resolve_target(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,
-                   tenant_id: uuid.UUID | None) -> Target:
+                   tenant_id: uuid.UUID | None, customer_id: uuid.UUID | None = None) -> Target:
     """The scope a role is about, seen through the viewer's eyes, and managed by them."""
     if tenant_id is not None:
         tenant = scoping.get_visible(session, viewer, Tenant, tenant_id)
@@ -60,6 +73,12 @@ def resolve_target(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,
             raise not_found("tenant", "tenant")
         target = Target(isp=session.get(Isp, tenant.isp_id), tenant=tenant)
         allowed = viewer.can_manage_tenant(tenant.isp_id, tenant.id)
+    elif customer_id is not None:
+        customer = scoping.get_visible(session, viewer, Customer, customer_id)
+        if customer is None:
+            raise not_found("customer", "customer")
+        target = Target(isp=session.get(Isp, customer.isp_id), customer=customer)
+        allowed = viewer.can_manage_customer(customer.isp_id, customer.id)
     else:
         isp = scoping.get_visible(session, viewer, Isp, isp_id)
         if isp is None:
@@ -76,14 +95,17 @@ def resolve_target(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,
 def _grant_filter(target: Target) -> list[object]:
     if target.tenant is not None:
         return [RoleGrant.scope == Scope.TENANT, RoleGrant.tenant_id == target.tenant.id]
+    if target.customer is not None:
+        return [RoleGrant.scope == Scope.CUSTOMER, RoleGrant.customer_id == target.customer.id]
     return [RoleGrant.scope == Scope.ISP, RoleGrant.isp_id == target.isp.id]
 
 
 def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
-           isp_id: uuid.UUID | None, tenant_id: uuid.UUID | None, role: Role) -> Invitation:
+           isp_id: uuid.UUID | None, tenant_id: uuid.UUID | None, role: Role,
+           customer_id: uuid.UUID | None = None) -> Invitation:
     """Invite someone by e-mail (the message is sent once the transaction commits)."""
     email = validation.email_address(email, ("email",))
-    target = resolve_target(session, viewer, isp_id, tenant_id)
+    target = resolve_target(session, viewer, isp_id, tenant_id, customer_id)
     existing = session.exec(
         select(RoleGrant.id).join(Administrator, Administrator.id == RoleGrant.administrator_id)
         .where(Administrator.email == email, *_grant_filter(target))
@@ -95,7 +117,8 @@ def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
     # A new invitation replaces any pending one for the same person and scope.
     for pending in session.exec(select(Invitation).where(
         Invitation.email == email, Invitation.isp_id == target.isp.id,
-        Invitation.tenant_id == (target.tenant.id if target.tenant else None),
+        Invitation.scope == target.scope,
+        Invitation.customer_id == target.customer_id, Invitation.tenant_id == target.tenant_id,
         Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
     )):
         pending.revoked_at = now
@@ -103,7 +126,7 @@ def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
     token = new_token()
     row = Invitation(
         email=email, token_hash=digest(token), scope=target.scope, role=role,
-        isp_id=target.isp.id, tenant_id=target.tenant.id if target.tenant else None,
+        isp_id=target.isp.id, customer_id=target.customer_id, tenant_id=target.tenant_id,
         invited_by_id=viewer.administrator_id,
         expires_at=now + dt.timedelta(days=settings.invitation_link_days),
     )
@@ -125,7 +148,7 @@ def revoke_invitation(session: Session, viewer: Viewer, invitation_id: uuid.UUID
     row = scoping.get_visible(session, viewer, Invitation, invitation_id)
     if row is None:
         raise not_found("invitation", "id")
-    resolve_target(session, viewer, row.isp_id, row.tenant_id)
+    resolve_target(session, viewer, row.isp_id, row.tenant_id, row.customer_id)
     if row.accepted_at is None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
@@ -158,7 +181,7 @@ def accept_invitation(session: Session, viewer: Viewer, *, token: str, password:
         session.add(administrator)
         session.flush()
     grant = RoleGrant(administrator_id=administrator.id, scope=row.scope, role=row.role,
-                      isp_id=row.isp_id, tenant_id=row.tenant_id)
+                      isp_id=row.isp_id, customer_id=row.customer_id, tenant_id=row.tenant_id)
     session.add(grant)
     row.accepted_at = utcnow()
     session.add(row)
@@ -200,7 +223,7 @@ def _managed_grant(session: Session, viewer: Viewer, grant_id: uuid.UUID) -> Rol
     grant = scoping.get_visible(session, viewer, RoleGrant, grant_id)
     if grant is None or grant.scope is Scope.PLATFORM:
         raise not_found("role grant", "id")
-    resolve_target(session, viewer, grant.isp_id, grant.tenant_id)
+    resolve_target(session, viewer, grant.isp_id, grant.tenant_id, grant.customer_id)
     _lock_scope(session, grant)
     session.refresh(grant)
     return grant
@@ -231,13 +254,16 @@ def change_role(session: Session, viewer: Viewer, grant_id: uuid.UUID, role: Rol
 
 
 def remove_grant(session: Session, viewer: Viewer, grant_id: uuid.UUID) -> RoleGrant:
-    """Take a person's role at one scope away; their sessions end so it takes effect now."""
+    """Take a person's role at one scope away, effective now: their sessions end and their
+    API tokens are revoked (a script of theirs must not keep the rights of someone removed).
+    Download links they hold die with the role: a download re-checks the holder's rights."""
     grant = _managed_grant(session, viewer, grant_id)
     _refuse_last_admin(session, grant)
     session.delete(grant)
     end_all_sessions(session, grant.administrator_id)
+    revoked_tokens = revoke_all_tokens(session, grant.administrator_id)
     audit.record(session, viewer, action="role_grant.remove", object_type="RoleGrant",
                  object_id=grant.id, isp_id=grant.isp_id, tenant_id=grant.tenant_id,
                  changes={"administrator_id": grant.administrator_id, "role": grant.role,
-                          "scope": grant.scope})
+                          "scope": grant.scope, "revoked_api_tokens": revoked_tokens})
     return grant

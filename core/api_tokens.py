@@ -78,3 +78,16 @@ def revoke_token(session: Session, administrator_id: uuid.UUID, token_id: uuid.U
         row.revoked_at = utcnow()
         session.add(row)
     return row
+
+
+def revoke_all_tokens(session: Session, administrator_id: uuid.UUID) -> int:
+    """Revoke every live token of a person (their removal): how many were live."""
+    now = utcnow()
+    rows = session.exec(select(ApiToken).where(
+        ApiToken.administrator_id == administrator_id,
+        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+    )).all()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    return len(rows)

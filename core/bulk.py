@@ -60,7 +60,7 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
                 if values[index] is not None:
                     values[index] = process(values[index])
             copy.write_row(values)
-    note_change(session, table.name)
+    note_change(session, table.name, rows)
 
 
 def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -99,7 +99,7 @@ def update_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
                          for name in columns}),
                 [{f"v_{name}": value for name, value in row.items()} for row in group])
     if rows:
-        note_change(session, table.name)
+        note_change(session, table.name, rows)
 
 
 def _assignment(table: Table, name: str, fill_only: frozenset[str],

@@ -12,9 +12,20 @@ publishing a TXT record ``_wehostvoip-challenge.<fqdn>`` with the value
 A domain is VERIFIED by at most one ISP on the platform (a partial unique
 index); pending claims by several ISPs coexist until one of them proves it.
 A lapsed domain is flagged and its ISP's administrators are told; it is never
-deleted behind their back. The DNS lookup (:mod:`core.dns_check`) takes seconds,
-so it never runs inside a transaction: callers read the domain, look its record
-up, then apply what they found with :func:`apply_check` in a second transaction.
+deleted behind their back.
+
+Who may claim what: a domain VERIFIED by one ISP is reserved for that ISP, and so
+is every name below it (``pbx.example.com`` under ``example.com``): no other ISP
+may add or verify them, since whoever controls ``example.com``'s zone could hand
+a subdomain to anyone. A LAPSED domain stays reserved, subdomains included, for
+``WEHOSTVOIP_DOMAIN_LAPSE_GRACE_DAYS`` (30) after it lapsed, so that a DNS
+mistake fixed within weeks does not hand the domain (and the tenants' SIP
+domain) to another ISP; after that, it is free to claim. Parent domains are not
+reserved: proving ``example.com`` is proving its zone.
+
+The DNS lookup (:mod:`core.dns_check`) takes seconds, so it never runs inside a
+transaction: callers read the domain, look its record up, then apply what they
+found with :func:`apply_check` in a second transaction.
 """
 
 from __future__ import annotations
@@ -153,7 +164,7 @@ def add_domain(session: Session, settings: Settings, viewer: Viewer, isp_id: uui
     """Claim a domain for the ISP; it stays PENDING until its TXT record is found."""
     isp = managed_isp(session, viewer, isp_id)
     name = _claimable_name(fqdn, settings)
-    _refuse_claimed(session, isp.id, name)
+    _refuse_claimed(session, settings, isp.id, name)
     row = VerifiedDomain(isp_id=isp.id, fqdn=name,
                          challenge_token=secrets.token_urlsafe(TOKEN_BYTES))
     try:
@@ -177,20 +188,35 @@ def _claimable_name(fqdn: str, settings: Settings) -> str:
     return name
 
 
-def _refuse_claimed(session: Session, isp_id: uuid.UUID, name: str) -> None:
+def _refuse_claimed(session: Session, settings: Settings, isp_id: uuid.UUID,
+                    name: str) -> None:
     mine = select(VerifiedDomain.id).where(VerifiedDomain.isp_id == isp_id,
                                            VerifiedDomain.fqdn == name)
     if session.exec(mine).first() is not None:
         raise _already_added(name)
-    if _verified_elsewhere(session, name, isp_id):
-        raise _taken(name)
+    if (holder := _held_elsewhere(session, settings, name, isp_id)) is not None:
+        raise _taken(name, holder)
 
 
-def _verified_elsewhere(session: Session, name: str, isp_id: uuid.UUID) -> bool:
-    statement = select(VerifiedDomain.id).where(
-        VerifiedDomain.fqdn == name, VerifiedDomain.isp_id != isp_id,
-        VerifiedDomain.status == VerifiedDomainStatus.VERIFIED)
-    return session.exec(statement).first() is not None
+def _name_and_parents(name: str) -> list[str]:
+    """``a.b.example.com`` and every domain above it (``b.example.com``, ``example.com``...)."""
+    labels = name.split(".")
+    return [".".join(labels[index:]) for index in range(len(labels))]
+
+
+def _held_elsewhere(session: Session, settings: Settings, name: str,
+                    isp_id: uuid.UUID) -> VerifiedDomain | None:
+    """Another ISP's domain that reserves ``name``: the name itself or a domain above it,
+    VERIFIED, or LAPSED within the grace period (see the module docstring)."""
+    grace_from = utcnow() - dt.timedelta(days=settings.domain_lapse_grace_days)
+    statement = select(VerifiedDomain).where(
+        VerifiedDomain.fqdn.in_(_name_and_parents(name)),  # type: ignore[attr-defined]
+        VerifiedDomain.isp_id != isp_id,
+        (VerifiedDomain.status == VerifiedDomainStatus.VERIFIED)
+        | ((VerifiedDomain.status == VerifiedDomainStatus.LAPSED)
+           & (VerifiedDomain.lapsed_at > grace_from)),  # type: ignore[operator]
+    )
+    return session.exec(statement).first()
 
 
 def _already_added(name: str) -> DomainError:
@@ -198,9 +224,16 @@ def _already_added(name: str) -> DomainError:
                               "fqdn")
 
 
-def _taken(name: str) -> DomainError:
-    return DomainError.single(ErrorCode.ALREADY_EXISTS,
-                              f"{name} is verified by another ISP on the platform", "fqdn")
+def _taken(name: str, holder: VerifiedDomain | None = None) -> DomainError:
+    if holder is not None and holder.fqdn != name:
+        reason = f"it is under {holder.fqdn}, which"
+    else:
+        reason = "it"
+    state = ("lapsed recently and stays reserved for the ISP that verified it"
+             if holder is not None and holder.status is VerifiedDomainStatus.LAPSED
+             else "is verified by another ISP on the platform")
+    return DomainError.single(ErrorCode.ALREADY_EXISTS, f"{name} cannot be claimed: "
+                              f"{reason} {state}", "fqdn")
 
 
 def remove_domain(session: Session, viewer: Viewer, domain_id: uuid.UUID) -> VerifiedDomain:
@@ -234,7 +267,7 @@ def apply_check(session: Session, settings: Settings, viewer: Viewer, domain: Ve
     previous, now = domain.status, utcnow()
     domain.last_checked_at = now
     if check.outcome is CheckOutcome.VERIFIED:
-        _mark_verified(session, domain, now)
+        _mark_verified(session, settings, domain, now)
     else:
         _mark_missing(session, settings, domain, now)
     session.add(domain)
@@ -247,11 +280,12 @@ def apply_check(session: Session, settings: Settings, viewer: Viewer, domain: Ve
     return domain
 
 
-def _mark_verified(session: Session, domain: VerifiedDomain, now: dt.datetime) -> None:
+def _mark_verified(session: Session, settings: Settings, domain: VerifiedDomain,
+                   now: dt.datetime) -> None:
     if domain.status is VerifiedDomainStatus.VERIFIED:
         return
-    if _verified_elsewhere(session, domain.fqdn, domain.isp_id):
-        raise _taken(domain.fqdn)
+    if (holder := _held_elsewhere(session, settings, domain.fqdn, domain.isp_id)) is not None:
+        raise _taken(domain.fqdn, holder)
     try:
         # Changed inside the savepoint: its flush is where the unique index answers.
         with session.begin_nested():
@@ -266,6 +300,7 @@ def _mark_missing(session: Session, settings: Settings, domain: VerifiedDomain,
                   now: dt.datetime) -> None:
     if domain.status is VerifiedDomainStatus.VERIFIED:
         domain.status = VerifiedDomainStatus.LAPSED
+        domain.lapsed_at = now
         _tell_administrators(session, domain)
     elif (domain.status is VerifiedDomainStatus.PENDING
           and domain.created_at <= _pending_cutoff(settings, now)):

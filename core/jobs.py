@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from core.errors import DomainError, ErrorCode
 from core.logs import current_request_id
 from core.models import ACTIVE_JOB_STATUSES, Job, JobStatus, utcnow
+from core.viewer import Viewer
 
 # Defaults; the settings job_stale_seconds and job_resend_seconds override them.
 STALE_AFTER = dt.timedelta(seconds=30)
@@ -285,6 +286,19 @@ def _error_entry(error: JobError) -> dict[str, Any]:
 
 
 # Cancelling and recovering --------------------------------------------------------------------
+
+
+def require_canceller(viewer: Viewer, job: Job) -> None:
+    """Only someone who may change the job's scope stops it; seeing a job is not enough."""
+    if job.tenant_id is not None and job.isp_id is not None:
+        allowed = viewer.can_manage_tenant(job.isp_id, job.tenant_id)
+    elif job.isp_id is not None:
+        allowed = viewer.can_manage_isp(job.isp_id)
+    else:
+        allowed = viewer.is_platform_admin
+    if not allowed:
+        raise DomainError.single(ErrorCode.NOT_PERMITTED,
+                                 "your role can follow this job but not cancel it", "id")
 
 
 def cancel(session: Session, job: Job) -> Job:

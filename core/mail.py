@@ -71,10 +71,12 @@ def queue_email(session: Session, *, to: str, subject: str, body: str,
     The caller commits both together with the change that caused them, so a
     rolled back change sends nothing; the job is dispatched after the commit.
     """
-    for name, value in (("to", to), ("subject", subject)):
-        if "\r" in value or "\n" in value:
-            # A line break in a header would let the value add headers of its own.
-            raise ValueError(f"e-mail {name} must be a single line")
+    if "\r" in to or "\n" in to:
+        # A line break in a header would let the value add headers of its own.
+        raise ValueError("e-mail address must be a single line")
+    # Subjects quote names people typed (an ISP's, a person's): whatever got stored, the
+    # subject stays one line rather than failing the change that sends it.
+    subject = " ".join(subject.split())
     message = EmailMessage(to_address=to, subject=subject, body_text=body)
     session.add(message)
     session.flush()

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core import audit, scoping, stored_files
+from core import audit, number_ranges, scoping, stored_files
 from core.caller_ids import numbers_left_tenant
 from core.csv_files import LineErrors, read_rows, write_csv
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
@@ -249,15 +249,6 @@ def _range(first: str, last: str) -> tuple[PhoneNumber, list[str]]:
     return start, [f"+{value:0{width}d}" for value in range(low, high + 1)]
 
 
-def _taken_in_range(session: Session, first: str, last: str) -> list[str]:
-    # Same length, so text order is numeric order; other lengths sort in between.
-    return list(session.exec(
-        select(Number.e164)
-        .where(Number.e164.between(first, last), func.length(Number.e164) == len(first))
-        .order_by(Number.e164).limit(LISTED_CONFLICTS + 1)
-    ))
-
-
 def create_range(session: Session, viewer: Viewer, isp_id: uuid.UUID | None, first: str,
                  last: str, attributes: NumberAttributes) -> CreatedRange:
     """Add every number from first to last (at most MAX_RANGE), or none of them."""
@@ -268,17 +259,17 @@ def create_range(session: Session, viewer: Viewer, isp_id: uuid.UUID | None, fir
     collector.raise_if_any()
     start, numbers = checked_range
     attributes = _typed(attributes, start)
-    taken = _taken_in_range(session, numbers[0], numbers[-1])
-    if taken:
-        raise _already_on_platform(taken[:LISTED_CONFLICTS], len(taken) > LISTED_CONFLICTS,
-                                   "first")
+    # The refusal names no other ISP's numbers (core.number_ranges).
+    if (refusal := number_ranges.conflict(session, isp.id, numbers[0], numbers[-1])):
+        raise refusal
     try:
         with session.begin_nested():
             _insert(session, isp.id, [(e164, attributes) for e164 in numbers])
     except IntegrityError:
         # Someone added numbers of the range since the check above.
-        raise _already_on_platform(_taken_in_range(session, numbers[0], numbers[-1]), False,
-                                   "first") from None
+        raise (number_ranges.conflict(session, isp.id, numbers[0], numbers[-1])
+               or DomainError.single(ErrorCode.ALREADY_EXISTS, "numbers of the range were "
+                                     "added meanwhile; try again", "first")) from None
     audit.record(session, viewer, action="number.range_create", object_type="Isp",
                  object_id=isp.id, isp_id=isp.id,
                  changes={"first": numbers[0], "last": numbers[-1], "count": len(numbers),

@@ -20,6 +20,10 @@ def managed_isp(session: Session, viewer: Viewer, isp_id: uuid.UUID | None) -> I
     """
     if isp_id is None:
         managed = viewer.isp_ids(admin_only=True)
+        if not managed and not viewer.is_platform_admin:
+            # Nothing to name: a read-only role is refused, not asked for more input.
+            raise DomainError.single(ErrorCode.NOT_PERMITTED,
+                                     "your role can read but not change an ISP's settings")
         if len(managed) != 1:
             raise DomainError.single(ErrorCode.REQUIRED, "name the ISP", "isp")
         isp_id = next(iter(managed))

@@ -117,6 +117,7 @@ def _administrator(viewer: Viewer) -> ColumnElement[bool]:
     overseen = select(RoleGrant.administrator_id).where(
         or_(
             _in(RoleGrant.isp_id, viewer.isp_ids()),
+            _in(RoleGrant.customer_id, viewer.customer_ids()),
             _in(RoleGrant.tenant_id, viewer.tenant_ids()),
         )
     )
@@ -130,6 +131,7 @@ def _role_grant(viewer: Viewer) -> ColumnElement[bool]:
     return or_(
         RoleGrant.administrator_id == viewer.administrator_id,
         _in(RoleGrant.isp_id, viewer.isp_ids()),
+        _in(RoleGrant.customer_id, viewer.customer_ids()),
         _in(RoleGrant.tenant_id, viewer.tenant_ids()),
     )
 
@@ -140,6 +142,7 @@ def _invitation(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     return or_(
         _in(Invitation.isp_id, viewer.isp_ids()),
+        (Invitation.scope == Scope.CUSTOMER) & _in(Invitation.customer_id, viewer.customer_ids()),
         (Invitation.scope == Scope.TENANT) & _in(Invitation.tenant_id, viewer.tenant_ids()),
     )
 

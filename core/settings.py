@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 from enum import StrEnum
@@ -149,6 +150,16 @@ class Settings(BaseSettings):
     signup_link_hours: int = Field(default=24, ge=1, le=7 * 24)
     invitation_link_days: int = Field(default=7, ge=1, le=30)
     logo_max_bytes: int = Field(default=256 * 1024, ge=1024, le=5 * 1024 * 1024)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the load balancers in front of the API, "
+        "comma-separated: only their X-Forwarded-For / X-Forwarded-Proto are believed "
+        "(default: none, every request's address is the connection's).",
+    )
+    # Request bodies: JSON (and anything else), and multipart uploads (whose largest file,
+    # a 32 MiB rate deck, must fit with the other parts).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    max_upload_request_bytes: int = Field(default=40 * 1024 * 1024, ge=1024 * 1024)
     dns_resolvers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Resolvers for domain verification as ip or ip:port, comma-separated "
@@ -158,6 +169,10 @@ class Settings(BaseSettings):
     domain_pending_days: int = Field(
         default=7, ge=1, le=90,
         description="How long a domain waiting for its TXT record is re-checked.",
+    )
+    domain_lapse_grace_days: int = Field(
+        default=30, ge=0, le=365,
+        description="How long a lapsed domain stays reserved for the ISP that verified it.",
     )
     job_stale_seconds: int = Field(
         default=30, ge=1, le=3600,
@@ -228,6 +243,22 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network like "
+                                 "10.0.0.0/8") from None
+        return value
 
     @field_validator("dns_resolvers", mode="before")
     @classmethod

@@ -8,12 +8,13 @@ e-mail that the owner of the address receives.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core import audit, logos, validation
+from core import audit, logos, rate_limits, validation
 from core.errors import DomainError, ErrorCode, ErrorCollector
 from core.mail import queue_email
 from core.messages import already_registered, signup_link
@@ -23,8 +24,17 @@ from core.settings import Settings
 from core.tokens import digest, new_token
 from core.viewer import ANONYMOUS, Viewer
 
+log = logging.getLogger(__name__)
+
 # A second request for the same address within this time sends nothing new.
 RESEND_AFTER = dt.timedelta(minutes=1)
+# At most so many sign-up e-mails (links or "you already have an account") per hour to one
+# address, and on behalf of one client address: nobody can use sign-up to flood a mailbox
+# or to send mail from the platform at will. Beyond them the answer is the same, and
+# nothing is sent.
+MAILS_PER_ADDRESS = 3
+MAILS_PER_CLIENT = 10
+MAIL_WINDOW = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -61,13 +71,28 @@ class SignupResult:
     isp: Isp
 
 
-def request_signup(session: Session, settings: Settings, email: str) -> None:
-    """Send a sign-up link, or, for a known address, a hint to log in instead."""
+def _may_send(session: Session, email: str, client_address: str) -> bool:
+    if client_address and not rate_limits.take(session, f"signup-client:{client_address}",
+                                                limit=MAILS_PER_CLIENT, per=MAIL_WINDOW):
+        log.info("sign-up e-mail not sent: client %s is over its limit", client_address)
+        return False
+    if not rate_limits.take(session, f"signup-mail:{email}", limit=MAILS_PER_ADDRESS,
+                            per=MAIL_WINDOW):
+        log.info("sign-up e-mail not sent: the address is over its limit")
+        return False
+    return True
+
+
+def request_signup(session: Session, settings: Settings, email: str,
+                   client_address: str = "") -> None:
+    """Send a sign-up link, or, for a known address, a hint to log in instead (both within
+    the limits per address and per client)."""
     email = validation.email_address(email, ("email",))
     now = utcnow()
     if session.exec(select(Administrator).where(Administrator.email == email)).first():
-        message = already_registered(f"{settings.links_base_url}/login")
-        queue_email(session, to=email, subject=message.subject, body=message.body)
+        if _may_send(session, email, client_address):
+            message = already_registered(f"{settings.links_base_url}/login")
+            queue_email(session, to=email, subject=message.subject, body=message.body)
         return
     recent = session.exec(
         select(SignupRequest).where(
@@ -76,7 +101,7 @@ def request_signup(session: Session, settings: Settings, email: str) -> None:
             SignupRequest.created_at > now - RESEND_AFTER,
         )
     ).first()
-    if recent is not None:
+    if recent is not None or not _may_send(session, email, client_address):
         return
     token = new_token()
     session.add(

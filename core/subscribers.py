@@ -64,7 +64,7 @@ from core.models import (
     utcnow,
 )
 from core.numbers import e164_of, parse_e164
-from core.passwords import hash_password
+from core.pins import hash_pin
 from core.scoping import visible
 from core.settings import Settings
 from core.sip_credentials import (
@@ -153,7 +153,7 @@ def _optional_email(value: str, field: tuple[str, ...]) -> str:
 def _pin_hash(value: str, field: tuple[str, ...]) -> str:
     if not _PIN.fullmatch(value.strip()):
         raise DomainError.single(ErrorCode.INVALID, "a PIN is 4 to 12 digits", *field)
-    return hash_password(value.strip())
+    return hash_pin(value.strip())
 
 
 def _username(value: str, field: tuple[str, ...]) -> str:

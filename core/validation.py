@@ -6,6 +6,7 @@ Each returns the normalised value or raises DomainError naming the field.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 import pycountry
@@ -26,6 +27,8 @@ RESERVED_LABELS = frozenset(
 )
 
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Control characters (tab, CR, LF, NUL...), surrogates, and the line and paragraph separators.
+_NOT_IN_ONE_LINE = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 def _invalid(message: str, field: tuple[str, ...]) -> DomainError:
@@ -92,7 +95,12 @@ def namespace_label(value: str, field: tuple[str, ...]) -> str:
 
 def bounded_text(value: str, field: tuple[str, ...], *, max_length: int,
                  required: bool = False) -> str:
+    """One line of text (a name, a description): no line breaks or other control
+    characters, which would break the e-mail subjects, CSV cells and logs it ends up in."""
     text = value.strip()
+    if any(unicodedata.category(character) in _NOT_IN_ONE_LINE for character in text):
+        raise _invalid("write one line of text, without line breaks or control characters",
+                       field)
     if required and not text:
         raise DomainError.single(ErrorCode.REQUIRED, "this field is required", *field)
     if len(text) > max_length:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from core.models import Administrator, Role, RoleGrant, Scope
+from core.models import Administrator, Role, RoleGrant, Scope, Tenant
 
 
 class AuthMethod(StrEnum):
@@ -33,6 +33,9 @@ class Viewer:
     auth_method: AuthMethod | None = None
     client_address: str = ""
     request_id: str = ""
+    # The tenants of the customers the viewer holds a customer grant on, with that role:
+    # a customer's administrator administers each of its tenants.
+    customer_tenants: tuple[tuple[uuid.UUID, Role], ...] = ()
 
     @property
     def is_authenticated(self) -> bool:
@@ -58,11 +61,14 @@ class Viewer:
         return frozenset(g.isp_id for g in self.grants if g.isp_id)
 
     def tenant_ids(self, *, admin_only: bool = False) -> frozenset[uuid.UUID]:
-        """Tenants the viewer holds a tenant grant on."""
-        return frozenset(
+        """Tenants the viewer holds a role on: a tenant grant, or a grant on its customer."""
+        direct = (
             g.tenant_id for g in self.grants
             if g.scope is Scope.TENANT and g.tenant_id and (not admin_only or g.role is Role.ADMIN)
         )
+        through_customer = (tenant_id for tenant_id, role in self.customer_tenants
+                            if not admin_only or role is Role.ADMIN)
+        return frozenset((*direct, *through_customer))
 
     def customer_ids(self, *, admin_only: bool = False) -> frozenset[uuid.UUID]:
         return frozenset(
@@ -73,6 +79,9 @@ class Viewer:
 
     def can_manage_isp(self, isp_id: uuid.UUID) -> bool:
         return self.is_platform_admin or isp_id in self.isp_ids(admin_only=True)
+
+    def can_manage_customer(self, isp_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
+        return self.can_manage_isp(isp_id) or customer_id in self.customer_ids(admin_only=True)
 
     def can_manage_tenant(self, isp_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
         return self.can_manage_isp(isp_id) or tenant_id in self.tenant_ids(admin_only=True)
@@ -115,7 +124,18 @@ def load_viewer(
         administrator_id=administrator.id,
         email=administrator.email,
         grants=grants,
+        customer_tenants=_customer_tenants(session, grants),
         auth_method=auth_method,
         client_address=client_address,
         request_id=request_id,
     )
+
+
+def _customer_tenants(session: Session, grants: tuple[Grant, ...]
+                      ) -> tuple[tuple[uuid.UUID, Role], ...]:
+    roles = {g.customer_id: g.role for g in grants if g.scope is Scope.CUSTOMER and g.customer_id}
+    if not roles:
+        return ()
+    rows = session.exec(select(Tenant.id, Tenant.customer_id)
+                        .where(Tenant.customer_id.in_(roles)))  # type: ignore[attr-defined]
+    return tuple((tenant_id, roles[customer_id]) for tenant_id, customer_id in rows)

@@ -22,6 +22,7 @@ from schema.core.limits import limit_extensions
 from schema.core.masking import LoggedSchema, MaskUnexpectedErrors, is_unexpected
 from schema.core.node import NodeQuery
 from schema.core.observability import OperationMetrics
+from schema.core.text import text_extensions
 from schema.platform import PlatformQuery
 
 _NOT_DOMAINS = {"core"}
@@ -67,13 +68,16 @@ def build_schema(settings: Settings | None = None, *, budget: QueryBudget | None
             # The first on_execute hook: see QueryCostLimit.
             lambda: QueryCostLimit(settings=settings, budget=spend_from),
         ]
-    return LoggedSchema(
+    schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[*([OperationMetrics] if instrumented else []), *extensions,
-                    RequestForgeryProtection, MaskUnexpectedErrors],
+                    *text_extensions(), RequestForgeryProtection, MaskUnexpectedErrors],
     )
+    # Where the schema is not to be read (production), errors do not hint at it either.
+    schema.hide_suggestions = settings is not None and not settings.introspection_enabled
+    return schema
 
 
 __all__ = ["Mutation", "Query", "Subscription", "build_schema", "is_unexpected"]

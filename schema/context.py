@@ -31,6 +31,8 @@ class Context:
     # Whether the request's Origin (if any) is one of ours.
     origin_allowed: bool = True
     request_id: str = ""
+    # A bearer token came with the request and was refused (the request is answered 401).
+    bearer_refused: bool = False
     # The graphql-transport-ws connection_init payload, on WebSockets.
     connection_params: dict[str, Any] | None = None
     # Per-request dataloaders, created on first use.

@@ -3,7 +3,14 @@
 from sqlmodel import SQLModel
 
 from core.models.audit import AuditEvent
-from core.models.auth import ApiToken, AuthSession, Invitation, LoginThrottle, SignupRequest
+from core.models.auth import (
+    ApiToken,
+    AuthSession,
+    Invitation,
+    LoginThrottle,
+    RateLimit,
+    SignupRequest,
+)
 from core.models.base import utcnow
 from core.models.billing import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan
 from core.models.call_record import (
@@ -36,7 +43,13 @@ from core.models.identity import Administrator, Role, RoleGrant, Scope
 from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
 from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
 from core.models.number import Number, NumberState, NumberType
-from core.models.routing import RoutingChanges, RoutingDatabase, RoutingIdentifier, SipProxy
+from core.models.routing import (
+    RoutingChanges,
+    RoutingDatabase,
+    RoutingIdentifier,
+    RoutingIspChange,
+    SipProxy,
+)
 from core.models.subscriber import (
     SecurityGroup,
     SecurityGroupDestination,
@@ -90,12 +103,14 @@ __all__ = [
     "NumberType",
     "PeriodicTaskRun",
     "RateDeckEntry",
+    "RateLimit",
     "RatingDeck",
     "Role",
     "RoleGrant",
     "RoutingChanges",
     "RoutingDatabase",
     "RoutingIdentifier",
+    "RoutingIspChange",
     "Scope",
     "SecurityGroup",
     "SecurityGroupDestination",

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from core.models.base import IdMixin, TimestampsMixin, UTCDateTime, enum_type, foreign_key
 from core.models.identity import Role, Scope
@@ -100,3 +100,14 @@ class LoginThrottle(IdMixin, TimestampsMixin, table=True):
     failures: int = 0
     last_failure_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     locked_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RateLimit(SQLModel, table=True):
+    """How often something was done for one key (an address, a client) in the current window."""
+
+    __tablename__ = "rate_limit"
+
+    # e.g. "signup-mail:<email>" or "signup-client:<ip>".
+    key: str = Field(primary_key=True, max_length=300)
+    count: int = 0
+    window_ends_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -78,6 +78,8 @@ class VerifiedDomain(IdMixin, TimestampsMixin, table=True):
     )
     last_checked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When it last went from VERIFIED to LAPSED: its owner keeps it for a grace period.
+    lapsed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IspLogo(TimestampsMixin, table=True):

@@ -57,6 +57,19 @@ class RoutingChanges(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     requested: int = 0
     requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last request whose changes could not be traced to ISPs (a bulk statement, a
+    # proxy): it counts as every ISP's.
+    unattributed: int = 0
+
+
+class RoutingIspChange(SQLModel, table=True):
+    """The last change request that changed one ISP's routing data: the ISP's changes are
+    live once every proxy database has covered it (see RoutingDatabase.covered_request)."""
+
+    __tablename__ = "routing_isp_change"
+
+    isp_id: uuid.UUID = Field(foreign_key="isp.id", primary_key=True, ondelete="CASCADE")
+    requested: int = 0
 
 
 class RoutingIdentifier(SQLModel, table=True):

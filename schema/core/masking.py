@@ -14,6 +14,8 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from schema.core.suggestions import strip_suggestions
+
 log = logging.getLogger("wehostvoip.graphql")
 
 
@@ -46,11 +48,18 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 class LoggedSchema(strawberry.Schema):
-    """Logs unexpected errors with the request id; a client's own mistakes only at debug."""
+    """Logs unexpected errors with the request id; a client's own mistakes only at debug.
+
+    ``hide_suggestions``: cut the "Did you mean ...?" hints (see schema.core.suggestions).
+    """
+
+    hide_suggestions = False
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        if self.hide_suggestions:
+            strip_suggestions(errors)
         request_id = _request_id(execution_context)
         for error in errors:
             if is_unexpected(error):

@@ -18,6 +18,7 @@ from core import directory_links
 from core.errors import ErrorCode
 from core.models import DirectoryLink, DirectoryProvider, Job
 from core.secrets import secret_box
+from core.tenants import managed_tenant
 from schema.context import Info
 from schema.core.errors import UserError, single_error
 from schema.core.ids import id_of, to_global_id
@@ -170,6 +171,13 @@ def _consent_url(info: Info, provider: DirectoryProvider, state: str, domain: st
     return admin_consent_url(settings, state=state, redirect_uri=base + MICROSOFT_CALLBACK)
 
 
+async def _refused(info: Info, tenant_id: uuid.UUID | None) -> list[UserError]:
+    """Errors when the viewer may not manage the tenant, checked before the input is, so that
+    a read-only role hears NOT_PERMITTED whatever else is wrong with the request."""
+    viewer = info.context.viewer
+    return (await in_transaction(info, lambda s: managed_tenant(s, viewer, tenant_id))).errors
+
+
 def _configured(info: Info, provider: DirectoryProvider) -> list[UserError]:
     settings = info.context.settings
     client = (settings.google_client_id if provider is DirectoryProvider.GOOGLE
@@ -197,6 +205,8 @@ class DirectoryMutation:
             return DirectoryLinkStartPayload(errors=errors)
         provider = DirectoryProvider(input.provider.value if hasattr(input.provider, "value")
                                      else input.provider)
+        if errors := await _refused(info, _tenant(input.tenant)):
+            return DirectoryLinkStartPayload(errors=errors)
         if errors := _configured(info, provider):
             return DirectoryLinkStartPayload(errors=errors)
         context, tenant_id = info.context, _tenant(input.tenant)
@@ -228,7 +238,7 @@ class DirectoryMutation:
             self, info: Info, input: DirectoryServiceAccountLinkInput) -> DirectoryLinkPayload:
         from sync.google.consent import check_service_account_key
 
-        if errors := login_required(info):
+        if errors := login_required(info) or await _refused(info, _tenant(input.tenant)):
             return DirectoryLinkPayload(errors=errors)
         try:
             key = check_service_account_key(input.key_json)

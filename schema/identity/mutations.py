@@ -91,6 +91,9 @@ class AdministratorInviteInput:
     isp: strawberry.ID | None = strawberry.field(
         default=None, description="Invite to administer this ISP..."
     )
+    customer: strawberry.ID | None = strawberry.field(
+        default=None, description="...or this customer (and each of its tenants)..."
+    )
     tenant: strawberry.ID | None = strawberry.field(default=None, description="...or this tenant.")
     role: RoleEnum = Role.ADMIN  # type: ignore[valid-type]
 
@@ -234,24 +237,29 @@ class IdentityMutation:
             return ApiTokenRevokePayload(errors=outcome.errors)
         return ApiTokenRevokePayload(api_token=ApiTokenType.from_row(outcome.value), errors=[])
 
-    @strawberry.mutation(description="Invite someone by e-mail to administer an ISP or a tenant.")
+    @strawberry.mutation(description="Invite someone by e-mail to administer an ISP, a "
+                         "customer or a tenant.")
     async def administrator_invite(self, info: Info, input: AdministratorInviteInput
                                    ) -> AdministratorInvitePayload:
         if errors := login_required(info):
             return AdministratorInvitePayload(errors=errors)
-        if (input.isp is None) == (input.tenant is None):
-            return AdministratorInvitePayload(
-                errors=single_error(ErrorCode.REQUIRED, "name either an ISP or a tenant", "isp")
-            )
-        isp_id = id_of(input.isp, "Isp") if input.isp else None
-        tenant_id = id_of(input.tenant, "Tenant") if input.tenant else None
-        if isp_id is None and tenant_id is None:
-            field = "isp" if input.isp else "tenant"
+        named = [(name, global_id) for name, global_id in
+                 (("isp", input.isp), ("customer", input.customer), ("tenant", input.tenant))
+                 if global_id is not None]
+        if len(named) != 1:
+            return AdministratorInvitePayload(errors=single_error(
+                ErrorCode.REQUIRED, "name exactly one of an ISP, a customer or a tenant", "isp"))
+        field, global_id = named[0]
+        object_id = id_of(global_id, {"isp": "Isp", "customer": "Customer",
+                                      "tenant": "Tenant"}[field])
+        if object_id is None:
             return AdministratorInvitePayload(errors=_not_found(field.replace("isp", "ISP"), field))
         context = info.context
         outcome = await in_transaction(info, lambda s: administrators.invite(
-            s, context.settings, context.viewer, email=input.email, isp_id=isp_id,
-            tenant_id=tenant_id, role=input.role))
+            s, context.settings, context.viewer, email=input.email,
+            isp_id=object_id if field == "isp" else None,
+            customer_id=object_id if field == "customer" else None,
+            tenant_id=object_id if field == "tenant" else None, role=input.role))
         if not outcome.ok or outcome.value is None:
             return AdministratorInvitePayload(errors=outcome.errors)
         return AdministratorInvitePayload(invitation=InvitationType.from_row(outcome.value),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from schema.isp.types import IspType
 
 LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
+
+
+def _global_id(type_name: str, object_id: uuid.UUID | None) -> strawberry.ID | None:
+    return None if object_id is None else strawberry.ID(to_global_id(type_name, object_id))
 
 
 @strawberry.type(name="RoleGrant", description="A role one administrator holds at one scope.")
@@ -43,6 +48,10 @@ class RoleGrantType(Node):
         if self.row.tenant_id is None:
             return None
         return strawberry.ID(to_global_id("Tenant", self.row.tenant_id))
+
+    @strawberry.field(description="Global id of the customer for customer roles.")
+    def customer_id(self) -> strawberry.ID | None:
+        return _global_id("Customer", self.row.customer_id)
 
     @classmethod
     def from_row(cls, row: RoleGrant) -> RoleGrantType:
@@ -88,6 +97,14 @@ class InvitationType(Node):
 
         row = await isp_by_id(info.context).load(self.row.isp_id)
         return Isp.from_row(row) if row else None
+
+    @strawberry.field(description="Global id of the customer for customer roles.")
+    def customer_id(self) -> strawberry.ID | None:
+        return _global_id("Customer", self.row.customer_id)
+
+    @strawberry.field(description="Global id of the tenant for tenant roles.")
+    def tenant_id(self) -> strawberry.ID | None:
+        return _global_id("Tenant", self.row.tenant_id)
 
     @classmethod
     def from_row(cls, row: Invitation) -> InvitationType:

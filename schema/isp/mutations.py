@@ -130,8 +130,9 @@ class IspMutation:
         "whether or not the address is known."
     )
     async def isp_sign_up(self, info: Info, input: IspSignUpInput) -> IspSignUpPayload:
-        settings = info.context.settings
-        outcome = await in_transaction(info, lambda s: request_signup(s, settings, input.email))
+        settings, client = info.context.settings, info.context.viewer.client_address
+        outcome = await in_transaction(info, lambda s: request_signup(s, settings, input.email,
+                                                                       client))
         return IspSignUpPayload(errors=outcome.errors)
 
     @strawberry.mutation(

@@ -131,6 +131,7 @@ class JobMutation:
             job = get_visible(session, viewer, Job, job_id)
             if job is None:
                 raise not_found("job", "id")
+            job_rules.require_canceller(viewer, job)
             return job_rules.cancel(session, job)
 
         outcome = await with_object(info, input.id, "Job", "job", work)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from core import numbers
+from core import number_ranges, numbers
 from core.errors import DomainError
 from schema.context import Info
 from schema.core.errors import user_errors
 from schema.core.ids import id_of, to_global_id
-from schema.core.mutations import login_required
+from schema.core.mutations import in_transaction, login_required
 from schema.core.uploads import read_upload
 from schema.jobs.types import JobType
 from schema.numbers.inputs import (
@@ -52,10 +52,18 @@ class NumberMutation:
             s, viewer, isp_id, input.e164, input.attributes()), as_number)
 
     @strawberry.mutation(description="Add every number from first to last (at most 10,000), "
-                         "or none when any of them is already on the platform.")
+                         "or none when any of them is already on the platform (the refusal "
+                         "lists only your own; of other ISPs' numbers it says only that some "
+                         "exist). At most 30 ranges an hour per ISP (TOO_MANY_ATTEMPTS).")
     async def number_range_create(self, info: Info, input: NumberRangeCreateInput
                                   ) -> NumberRangeCreatePayload:
         viewer, isp_id = info.context.viewer, optional_id(input.isp, "Isp")
+        if viewer.is_authenticated:
+            # Counted in a transaction of its own: a refused range counts too.
+            counted = await in_transaction(
+                info, lambda s: number_ranges.count_request(s, viewer, isp_id))
+            if not counted.ok:
+                return NumberRangeCreatePayload(errors=counted.errors)
         return await respond(info, NumberRangeCreatePayload, lambda s: numbers.create_range(
             s, viewer, isp_id, input.first, input.last, input.attributes()), _as_range)
 

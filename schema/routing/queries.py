@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from core.models import RoutingChanges, RoutingDatabase, SipProxy
+from core.models import RoutingChanges, RoutingDatabase, RoutingIspChange, SipProxy
 from core.route_preview import preview_route
 from core.scoping import visible
+from core.viewer import Viewer
 from schema.carriers.support import with_reference
 from schema.context import Info
 from schema.core.pagination import Connection, SortKey, paginate
@@ -16,18 +17,28 @@ from schema.routing.preview import RoutePreviewType
 from schema.routing.types import RoutingStatus, SipProxyType
 
 
-def _status(session: Session, show_proxies: bool) -> RoutingStatus:
+def _status(session: Session, viewer: Viewer) -> RoutingStatus:
+    """The platform's export state for operators; for everyone else only whether their own
+    ISPs' changes are live (another ISP's activity, and the proxies' errors, are not theirs)."""
     proxies = list(session.execute(select(SipProxy).where(SipProxy.enabled)
                                    .order_by(SipProxy.name)).scalars())
     keys = {proxy.database_key for proxy in proxies}
     databases = {row.key: row for row in session.execute(
         select(RoutingDatabase).where(RoutingDatabase.key.in_(keys))).scalars()}  # type: ignore[attr-defined]
     changes = session.get(RoutingChanges, 1)
-    requested = changes.requested if changes else 0
-    pending = any(key not in databases or databases[key].covered_request < requested
+    if viewer.is_platform:
+        awaited = changes.requested if changes else 0
+    else:
+        own = session.execute(select(func.max(RoutingIspChange.requested)).where(
+            RoutingIspChange.isp_id.in_(viewer.member_isp_ids()))).scalar()  # type: ignore[attr-defined]
+        awaited = max(own or 0, changes.unattributed if changes else 0)
+    pending = any((databases[key].covered_request if key in databases else 0) < awaited
                   for key in keys)
     lagging = any(proxy.applied_generation < databases[proxy.database_key].generation
                   for proxy in proxies if proxy.database_key in databases)
+    if not viewer.is_platform:
+        return RoutingStatus(in_step=not pending and not lagging, pending=pending,
+                             generation=None, exported_at=None, last_error=None, proxies=[])
     exported = [row.exported_at for row in databases.values() if row.exported_at]
     errors = [row.last_error for row in databases.values() if row.last_error]
     return RoutingStatus(
@@ -36,7 +47,7 @@ def _status(session: Session, show_proxies: bool) -> RoutingStatus:
         generation=max((row.generation for row in databases.values()), default=0),
         exported_at=max(exported, default=None),
         last_error=errors[0] if errors else None,
-        proxies=[SipProxyType.from_row(proxy) for proxy in proxies] if show_proxies else [],
+        proxies=[SipProxyType.from_row(proxy) for proxy in proxies],
     )
 
 
@@ -64,7 +75,7 @@ class RoutingQuery:
         if not viewer.is_authenticated:
             return None
         async with info.context.sessions() as session:
-            return await session.run_sync(lambda s: _status(s, viewer.is_platform))
+            return await session.run_sync(lambda s: _status(s, viewer))
 
     @strawberry.field(description="What the proxies will do when the subscriber's phone "
                       "dials this: the dial-plan rule and number, the security group's "

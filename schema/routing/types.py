@@ -46,14 +46,18 @@ register_node("SipProxy", SipProxy, SipProxyType.from_row)
 class RoutingStatus:
     in_step: bool = strawberry.field(
         description="True when every change has been exported and every enabled proxy has "
-        "reloaded the latest export.")
+        "reloaded the latest export. For an ISP's people: their own ISPs' changes.")
     pending: bool = strawberry.field(
-        description="Changes were made that are not exported yet.")
-    generation: int = strawberry.field(
-        description="The latest export generation (the highest, with several databases).")
-    exported_at: dt.datetime | None = strawberry.field(description="When it was exported.")
+        description="Changes were made that are not exported yet (for an ISP's people: "
+        "changes of their own ISPs).")
+    generation: int | None = strawberry.field(
+        description="The latest export generation (the highest, with several databases); "
+        "platform operators only (it counts every ISP's changes), null for others.")
+    exported_at: dt.datetime | None = strawberry.field(
+        description="When it was exported; platform operators only, null for others.")
     last_error: str | None = strawberry.field(
-        description="Why the last export failed, if it did after the last success.")
+        description="Why the last export failed, if it did after the last success; platform "
+        "operators only (it may quote the proxy database's connection), null for others.")
     proxies: list[SipProxyType] = strawberry.field(
         description="The enabled proxies and how far each is (platform operators only; "
         "empty for others).")

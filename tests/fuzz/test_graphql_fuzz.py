@@ -19,18 +19,25 @@ What must hold for every response:
 And the run is not vacuous: every operation was sent, and the resolvers of
 almost all of them answered at least once.
 
+Strings are hostile one time in ten: NUL characters, lone UTF-16 surrogates and
+other control characters (PostgreSQL stores none of them), which must be refused
+with a code, never reach a resolver as an internal error.
+
 Failures are collected, not raised, so the run stays bounded (no shrinking): each
 distinct one is reported with the operation, the shortest document that showed
 it, the response, and what the service logged for that request (the traceback).
-``WEHOSTVOIP_FUZZ_EXAMPLES`` sets the positive examples per operation (more for a
-deeper local run).
+``WEHOSTVOIP_FUZZ_CASES`` sets how many requests the run sends at least (2,500 by
+default: CI runs the suite twice, on SQLite and on PostgreSQL, 5,000 in all);
+``WEHOSTVOIP_FUZZ_EXAMPLES``, if set, the positive examples per operation instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,8 +60,10 @@ from schema.core.pagination import MAX_PAGE_SIZE
 from tests.fuzz.conftest import FuzzService
 from tests.graphql import LOGIN, PASSWORD, SIGN_UP, SIGN_UP_COMPLETE, last_link
 
-MAX_EXAMPLES = int(os.environ.get("WEHOSTVOIP_FUZZ_EXAMPLES", "10"))
-NEGATIVE_EXAMPLES = max(1, MAX_EXAMPLES // 4)
+CASES = int(os.environ.get("WEHOSTVOIP_FUZZ_CASES", "2500"))
+EXAMPLES = os.environ.get("WEHOSTVOIP_FUZZ_EXAMPLES")
+# A few operations take no argument: hypothesis sends those once, whatever was asked.
+SPARE = 1.15
 # Share of the operations whose resolver must have answered at least once.
 MIN_ANSWERED_SHARE = 0.9
 MIN_OPERATIONS = 100
@@ -65,7 +74,29 @@ MASKED_CODE = "INTERNAL_ERROR"
 # Scalars schemathesis has no strategy for ---------------------------------------------
 
 
+# Text no field can hold: NUL, lone surrogates, control characters, and a mix.
+HOSTILE_TEXT = st.one_of(
+    st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfff", "\x07bell", "\x1b[2J",
+                     "line\r\nBcc: x@example.com"]),
+    st.text(alphabet=st.characters(categories=["Cc", "Cs"]), min_size=1, max_size=8),
+    st.text(alphabet=st.characters(codec=None, categories=["L", "N", "Cc", "Cs"]),
+            min_size=1, max_size=12),
+)
+
+
+def is_hostile(document: str) -> bool:
+    """Whether a document carries a NUL, a surrogate or a control character in a string."""
+    return bool(re.search(r"\\u00[01][0-9A-Fa-f]|[\ud800-\udfff]|\\u[dD][89abAB]", document))
+
+
+def _sometimes_hostile(usual: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    return st.integers(0, 9).flatmap(
+        lambda n: HOSTILE_TEXT if n == 0 else usual).map(nodes.String)
+
+
 def _register_scalars() -> None:
+    schemathesis.graphql.scalar("String", _sometimes_hostile(st.text(max_size=30)))
+    schemathesis.graphql.scalar("ID", _sometimes_hostile(st.text(max_size=30)))
     # Any Decimal the scalar accepts, NaN, infinities and huge exponents included.
     schemathesis.graphql.scalar("Decimal", st.one_of(
         st.decimals().map(str), st.integers().map(str)).map(nodes.String))
@@ -328,6 +359,7 @@ class Run:
     user_errors: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
     findings: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
+    hostile: int = 0  # requests carrying NUL, surrogate or control characters
 
     def found(self, key: tuple[str, str, str], finding: Finding) -> None:
         known = self.findings.get(key)
@@ -352,7 +384,8 @@ class Run:
 
     def summary(self, operations: set[str], elapsed: float) -> str:
         return "\n".join([
-            f"fuzzed {len(operations)} operations with {sum(self.sent.values())} requests in "
+            f"fuzzed {len(operations)} operations with {sum(self.sent.values())} requests "
+            f"({self.hostile} with NUL, surrogate or control characters) in "
             f"{elapsed:.1f} s; resolvers answered for {len(self.answered)} operations "
             f"({sum(self.answered.values())} answers)",
             f"mutations accepted at least once ({len(self.accepted)}): {sorted(self.accepted)}",
@@ -364,6 +397,7 @@ class Run:
 
     def check(self, label: str, field_name: str, query: str, response: Response) -> None:
         self.sent[label] += 1
+        self.hostile += is_hostile(query)
 
         def found(kind: str, detail: str, request_id: str = "") -> None:
             self.found((label, kind, detail), Finding(
@@ -418,15 +452,23 @@ class Run:
 # Driving schemathesis ------------------------------------------------------------------
 
 
+def _examples(operations: int) -> tuple[int, int]:
+    """Positive and negative examples per operation: CASES in all, a fifth negative."""
+    positive = (int(EXAMPLES) if EXAMPLES
+                else math.ceil(CASES * SPARE / operations / 1.25))
+    return positive, max(1, positive // 4)
+
+
 def _fuzz(run: Run, schema: Any, administrator: Administrator) -> None:
     """Every operation, producers first and deletions last (schemathesis' layers)."""
     operations = [result.ok() for result in schema.get_all_operations()]
+    positive, negative = _examples(len(operations))
     hooks = _hooks(schema.client_schema, run.known)
     http = requests.Session()
     for layer in schema.get_operation_layers(operations) or [operations]:
         for operation in layer:
-            for mode, examples in ((GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES),
-                                   (GenerationMode.POSITIVE, MAX_EXAMPLES)):
+            for mode, examples in ((GenerationMode.NEGATIVE, negative),
+                                   (GenerationMode.POSITIVE, positive)):
                 strategy = operation.as_strategy(
                     mode, hooks=hooks if mode is GenerationMode.POSITIVE else None)
                 _send_examples(run, operation, strategy, examples, http, administrator)
@@ -464,9 +506,13 @@ def test_fuzzing_finds_no_server_error_and_no_unexpected_exception(
     print(f"\n{run.summary(operations, time.monotonic() - started)}\n{run.report()}")
     assert not run.findings, f"{len(run.findings)} distinct failures:\n{run.report()}"
 
-    # Not vacuous: every operation was sent, and almost all of them answered.
+    # Not vacuous: every operation was sent, as many cases as asked, hostile text among
+    # them, and almost all operations answered.
     assert len(operations) >= MIN_OPERATIONS, sorted(operations)
     assert set(run.sent) == operations
+    if not EXAMPLES:
+        assert sum(run.sent.values()) >= CASES, run.summary(operations, 0)
+    assert run.hostile >= sum(run.sent.values()) // 50, run.summary(operations, 0)
     assert len(run.answered) >= MIN_ANSWERED_SHARE * len(operations), run.summary(
         operations, 0)
     # The fuzzer did not lock itself out along the way.

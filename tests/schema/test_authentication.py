@@ -423,25 +423,37 @@ async def test_using_a_bearer_token_records_when_it_was_last_used(
     assert last_used(await isp_a.client.execute(TOKENS)) is not None
 
 
-async def test_a_revoked_token_is_anonymous(bearer_client: tuple[Client, str], isp_a: SignedUp):
+async def assert_token_refused(client: Client) -> None:
+    """HTTP 401, one UNAUTHENTICATED error that says the token was refused, nothing run."""
+    response = await client.post(ME)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    body = response.json()
+    assert body.get("data") is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "token was refused" in error["message"]
+
+
+async def test_a_revoked_token_is_refused(bearer_client: tuple[Client, str], isp_a: SignedUp):
     client, token_id = bearer_client
     assert await me(client) == isp_a.email
 
     revoked = (await isp_a.client.execute(TOKEN_REVOKE, {"id": token_id}))["apiTokenRevoke"]
     assert revoked["errors"] == []
     assert revoked["apiToken"]["revokedAt"] is not None
-    assert await me(client) is None
+    await assert_token_refused(client)
 
 
-async def test_an_expired_token_is_anonymous(bearer_client: tuple[Client, str], isp_a: SignedUp,
-                                             session: Session):
+async def test_an_expired_token_is_refused(bearer_client: tuple[Client, str], isp_a: SignedUp,
+                                           session: Session):
     client, token_id = bearer_client
     assert await me(client) == isp_a.email
     row = session.get(ApiToken, id_of(token_id, "ApiToken"))
     row.expires_at = utcnow() - dt.timedelta(seconds=1)
     session.add(row)
     session.commit()
-    assert await me(client) is None
+    await assert_token_refused(client)
 
 
 async def test_another_isps_administrator_cannot_revoke_a_token(
@@ -498,17 +510,28 @@ async def test_a_token_needs_a_name(isp_a: SignedUp, session: Session):
 @pytest.mark.parametrize("authorization", [
     "Bearer nonsense",
     "Bearer whv_" + "A" * 43,
-    "Basic dXNlcjpwYXNz",
+    "Bearer ",
+    "bearer whv_" + "B" * 43,
 ])
-async def test_an_invalid_bearer_token_is_anonymous(app: Starlette, session: Session,
-                                                    authorization: str):
+async def test_a_wrong_or_malformed_bearer_token_is_refused(app: Starlette, session: Session,
+                                                           authorization: str):
     client = Client(app, headers={"Authorization": authorization})
+    try:
+        await assert_token_refused(client)
+        response = await client.post(TOKEN_CREATE, {"name": "x"})
+    finally:
+        await client.close()
+    assert response.status_code == 401
+    assert _tokens_stored(session) == 0
+
+
+async def test_another_scheme_is_no_token(app: Starlette, session: Session):
+    client = Client(app, headers={"Authorization": "Basic dXNlcjpwYXNz"})
     try:
         assert await me(client) is None
         created = await create_token(client)
     finally:
         await client.close()
-    assert created["token"] is None
     assert [error["code"] for error in created["errors"]] == ["UNAUTHENTICATED"]
     assert _tokens_stored(session) == 0
 

@@ -19,9 +19,12 @@ from starlette.applications import Starlette
 
 from core.credentials import COLUMNS, sign_download
 from core.models import (
+    Administrator,
     AuditEvent,
+    Isp,
     Job,
     Role,
+    RoleGrant,
     Scope,
     StoredFile,
     Subscriber,
@@ -31,6 +34,7 @@ from core.models import (
 from core.secrets import secret_box
 from core.settings import Settings
 from schema.core.ids import id_of, to_global_id
+from tests.factories import make_customer, make_tenant
 from tests.graphql import Client, SignedUp
 from tests.isolation_cases.plans_and_customers import colleague, create_customer, create_smbc
 from workers.credentials_export import FILES_EXPIRY_SECONDS, expire_files
@@ -234,6 +238,81 @@ async def test_a_tenant_admin_exports_and_a_tenant_viewer_may_not(
     assert _codes(await _link(viewer, job["id"])) == [(None, "NOT_PERMITTED")]
     await admin.close()
     await viewer.close()
+
+
+async def _grant_of(engine: Engine, email: str) -> str:
+    with Session(engine) as session:
+        grant = session.exec(select(RoleGrant).join(
+            Administrator, Administrator.id == RoleGrant.administrator_id
+        ).where(Administrator.email == email)).one()
+        return to_global_id("RoleGrant", grant.id)
+
+
+GRANT_UPDATE = """mutation($id: ID!) { roleGrantUpdate(input: {id: $id, role: VIEWER})
+  { roleGrant { role } errors { code } } }"""
+GRANT_REMOVE = """mutation($id: ID!) { roleGrantRemove(input: {id: $id})
+  { removedId errors { code } } }"""
+
+
+async def test_a_link_closes_when_its_holder_becomes_read_only(
+    isp_a: SignedUp, app: Starlette, engine: Engine, settings: Settings,
+    worker: dramatiq.Broker
+):
+    arranged = await _arrange(isp_a, settings)
+    admin = await colleague(app, engine, "admin@acme.example", role=Role.ADMIN,
+                            scope=Scope.TENANT, isp_id=id_of(isp_a.isp_id, "Isp"),
+                            tenant_id=id_of(arranged.tenant_id, "Tenant"))
+    url = await _url(admin, (await _exported(admin, arranged.tenant_id))["id"])
+    changed = await isp_a.client.execute(
+        GRANT_UPDATE, {"id": await _grant_of(engine, "admin@acme.example")})
+    assert changed["roleGrantUpdate"] == {"roleGrant": {"role": "VIEWER"}, "errors": []}
+    # Still logged in, still the link's holder, no longer allowed to hold the passwords.
+    response = await admin.http.get(url)
+    assert response.status_code == 403
+    assert "pw-" not in response.text
+    await admin.close()
+
+
+async def test_removing_an_administrator_revokes_their_tokens_and_links(
+    isp_a: SignedUp, app: Starlette, engine: Engine, settings: Settings,
+    worker: dramatiq.Broker
+):
+    arranged = await _arrange(isp_a, settings)
+    admin = await colleague(app, engine, "admin@acme.example", role=Role.ADMIN,
+                            scope=Scope.TENANT, isp_id=id_of(isp_a.isp_id, "Isp"),
+                            tenant_id=id_of(arranged.tenant_id, "Tenant"))
+    # Another role elsewhere keeps the account able to sign in after the removal.
+    with Session(engine) as session:
+        person = session.exec(select(Administrator).where(
+            Administrator.email == "admin@acme.example")).one()
+        owner = session.get(Isp, id_of(isp_a.isp_id, "Isp"))
+        other = make_tenant(session, owner, make_customer(session, owner))
+        session.add(RoleGrant(administrator_id=person.id, scope=Scope.TENANT, role=Role.ADMIN,
+                              isp_id=other.isp_id, tenant_id=other.id))
+        session.commit()
+        grant_id = to_global_id("RoleGrant", session.exec(select(RoleGrant.id).where(
+            RoleGrant.administrator_id == person.id,
+            RoleGrant.tenant_id == id_of(arranged.tenant_id, "Tenant"))).one())
+    token = (await admin.execute(
+        'mutation { apiTokenCreate(input: {name: "sheets"}) { token } }'
+    ))["apiTokenCreate"]["token"]
+    script = Client(app, headers={"Authorization": f"Bearer {token}"})
+    url = await _url(script, (await _exported(script, arranged.tenant_id))["id"])
+
+    removed = await isp_a.client.execute(GRANT_REMOVE, {"id": grant_id})
+    assert removed["roleGrantRemove"]["errors"] == []
+    # The token is refused, whatever roles its owner keeps elsewhere...
+    assert (await script.http.get(url)).status_code == 401
+    # ...and the link is dead for its holder even on a fresh login.
+    fresh = Client(app)
+    assert (await fresh.login("admin@acme.example"))["errors"] == []
+    response = await fresh.http.get(url)
+    assert response.status_code == 404
+    assert "pw-" not in response.text
+    with Session(engine) as session:
+        assert session.exec(select(StoredFile.downloaded_at)).all() == [None]
+    for client in (script, fresh, admin):
+        await client.close()
 
 
 # Who may not ----------------------------------------------------------------------------------

@@ -258,6 +258,62 @@ async def test_pending_claims_coexist_until_one_isp_proves_it(
     assert still["edges"] == [{"node": {"fqdn": "example.com", "status": "PENDING"}}]
 
 
+# Who may claim what: subdomains and lapsed domains ---------------------------------------------
+
+
+async def _verified(isp: SignedUp, dns: DnsServer, fqdn: str) -> dict[str, Any]:
+    domain = await _added(isp, fqdn)
+    _publish(dns, domain)
+    assert (await _verify(isp.client, domain["id"]))["verifiedDomain"]["status"] == "VERIFIED"
+    return domain
+
+
+async def test_a_verified_domain_reserves_its_subdomains_for_its_isp(
+    isp_a: SignedUp, isp_b: SignedUp, dns: DnsServer
+):
+    early = await _added(isp_b, "sip.example.com")  # claimed before A proved example.com
+    await _verified(isp_a, dns, "example.com")
+    refused = await _add(isp_b, "pbx.Example.com")
+    assert _codes(refused) == [(["fqdn"], "ALREADY_EXISTS")]
+    assert "under example.com" in refused["errors"][0]["message"]
+    assert _codes(await _add(isp_b, "a.b.example.com")) == [(["fqdn"], "ALREADY_EXISTS")]
+    # A claim made before cannot be proven now either, whatever the TXT record says.
+    _publish(dns, early)
+    late = await _verify(isp_b.client, early["id"])
+    assert _codes(late) == [(["fqdn"], "ALREADY_EXISTS")]
+    # The owner itself may use them; a parent or a sibling domain is anyone's.
+    await _verified(isp_a, dns, "pbx.example.com")
+    assert (await _add(isp_b, "other-example.com"))["errors"] == []
+
+
+async def test_a_parent_of_another_isps_domain_can_be_proven(
+    isp_a: SignedUp, isp_b: SignedUp, dns: DnsServer
+):
+    await _verified(isp_a, dns, "pbx.example.org")
+    await _verified(isp_b, dns, "example.org")
+
+
+async def test_a_lapsed_domain_stays_reserved_for_its_owner_for_a_grace_period(
+    isp_a: SignedUp, isp_b: SignedUp, dns: DnsServer, engine: Engine
+):
+    ours = await _verified(isp_a, dns, "example.net")
+    dns.set_txt(ours["txtRecordName"], [])
+    lapsed = await _verify(isp_a.client, ours["id"])
+    assert lapsed["verifiedDomain"]["status"] == "LAPSED"
+
+    refused = await _add(isp_b, "example.net")
+    assert _codes(refused) == [(["fqdn"], "ALREADY_EXISTS")]
+    assert "lapsed recently" in refused["errors"][0]["message"]
+    assert _codes(await _add(isp_b, "sip.example.net")) == [(["fqdn"], "ALREADY_EXISTS")]
+
+    with Session(engine) as session:  # the grace period (30 days) has passed
+        session.execute(update(VerifiedDomain).where(
+            VerifiedDomain.id == id_of(ours["id"], "VerifiedDomain")).values(
+            lapsed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=31)))
+        session.commit()
+    await _verified(isp_b, dns, "example.net")
+
+
 # Permissions, removal, listing -------------------------------------------------------------------
 
 
@@ -346,7 +402,7 @@ def test_the_database_keeps_one_verified_owner_when_checks_race(
     _domain(session, make_isp(session), "example.com")
     claim = _domain(session, make_isp(session), "example.com", VerifiedDomainStatus.PENDING)
     # As if this check had looked before the owner's verification was committed:
-    monkeypatch.setattr(domains, "_verified_elsewhere", lambda *_: False)
+    monkeypatch.setattr(domains, "_held_elsewhere", lambda *_: None)
     with pytest.raises(DomainError) as raised:
         apply_check(session, settings, SYSTEM, claim, DnsCheck(CheckOutcome.VERIFIED))
     assert raised.value.errors[0].code is ErrorCode.ALREADY_EXISTS

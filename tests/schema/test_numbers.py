@@ -34,6 +34,7 @@ from core.models import (
     Tenant,
     utcnow,
 )
+from core.number_ranges import RANGES_PER_HOUR
 from core.passwords import hash_password
 from schema.core.ids import id_of, to_global_id
 from tests.conftest import (
@@ -236,8 +237,37 @@ async def test_number_range_create_adds_nothing_when_one_exists(isp_a: SignedUp,
     payload = await mutate(isp_a.client, "numberRangeCreate", first="+12095550100",
                            last="+12095550199")
     assert payload["errors"] == [{"field": ["first"], "code": "ALREADY_EXISTS",
-                                  "message": "already on the platform: +12095550142"}]
+                                  "message": "already in your inventory: +12095550142"}]
     assert len(session.exec(select(Number)).all()) == 1
+
+
+async def test_number_range_create_names_no_other_isps_numbers(
+        isp_a: SignedUp, isp_b: SignedUp, session: Session):
+    for e164 in ("+12095550142", "+12095550150", "+12095550151"):
+        number_in(session, isp_b, e164=e164)
+    number_in(session, isp_a, e164="+12095550160")
+    payload = await mutate(isp_a.client, "numberRangeCreate", first="+12095550100",
+                           last="+12095550199")
+    assert payload["errors"] == [{"field": ["first"], "code": "ALREADY_EXISTS", "message":
+                                  "already in your inventory: +12095550160; some numbers of "
+                                  "the range are held elsewhere on the platform"}]
+    only_theirs = await mutate(isp_a.client, "numberRangeCreate", first="+12095550140",
+                               last="+12095550155")
+    assert only_theirs["errors"][0]["message"] == (
+        "some numbers of the range are held elsewhere on the platform")
+    assert "+1209555014" not in str(only_theirs)
+
+
+async def test_number_range_create_is_limited_per_isp(isp_a: SignedUp, session: Session):
+    for attempt in range(RANGES_PER_HOUR):
+        first = f"+1209556{attempt:02d}00"
+        payload = await mutate(isp_a.client, "numberRangeCreate", first=first,
+                               last=first[:-1] + "1")
+        assert payload["errors"] == [], (attempt, payload)
+    refused = await mutate(isp_a.client, "numberRangeCreate", first="+12095579900",
+                           last="+12095579901")
+    assert codes(refused) == [(None, "TOO_MANY_ATTEMPTS")]
+    assert session.exec(select(Number).where(Number.e164 == "+12095579900")).first() is None
 
 
 async def test_number_range_create_in_another_isp_is_not_found(isp_a: SignedUp,
