@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from api.downloads import download_routes
+from api.graphiql import graphiql_routes
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.hooks import hook_routes
@@ -18,6 +19,7 @@ from api.media import media_routes
 from api.metrics import metrics_routes
 from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
+from api.pages import page_routes
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
             *oauth_routes,
             *hook_routes,
             *metrics,
+            *(graphiql_routes if settings.graphiql_enabled else []),
+            *page_routes,
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -309,6 +309,10 @@ class Settings(BaseSettings):
         origins = {_origin(self.public_base_url), *self.cors_origins}
         if self.app_base_url:
             origins.add(_origin(self.app_base_url))
+        if self.embedded:
+            # On this machine's loopback, localhost and 127.0.0.1 are the same server
+            # to the person typing either into a browser.
+            origins |= {_loopback_twin(origin) for origin in origins}
         return origins
 
     @property
@@ -333,6 +337,18 @@ class Settings(BaseSettings):
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+_LOOPBACK_TWINS = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}
+
+
+def _loopback_twin(origin: str) -> str:
+    """http://localhost:8000 for http://127.0.0.1:8000 and back; any other origin as it is."""
+    parts = urlsplit(origin)
+    twin = _LOOPBACK_TWINS.get(parts.hostname or "")
+    if twin is None:
+        return origin
+    return f"{parts.scheme}://{twin}" + (f":{parts.port}" if parts.port else "")
 
 
 def decode_key(text: str) -> bytes:
