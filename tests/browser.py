@@ -7,6 +7,7 @@ script loading and Subresource Integrity are the browser's own: nothing is faked
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -74,7 +75,9 @@ class Browser:
              f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._ids = itertools.count(1)
-        self._socket = connect(self._devtools_url(), max_size=None, open_timeout=30)
+        self._stack = contextlib.ExitStack()
+        self._socket = self._stack.enter_context(
+            connect(self._devtools_url(), max_size=None, open_timeout=30))
 
     def _devtools_url(self) -> str:
         assert self._process.stderr is not None
@@ -116,12 +119,12 @@ class Browser:
         session = self.call("Target.attachToTarget",
                             {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
-        page.wait_for("document.readyState === 'complete'")
+        page.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
         return page
 
     def close(self) -> None:
         try:
-            self._socket.close()
+            self._stack.close()
         finally:
             self._process.terminate()
             try:

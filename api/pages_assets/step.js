@@ -4,7 +4,19 @@
 // holds the errors (data-root). Inputs are named by their path in the
 // mutation's input ("isp.name"); an error is shown under the input its
 // `field` names, or above the button when it names none of them.
+//
+// A person already logged in in this browser (opening an invitation, say) sends
+// the session cookie along, so the session's CSRF token goes in X-CSRF-Token,
+// read from the whv_csrf cookie, as GraphiQL's page does.
 "use strict";
+
+function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === "whv_csrf") return decodeURIComponent(value.join("="));
+  }
+  return null;
+}
 
 function inputOf(form) {
   const input = {};
@@ -49,10 +61,13 @@ async function send(form) {
   button.disabled = true;
   status.textContent = "Sending…";
   try {
+    const headers = { "Content-Type": "application/json", "Accept": "application/json" };
+    const token = csrfToken();
+    if (token) headers["X-CSRF-Token"] = token;
     const response = await fetch(form.getAttribute("action"), {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: headers,
       body: JSON.stringify({ query: form.dataset.document, variables: { input: inputOf(form) } }),
     });
     const answer = await response.json();
