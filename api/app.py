@@ -20,6 +20,7 @@ from api.metrics import metrics_routes
 from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
 from api.pages import page_routes
+from core import passwords
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
     """The API. ``instrumented=False`` drops the request metrics, access log, operation
     metrics and cost analysis: only to measure their overhead."""
     settings = settings or get_settings()
+    passwords.use_cost(settings.password_hash_cost)
     # Mutations dispatch background jobs after they commit.
     install_broker(settings.broker_url)
     worker_context.configure(settings)

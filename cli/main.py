@@ -61,8 +61,11 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _settings() -> Settings:
+    from core.passwords import use_cost
+
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    use_cost(settings.password_hash_cost)
     return settings
 
 

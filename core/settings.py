@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.dns_names import DnsNameError, normalise_fqdn, parse_resolver
+from core.passwords import PasswordHashCost
 
 ENV_PREFIX = "WEHOSTVOIP_"
 SECRET_KEY_FILE = "secret.key"
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=10,
         description="How long an export waits for more changes before it reads them.",
     )
+    password_hash_cost: PasswordHashCost = Field(
+        default=PasswordHashCost.STANDARD,
+        description="argon2id work per administrator password; minimal is for test suites "
+        "only and refused in production.",
+    )
     job_resend_seconds: int = Field(
         default=120, ge=0, le=86400,
         description="A queued job not started this long after its message was sent is resent.",
@@ -268,6 +274,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} is required in production")
         if self.broker_url.startswith("stub:"):
             raise ValueError(f"{ENV_PREFIX}BROKER_URL must name Redis or RabbitMQ in production")
+        if self.password_hash_cost is not PasswordHashCost.STANDARD:
+            raise ValueError(f"{ENV_PREFIX}PASSWORD_HASH_COST must be standard in production")
         return self
 
     # Derived values --------------------------------------------------------
