@@ -160,9 +160,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "secret_keys": TEST_SECRET_KEY,
         "base_domain": TEST_BASE_DOMAIN,
         "public_base_url": "http://testserver",
-        # Tests sign up and log in thousands of times: cheap hashes (never in production).
-        "password_hash_cost": "minimal",
     }
+    if overrides.get("environment") != "production":
+        # Tests sign up and log in thousands of times: cheap hashes (refused in production).
+        values["password_hash_cost"] = "minimal"
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

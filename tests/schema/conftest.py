@@ -25,11 +25,12 @@ from pathlib import Path
 
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from starlette.applications import Starlette
 
 from api.app import create_app
 from core.database import make_sync_engine
+from core.models import AuthSession, utcnow
 from tests import services
 from tests.conftest import fresh_database, make_settings
 from tests.graphql import Client, SignedUp, sign_up
@@ -115,7 +116,14 @@ def signed_up_records(request: pytest.FixtureRequest, template_database: str,
     if not labels or services.TEST_DATABASE != "sqlite":
         return None
     path, records = signed_up_templates.get(labels)
-    shutil.copyfile(path, tmp_path / "wehostvoip.db")
+    copy = tmp_path / "wehostvoip.db"
+    shutil.copyfile(path, copy)
+    # As if they had just signed up: their sessions were last used now, not when the
+    # template was made (a session older than a minute is touched by its next request).
+    engine = make_sync_engine(f"sqlite:///{copy}")
+    with engine.begin() as connection:
+        connection.execute(update(AuthSession).values(last_seen_at=utcnow()))
+    engine.dispose()
     return records
 
 
