@@ -28,6 +28,10 @@ ENV_PREFIX = "WEHOSTVOIP_"
 SECRET_KEY_FILE = "secret.key"
 
 
+# The settings that must not be guessed in production.
+PRODUCTION_REQUIRED = ("database_url", "secret_keys", "base_domain", "public_base_url")
+
+
 class Environment(StrEnum):
     EMBEDDED = "embedded"
     PRODUCTION = "production"
@@ -268,14 +272,19 @@ class Settings(BaseSettings):
     def _require_production_settings(self) -> Settings:
         if self.environment is not Environment.PRODUCTION:
             return self
-        explicit = self.model_fields_set
-        for name in ("database_url", "secret_keys", "base_domain", "public_base_url"):
-            if name not in explicit:
-                raise ValueError(f"{ENV_PREFIX}{name.upper()} is required in production")
+        # Every problem at once: an operator fixing them one start at a time is slow.
+        missing = [f"{ENV_PREFIX}{name.upper()}" for name in PRODUCTION_REQUIRED
+                   if name not in self.model_fields_set]
+        problems = []
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            problems.append(f"{', '.join(missing)} {verb} required in production")
         if self.broker_url.startswith("stub:"):
-            raise ValueError(f"{ENV_PREFIX}BROKER_URL must name Redis or RabbitMQ in production")
+            problems.append(f"{ENV_PREFIX}BROKER_URL must name Redis or RabbitMQ in production")
         if self.password_hash_cost is not PasswordHashCost.STANDARD:
-            raise ValueError(f"{ENV_PREFIX}PASSWORD_HASH_COST must be standard in production")
+            problems.append(f"{ENV_PREFIX}PASSWORD_HASH_COST must be standard in production")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # Derived values --------------------------------------------------------

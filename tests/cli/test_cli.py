@@ -132,7 +132,11 @@ def test_bad_setting_is_one_line_and_exit_2(tmp_path: Path, subcommand: str):
 def test_missing_production_setting_is_named(tmp_path: Path):
     result = run(tmp_path, "migrate", WEHOSTVOIP_ENVIRONMENT="production")
     assert result.returncode == 2
-    assert "WEHOSTVOIP_DATABASE_URL is required in production" in result.stderr
+    # Every missing setting on one line, not one per attempt.
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert ("WEHOSTVOIP_DATABASE_URL, WEHOSTVOIP_SECRET_KEYS, WEHOSTVOIP_BASE_DOMAIN, "
+            "WEHOSTVOIP_PUBLIC_BASE_URL are required in production") in result.stderr
+    assert "WEHOSTVOIP_BROKER_URL must name Redis or RabbitMQ" in result.stderr
     assert "Traceback" not in result.stderr
 
 
