@@ -11,9 +11,11 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import migrations
@@ -77,7 +79,28 @@ def _migrate(settings: Settings) -> None:
         engine.dispose()
 
 
+def _require_database_file(settings: Settings) -> None:
+    """A SQLite file that is not there: say where it was looked for, and why there.
+
+    The data directory is relative to the working directory, so the same command
+    run from another directory looks for another file.
+    """
+    url = make_url(settings.resolved_database_url)
+    if not is_sqlite(settings.resolved_database_url) or not url.database:
+        return
+    path = Path(url.database)
+    if path.exists():
+        return
+    raise CommandError(
+        f"no database at {path} (WEHOSTVOIP_DATA_DIR={settings.data_dir} is relative to the "
+        f"working directory, {Path.cwd()}): run the command in the directory where `serve` "
+        "or `migrate` created it, set WEHOSTVOIP_DATA_DIR or WEHOSTVOIP_DATABASE_URL, "
+        "or create a new database here with `wehostvoip migrate`"
+    )
+
+
 def _require_migrated(settings: Settings) -> None:
+    _require_database_file(settings)
     engine = make_sync_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
@@ -272,6 +295,7 @@ def admin_create(email: str, full_name: str, platform: bool, password_stdin: boo
     from core.operators import create_platform_operator
 
     settings = _settings()
+    _require_migrated(settings)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

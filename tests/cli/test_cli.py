@@ -291,3 +291,23 @@ def test_admin_create_refuses_with_one_line(tmp_path: Path, password: str, messa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert message in lines[0]
+
+
+@pytest.mark.parametrize("arguments", [["jobs", "list"], ["routing", "status"],
+                                       ["admin", "create", "--email", "a@example.com",
+                                        "--platform", "--password-stdin"]])
+def test_a_missing_embedded_database_says_where_it_was_looked_for(tmp_path: Path,
+                                                                  arguments: list[str]):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [*COMMAND, *arguments], cwd=elsewhere, input="correct horse battery\n",
+        env={k: v for k, v in os.environ.items() if not k.startswith("WEHOSTVOIP_")},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"no database at {elsewhere / 'var' / 'wehostvoip.db'}" in lines[0]
+    assert f"working directory, {elsewhere}" in lines[0]
+    assert not (elsewhere / "var" / "wehostvoip.db").exists()  # nothing created by mistake

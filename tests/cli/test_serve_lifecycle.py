@@ -50,12 +50,16 @@ SERVE_MOMENTS = {
 }
 
 
-@pytest.mark.parametrize("sig", STOP_SIGNALS, ids=lambda s: s.name)
-@pytest.mark.parametrize("moment", list(SERVE_MOMENTS))
-def test_serve_stops_on_one_signal_at_any_moment(tmp_path: Path, moment: str,
+@pytest.mark.parametrize(("moment", "sig"), [
+    *((moment, signal.SIGTERM) for moment in SERVE_MOMENTS),
+    ("once the scheduler started", signal.SIGINT),
+    ("once it says where it serves", signal.SIGINT),
+], ids=lambda value: getattr(value, "name", value))
+def test_serve_stops_on_one_signal_at_any_moment(tmp_path: Path, database_url: str, moment: str,
                                                   sig: signal.Signals):
     port = free_port()
-    process = start(tmp_path, "serve", "--port", str(port))
+    # A migrated database: what is tested is the start-up after it.
+    process = start(tmp_path, "serve", "--port", str(port), WEHOSTVOIP_DATABASE_URL=database_url)
     needle = SERVE_MOMENTS[moment]
     if needle is None:
         time.sleep(0.2)  # still importing: the default handlers end it
@@ -69,9 +73,10 @@ def test_serve_stops_on_one_signal_at_any_moment(tmp_path: Path, moment: str,
         assert "worker stopped" in output
 
 
-def test_serve_once_serving_stops_with_the_scheduler_and_worker(tmp_path: Path):
+def test_serve_once_serving_stops_with_the_scheduler_and_worker(tmp_path: Path,
+                                                                database_url: str):
     port = free_port()
-    process = start(tmp_path, "serve", "--port", str(port))
+    process = start(tmp_path, "serve", "--port", str(port), WEHOSTVOIP_DATABASE_URL=database_url)
     wait_for_line(process, "GraphiQL: open")
     assert wait_for_http(f"http://127.0.0.1:{port}/readyz").status_code == 200
     code, output = _stops_after(process, signal.SIGTERM, port)
@@ -91,10 +96,10 @@ WORKER_MOMENTS = {
 @pytest.mark.parametrize("moment", list(WORKER_MOMENTS))
 @pytest.mark.parametrize("subcommand", ["worker", "scheduler"])
 def test_worker_and_scheduler_stop_on_one_signal_at_any_moment(
-    tmp_path: Path, subcommand: str, moment: str, sig: signal.Signals
+    tmp_path: Path, database_url: str, subcommand: str, moment: str, sig: signal.Signals
 ):
-    run(tmp_path, "migrate")
-    process = start(tmp_path, subcommand, WEHOSTVOIP_BROKER_URL=services.REDIS_URL)
+    process = start(tmp_path, subcommand, WEHOSTVOIP_BROKER_URL=services.REDIS_URL,
+                    WEHOSTVOIP_DATABASE_URL=database_url)
     needle = WORKER_MOMENTS[moment]
     if needle is None:
         time.sleep(0.2)
@@ -163,7 +168,7 @@ CREATE_TOKEN = ('mutation { apiTokenCreate(input: {name: "from the browser"}) '
 def test_serve_on_another_port_accepts_browser_mutations(tmp_path: Path, browser_host: str):
     """`serve --port N`: a browser at http://127.0.0.1:N or http://localhost:N may log in
     and change things (the CSRF origin check follows the served address)."""
-    run(tmp_path, "migrate")
+    assert run(tmp_path, "migrate").returncode == 0
     _platform_operator(tmp_path, "ops@example.com")
     port = free_port()
     process = start(tmp_path, "serve", "--port", str(port))
