@@ -71,7 +71,8 @@ class Browser:
         profile.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--remote-debugging-port=0",
+             "--disable-extensions", "--disable-breakpad", "--disable-crash-reporter",
+             "--remote-debugging-port=0",
              f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._ids = itertools.count(1)
