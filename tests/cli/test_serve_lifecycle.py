@@ -18,10 +18,29 @@ import httpx
 import pytest
 
 from tests import services
-from tests.cli.test_cli import free_port, run, start, wait_for_http, wait_for_line
+from tests.cli.test_cli import (
+    _environment,
+    free_port,
+    run,
+    wait_for_http,
+    wait_for_line,
+)
 from tests.graphql import PASSWORD
 
 STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT]
+
+
+# A suite started in the background (as CI starts it) hands its children SIGINT
+# ignored, and Python keeps an ignored SIGINT ignored until the command installs its
+# handler. The command is run as from a terminal: SIGINT back to its default, then exec.
+_FROM_A_TERMINAL = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                    "os.execv(sys.executable, [sys.executable, '-m', 'cli', *sys.argv[1:]])")
+
+
+def start(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", _FROM_A_TERMINAL, *args], cwd=tmp_path,
+                            env=_environment(tmp_path, **env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def _stops_after(process: subprocess.Popen[str], sig: signal.Signals,
@@ -153,8 +172,6 @@ def _platform_operator(tmp_path: Path, email: str) -> None:
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    from tests.cli.test_cli import _environment
-
     return _environment(tmp_path)
 
 
