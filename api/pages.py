@@ -25,6 +25,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from core.passwords import MIN_LENGTH
+from core.settings import Settings
 
 ASSETS = Path(__file__).with_name("pages_assets")
 ASSET_PREFIX = "/pages"
@@ -74,7 +75,7 @@ SIGNUP = Step(
         Field("isp.name", "Company name", autocomplete="organization"),
         Field("isp.namespaceLabel", "Namespace label",
               hint="Lower-case letters, digits and hyphens; your tenants can live under "
-                   "<label>.<platform domain>."),
+                   "<label>.{base_domain}."),
         Field("isp.currency", "Currency", hint="ISO 4217 code, for example USD or EUR.",
               value="USD"),
     ),
@@ -112,10 +113,11 @@ LOGIN = Step(
 )
 
 
-def _field_html(field: Field) -> str:
+def _field_html(field: Field, settings: Settings) -> str:
     ident = "f-" + field.name.replace(".", "-")
     described = f"{ident}-error" + (f" {ident}-hint" if field.hint else "")
-    hint = f'<p class="hint" id="{ident}-hint">{escape(field.hint)}</p>' if field.hint else ""
+    text = field.hint.replace("{base_domain}", settings.base_domain)
+    hint = f'<p class="hint" id="{ident}-hint">{escape(text)}</p>' if field.hint else ""
     optional = "" if field.required else ' <span class="optional">(optional)</span>'
     attributes = [f'id="{ident}"', f'name="{escape(field.name)}"', f'type="{field.kind}"',
                   f'value="{escape(field.value)}"', f'aria-describedby="{described}"']
@@ -130,7 +132,7 @@ def _field_html(field: Field) -> str:
     )
 
 
-def render(step: Step, token: str | None) -> str:
+def render(step: Step, token: str | None, settings: Settings) -> str:
     """The page of ``step``; ``token`` comes from the e-mailed link."""
     if step.needs_token and not token:
         body = ('<p role="alert">This link has no token. Open the link from your e-mail '
@@ -138,16 +140,17 @@ def render(step: Step, token: str | None) -> str:
     else:
         hidden = (f'<input type="hidden" name="token" value="{escape(token or "")}">'
                   if step.needs_token else "")
+        after = ('<p><a href="/graphql">Go on in GraphiQL</a> (the API\'s own console).</p>'
+                 if settings.graphiql_enabled else "<p>You can close this page.</p>")
         body = (
             f'<form method="post" action="/graphql" novalidate'
             f' data-document="{escape(step.document)}" data-root="{step.root}"'
             f' data-done="{escape(step.done)}">'
-            f"{hidden}{''.join(_field_html(field) for field in step.fields)}"
+            f"{hidden}{''.join(_field_html(field, settings) for field in step.fields)}"
             f'<p class="error" id="form-error" data-error-for=""></p>'
             f'<button type="submit">{escape(step.submit)}</button>'
             f"</form>"
-            f'<div id="done" hidden><p>{escape(step.done)}</p>'
-            f'<p><a href="/graphql">Go on in GraphiQL</a> (the API\'s own console).</p></div>'
+            f'<div id="done" hidden><p>{escape(step.done)}</p>{after}</div>'
             f'<p id="status" role="status" aria-live="polite"></p>'
             "<noscript><p>This page needs JavaScript to send the form.</p></noscript>"
         )
@@ -164,7 +167,8 @@ def render(step: Step, token: str | None) -> str:
 
 def _page(step: Step) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        response = HTMLResponse(render(step, request.query_params.get("token")))
+        response = HTMLResponse(render(step, request.query_params.get("token"),
+                                       request.app.state.settings))
         # The token is in the URL: keep it out of other sites' Referer headers and caches.
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"

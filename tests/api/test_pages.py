@@ -225,3 +225,9 @@ def test_a_new_isp_signs_up_from_the_email_and_invites_a_colleague(tmp_path: Pat
     finally:
         code, output = _stops_after(process, signal.SIGTERM, port)
     assert code == 0, output
+
+
+async def test_the_pages_speak_of_this_platform(client: httpx.AsyncClient):
+    page = (await client.get("/signup/complete?token=abc")).text
+    assert "&lt;label&gt;.wehostvoip.test" in page  # the suite's base domain
+    assert 'href="/graphql"' in page  # GraphiQL is on in the embedded default
