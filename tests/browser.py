@@ -120,7 +120,10 @@ class Browser:
         session = self.call("Target.attachToTarget",
                             {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
-        page.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
+        # A new target shows about:blank (complete at once) before the URL; the page may
+        # then change its own query string (GraphiQL keeps the editor's text there).
+        page.wait_for("location.href !== 'about:blank' && document.readyState === 'complete'",
+                      timeout=60)
         return page
 
     def close(self) -> None:
