@@ -134,9 +134,11 @@ def test_worker_and_scheduler_stop_on_one_signal_at_any_moment(
 
 @pytest.mark.redis
 @pytest.mark.parametrize("subcommand", ["worker", "scheduler"])
-def test_a_signal_during_the_broker_check_stops_at_once(tmp_path: Path, subcommand: str):
+def test_a_signal_during_the_broker_check_stops_at_once(tmp_path: Path, database_url: str,
+                                                        subcommand: str):
     """The handlers are in place before the first slow step (settings, broker)."""
-    process = start(tmp_path, subcommand, WEHOSTVOIP_BROKER_URL=services.REDIS_URL)
+    process = start(tmp_path, subcommand, WEHOSTVOIP_BROKER_URL=services.REDIS_URL,
+                    WEHOSTVOIP_DATABASE_URL=database_url)
     time.sleep(1.0)  # past the imports on an idle machine; still starting on a busy one
     code, output = _stops_after(process, signal.SIGTERM)
     assert code in {0, -signal.SIGTERM}, output
