@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.console import console_routes
 from api.downloads import download_routes
 from api.forwarded import forwarded_middleware
+from api.graphiql import graphiql_routes
 from api.graphql import GraphQLApp
 from api.health import healthz, readyz
 from api.hooks import hook_routes
@@ -22,6 +23,8 @@ from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
 from api.request_limits import RequestSizeLimit
 from api.security_headers import SecurityHeaders
+from api.pages import page_routes
+from core import passwords
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
@@ -32,6 +35,7 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
     """The API. ``instrumented=False`` drops the request metrics, access log, operation
     metrics and cost analysis: only to measure their overhead."""
     settings = settings or get_settings()
+    passwords.use_cost(settings.password_hash_cost)
     # Mutations dispatch background jobs after they commit.
     install_broker(settings.broker_url)
     worker_context.configure(settings)
@@ -82,6 +86,8 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
             *oauth_routes,
             *hook_routes,
             *metrics,
+            *(graphiql_routes if settings.graphiql_enabled else []),
+            *page_routes,
             # Last: the web console answers every GET no route above takes.
             *console_routes(settings.console_dir),
         ],

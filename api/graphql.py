@@ -22,7 +22,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -37,6 +37,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api import request_limits, token_refusal
 from api.authentication import authenticate, authenticate_bearer, origin_allowed, request_id
+from api.graphiql import graphiql_page
 from core.logs import LOG_CONTEXT
 from core.settings import ConfigurationError, Settings
 from schema import build_schema
@@ -161,6 +162,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return request_limits.decode_json(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page: assets served by the API itself, and the CSRF header sent from the cookie.
+        return HTMLResponse(graphiql_page())
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)

@@ -11,9 +11,11 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import migrations
@@ -61,8 +63,11 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _settings() -> Settings:
+    from core.passwords import use_cost
+
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    use_cost(settings.password_hash_cost)
     return settings
 
 
@@ -74,7 +79,28 @@ def _migrate(settings: Settings) -> None:
         engine.dispose()
 
 
+def _require_database_file(settings: Settings) -> None:
+    """A SQLite file that is not there: say where it was looked for, and why there.
+
+    The data directory is relative to the working directory, so the same command
+    run from another directory looks for another file.
+    """
+    url = make_url(settings.resolved_database_url)
+    if not is_sqlite(settings.resolved_database_url) or not url.database:
+        return
+    path = Path(url.database)
+    if path.exists():
+        return
+    raise CommandError(
+        f"no database at {path} (WEHOSTVOIP_DATA_DIR={settings.data_dir} is relative to the "
+        f"working directory, {Path.cwd()}): run the command in the directory where `serve` "
+        "or `migrate` created it, set WEHOSTVOIP_DATA_DIR or WEHOSTVOIP_DATABASE_URL, "
+        "or create a new database here with `wehostvoip migrate`"
+    )
+
+
 def _require_migrated(settings: Settings) -> None:
+    _require_database_file(settings)
     engine = make_sync_engine(settings.resolved_database_url)
     try:
         with engine.connect() as connection:
@@ -109,48 +135,66 @@ def serve(host: str | None, port: int | None) -> None:
     (`wehostvoip migrate`), and workers and the scheduler run as their own
     processes (`wehostvoip worker`, `wehostvoip scheduler`).
     """
-    import uvicorn
+    from workers.signals import termination_event
+
+    # First of all: from here on one SIGTERM/SIGINT stops whatever has started so far.
+    stop = termination_event()
 
     from api.app import create_app
+    from cli.serving import PortUnavailableError, bind, serve_until_stopped, url_of
     from workers.runtime import start_scheduler_thread, start_worker, stop_worker
-    from workers.signals import termination_event
 
     settings = _settings()
     if is_sqlite(settings.resolved_database_url):
         _migrate(settings)
     else:
         _require_migrated(settings)
-    broker = install_broker(settings.broker_url)
-    check_connection(broker)
-    worker_context.configure(settings)
-
-    # uvicorn re-raises the signal that stopped it once it has shut down; with
-    # our handler installed first, that sets ``stop`` instead of killing the
-    # process before the in-process worker has finished its messages.
-    stop = termination_event()
-    worker = None
-    if settings.in_process_broker:
-        from workers.jobs import reconcile
-
-        worker = start_worker(broker, threads=2)
-        reconcile()  # jobs queued before a restart run now, not at the next reconcile tick
-        start_scheduler_thread(stop)
-
-    host = host or settings.listen_host
-    port = port or settings.listen_port
-    base = f"http://{host}:{port}"
-    click.echo(f"WeHostVoIP {product_version()} serving on {base}")
-    if settings.graphiql_enabled:
-        click.echo(f"GraphiQL: open {base}/graphql in a browser")
+    if stop.is_set():
+        return
+    host = host if host is not None else settings.listen_host
+    port = port if port is not None else settings.listen_port
     try:
-        uvicorn.run(
-            # Forwarded headers are read by the app, from WEHOSTVOIP_TRUSTED_PROXIES only.
-            create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False
-        )
+        sock = bind(host, port)
+    except PortUnavailableError as error:
+        click.echo(f"wehostvoip: {error}", err=True)
+        sys.exit(EXIT_CONFIGURATION)
+    base = url_of(sock, host)
+    settings = _public_url_follows(settings, base)
+    worker = None
+    try:
+        broker = install_broker(settings.broker_url)
+        check_connection(broker)
+        worker_context.configure(settings)
+        if settings.in_process_broker and not stop.is_set():
+            from workers.jobs import reconcile
+
+            worker = start_worker(broker, threads=2)
+            reconcile()  # jobs queued before a restart run now, not at the next reconcile tick
+            start_scheduler_thread(stop)
+        app = create_app(settings)
+        if stop.is_set():
+            return
+        click.echo(f"WeHostVoIP {product_version()} serving on {base}")
+        if settings.graphiql_enabled:
+            click.echo(f"GraphiQL: open {settings.public_base_url}/graphql in a browser")
+        serve_until_stopped(app, sock, stop)
     finally:
         stop.set()
+        sock.close()
         if worker is not None:
             stop_worker(worker)
+
+
+def _public_url_follows(settings: Settings, served: str) -> Settings:
+    """On the embedded default, the public URL is where this process actually serves.
+
+    Links in e-mails, download links and the CSRF origin check all use it, so a
+    ``--port`` that the URL did not follow broke every browser mutation. In
+    production the public URL is a required setting and stays what it says.
+    """
+    if not settings.embedded or "public_base_url" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"public_base_url": served})
 
 
 @cli.command()
@@ -181,8 +225,10 @@ def worker(threads: int, metrics_port: int | None, metrics_address: str) -> None
     For the scaled set-up (WEHOSTVOIP_BROKER_URL=redis://... or amqp://...);
     with the in-process broker, `serve` runs the worker itself.
     """
-    from workers.runtime import start_worker, stop_worker
     from workers.signals import termination_event
+
+    stop = termination_event()  # first: a signal at any later moment stops the worker
+    from workers.runtime import start_worker, stop_worker
 
     settings = _settings()
     if settings.in_process_broker:
@@ -190,7 +236,6 @@ def worker(threads: int, metrics_port: int | None, metrics_address: str) -> None
             "the in-process broker (stub://) has no separate workers; "
             "set WEHOSTVOIP_BROKER_URL to redis://... or amqp://..., or use `wehostvoip serve`"
         )
-    stop = termination_event()
     broker = install_broker(settings.broker_url)
     check_connection(broker)
     worker_context.configure(settings)
@@ -211,8 +256,10 @@ def worker(threads: int, metrics_port: int | None, metrics_address: str) -> None
 @friendly_errors
 def scheduler() -> None:
     """Start periodic background work until SIGTERM (run one per deployment)."""
-    from workers.runtime import run_scheduler
     from workers.signals import termination_event
+
+    stop = termination_event()  # first: a signal at any later moment stops the scheduler
+    from workers.runtime import run_scheduler
 
     settings = _settings()
     if settings.in_process_broker:
@@ -220,7 +267,6 @@ def scheduler() -> None:
             "the in-process broker (stub://) runs its scheduler inside `wehostvoip serve`; "
             "set WEHOSTVOIP_BROKER_URL to redis://... or amqp://..."
         )
-    stop = termination_event()
     broker = install_broker(settings.broker_url)
     check_connection(broker)
     worker_context.configure(settings)
@@ -249,6 +295,7 @@ def admin_create(email: str, full_name: str, platform: bool, password_stdin: boo
     from core.operators import create_platform_operator
 
     settings = _settings()
+    _require_migrated(settings)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

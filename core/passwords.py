@@ -6,6 +6,9 @@ choices, no composition rules (they make passwords worse, not stronger).
 
 from __future__ import annotations
 
+from enum import StrEnum
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -14,7 +17,26 @@ from core.errors import DomainError, ErrorCode
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+class PasswordHashCost(StrEnum):
+    """How much work an argon2id hash costs.
+
+    STANDARD is the library's recommended profile (about 64 MiB and a tenth of a
+    second per hash): the only one for real accounts. MINIMAL costs almost
+    nothing and exists for test suites, which sign up thousands of accounts; the
+    settings refuse it in production. Hashes record their parameters, so either
+    profile verifies the other's hashes.
+    """
+
+    STANDARD = "standard"
+    MINIMAL = "minimal"
+
+
+_HASHERS = {
+    PasswordHashCost.STANDARD: PasswordHasher(),
+    PasswordHashCost.MINIMAL: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+_hasher = _HASHERS[PasswordHashCost.STANDARD]
 
 # Passwords of 12+ characters that still top every leaked-password list.
 _COMMON = frozenset(
@@ -26,11 +48,6 @@ _COMMON = frozenset(
         "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3", "passw0rd1234", "p@ssw0rd1234",
     }
 )
-
-# A hash computed once, verified against when the account does not exist, so
-# that a wrong e-mail costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not the password of anyone at all")
-
 
 def check_strength(password: str, *, email: str = "", full_name: str = "",
                    field: tuple[str, ...] = ("password",)) -> None:
@@ -52,6 +69,19 @@ def check_strength(password: str, *, email: str = "", full_name: str = "",
         raise weak("do not build the password from your name or e-mail address")
 
 
+def use_cost(cost: PasswordHashCost) -> None:
+    """Hash new passwords with ``cost`` in this process (from WEHOSTVOIP_PASSWORD_HASH_COST)."""
+    global _hasher
+    _hasher = _HASHERS[PasswordHashCost(cost)]
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # Verified against when the account does not exist, so that a wrong e-mail
+    # costs as much time as a wrong password.
+    return hasher.hash("not the password of anyone at all")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -59,7 +89,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; spends the same time when there is no hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return (_hasher.verify(password_hash or _dummy_hash(_hasher), password)
+                and bool(password_hash))
     except (VerificationError, InvalidHashError):
         return False
 

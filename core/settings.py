@@ -23,9 +23,14 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.dns_names import DnsNameError, normalise_fqdn, parse_resolver
+from core.passwords import PasswordHashCost
 
 ENV_PREFIX = "WEHOSTVOIP_"
 SECRET_KEY_FILE = "secret.key"
+
+
+# The settings that must not be guessed in production.
+PRODUCTION_REQUIRED = ("database_url", "secret_keys", "base_domain", "public_base_url")
 
 
 class Environment(StrEnum):
@@ -187,6 +192,11 @@ class Settings(BaseSettings):
         default=0.05, ge=0, le=10,
         description="How long an export waits for more changes before it reads them.",
     )
+    password_hash_cost: PasswordHashCost = Field(
+        default=PasswordHashCost.STANDARD,
+        description="argon2id work per administrator password; minimal is for test suites "
+        "only and refused in production.",
+    )
     job_resend_seconds: int = Field(
         default=120, ge=0, le=86400,
         description="A queued job not started this long after its message was sent is resent.",
@@ -302,12 +312,19 @@ class Settings(BaseSettings):
     def _require_production_settings(self) -> Settings:
         if self.environment is not Environment.PRODUCTION:
             return self
-        explicit = self.model_fields_set
-        for name in ("database_url", "secret_keys", "base_domain", "public_base_url"):
-            if name not in explicit:
-                raise ValueError(f"{ENV_PREFIX}{name.upper()} is required in production")
+        # Every problem at once: an operator fixing them one start at a time is slow.
+        missing = [f"{ENV_PREFIX}{name.upper()}" for name in PRODUCTION_REQUIRED
+                   if name not in self.model_fields_set]
+        problems = []
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            problems.append(f"{', '.join(missing)} {verb} required in production")
         if self.broker_url.startswith("stub:"):
-            raise ValueError(f"{ENV_PREFIX}BROKER_URL must name Redis or RabbitMQ in production")
+            problems.append(f"{ENV_PREFIX}BROKER_URL must name Redis or RabbitMQ in production")
+        if self.password_hash_cost is not PasswordHashCost.STANDARD:
+            problems.append(f"{ENV_PREFIX}PASSWORD_HASH_COST must be standard in production")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # Derived values --------------------------------------------------------
@@ -353,6 +370,10 @@ class Settings(BaseSettings):
         origins = {_origin(self.public_base_url), *self.cors_origins}
         if self.app_base_url:
             origins.add(_origin(self.app_base_url))
+        if self.embedded:
+            # On this machine's loopback, localhost and 127.0.0.1 are the same server
+            # to the person typing either into a browser.
+            origins |= {_loopback_twin(origin) for origin in origins}
         return origins
 
     @property
@@ -377,6 +398,18 @@ class Settings(BaseSettings):
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+_LOOPBACK_TWINS = {"localhost": "127.0.0.1", "127.0.0.1": "localhost"}
+
+
+def _loopback_twin(origin: str) -> str:
+    """http://localhost:8000 for http://127.0.0.1:8000 and back; any other origin as it is."""
+    parts = urlsplit(origin)
+    twin = _LOOPBACK_TWINS.get(parts.hostname or "")
+    if twin is None:
+        return origin
+    return f"{parts.scheme}://{twin}" + (f":{parts.port}" if parts.port else "")
 
 
 def decode_key(text: str) -> bytes:

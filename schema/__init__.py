@@ -7,8 +7,10 @@ are those classes merged, in a stable order; adding a domain is adding a folder.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +70,20 @@ def build_schema(settings: Settings | None = None, *, budget: QueryBudget | None
             # The first on_execute hook: see QueryCostLimit.
             lambda: QueryCostLimit(settings=settings, budget=spend_from),
         ]
-    schema = LoggedSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        extensions=[*([OperationMetrics] if instrumented else []), *extensions,
-                    *text_extensions(), RequestForgeryProtection, MaskUnexpectedErrors],
-    )
+    # The types are converted and validated once per process (the costly part); each
+    # app gets its own copy of the schema object with its own extensions, which are
+    # only factories that strawberry calls per request.
+    schema = copy.copy(_converted_schema())
+    schema.extensions = (*([OperationMetrics] if instrumented else []), *extensions,
+                         *text_extensions(), RequestForgeryProtection, MaskUnexpectedErrors)
     # Where the schema is not to be read (production), errors do not hint at it either.
     schema.hide_suggestions = settings is not None and not settings.introspection_enabled
     return schema
+
+
+@cache
+def _converted_schema() -> LoggedSchema:
+    return LoggedSchema(query=Query, mutation=Mutation, subscription=Subscription)
 
 
 __all__ = ["Mutation", "Query", "Subscription", "build_schema", "is_unexpected"]

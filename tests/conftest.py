@@ -20,7 +20,7 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 
 from api.app import create_app
-from core import migrations
+from core import migrations, passwords
 from core.database import make_sync_engine
 from core.settings import Settings
 from tests import services
@@ -31,6 +31,8 @@ TEST_BASE_DOMAIN = "wehostvoip.test"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Accounts made without an app (factories, core tests) are hashed cheaply too.
+    passwords.use_cost(passwords.PasswordHashCost.MINIMAL)
     if services.TEST_DATABASE not in {"sqlite", "postgresql"}:
         raise pytest.UsageError("WEHOSTVOIP_TEST_DATABASE must be sqlite or postgresql")
     if services.TEST_BROKER not in {"stub", "redis"}:
@@ -118,15 +120,20 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> str:
-    """The URL of a clean, migrated database for this test alone."""
+def fresh_database(template_database: str, tmp_path: Path) -> str:
+    """A clean, migrated database (a copy of the template file, or the emptied one)."""
     if services.TEST_DATABASE == "postgresql":
         _truncate_all(template_database)
         return template_database
     path = tmp_path / "wehostvoip.db"
     shutil.copyfile(template_database, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> str:
+    """The URL of a clean, migrated database for this test alone."""
+    return fresh_database(template_database, tmp_path)
 
 
 @pytest.fixture
@@ -154,6 +161,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "base_domain": TEST_BASE_DOMAIN,
         "public_base_url": "http://testserver",
     }
+    if overrides.get("environment") != "production":
+        # Tests sign up and log in thousands of times: cheap hashes (refused in production).
+        values["password_hash_cost"] = "minimal"
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

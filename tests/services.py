@@ -1,7 +1,8 @@
 """The external services tests may need, and whether this machine has them.
 
 Tests that need one carry its marker (``postgres``, ``redis``, ``rabbitmq``,
-``kamailio``). When the service is absent they are skipped with the reason;
+``kamailio``, ``browser``: a headless Chromium). When the service is absent
+they are skipped with the reason;
 with ``WEHOSTVOIP_TEST_REQUIRE_SERVICES=1`` (as in CI) they fail instead, so a
 run that silently skipped them cannot pass.
 """
@@ -25,7 +26,7 @@ TEST_DATABASE = os.environ.get("WEHOSTVOIP_TEST_DATABASE", "sqlite")
 TEST_BROKER = os.environ.get("WEHOSTVOIP_TEST_BROKER", "stub")
 REQUIRE_SERVICES = os.environ.get("WEHOSTVOIP_TEST_REQUIRE_SERVICES") == "1"
 
-SERVICE_MARKERS = ("postgres", "redis", "rabbitmq", "kamailio")
+SERVICE_MARKERS = ("postgres", "redis", "rabbitmq", "kamailio", "browser")
 
 
 @cache
@@ -68,6 +69,15 @@ def kamailio_problem() -> str | None:
     return None
 
 
+@cache
+def browser_problem() -> str | None:
+    from tests.browser import chromium_binary
+
+    if chromium_binary() is None:
+        return "not installed: chromium"
+    return None
+
+
 def service_problem(marker: str) -> str | None:
     """Why the service behind ``marker`` cannot be used, or None when it can."""
     return {
@@ -75,4 +85,5 @@ def service_problem(marker: str) -> str | None:
         "redis": redis_problem,
         "rabbitmq": rabbitmq_problem,
         "kamailio": kamailio_problem,
+        "browser": browser_problem,
     }[marker]()

@@ -430,11 +430,36 @@ def test_the_proxy_tables_are_created_before_kamailio_starts():
 
 def test_kamailio_reads_the_database_the_tables_were_created_in():
     tables_url = _service("kamailio-tables")["command"][-1]
-    command = _service("kamailio")["command"]
+    kamailio = _service("kamailio")
+    command = kamailio["command"]
     defines = dict(value.split("=", 1) for value in command[1::2])
     assert all(flag == "-A" for flag in command[::2])
-    assert defines["DBURL"].strip('"').split("@", 1)[1] == tables_url.split("@", 1)[1]
+    # The URL (and its password) is in the environment, which kamailio.cfg reads,
+    # not on the command line.
+    assert "DBURL" not in defines
+    assert not any("postgres://" in part for part in command)
+    database_url = kamailio["environment"]["KAMAILIO_DBURL"]
+    assert database_url.split("@", 1)[1] == tables_url.split("@", 1)[1]
+    assert "#!trydefenvs DBURL=KAMAILIO_DBURL" in (
+        ROOT / "routing_export" / "kamailio" / "kamailio.cfg").read_text()
     assert "CREATE DATABASE kamailio" in _compose()["configs"]["kamailio-database"]["content"]
+
+
+def test_kamailio_runs_unprivileged_with_a_health_check_its_shell_can_run():
+    dockerfile = (ROOT / _service("kamailio")["build"]["context"] / "Dockerfile").read_text()
+    assert "\nUSER kamailio\n" in dockerfile
+    test = _service("kamailio")["healthcheck"]["test"]
+    # Debian's /bin/sh is dash, which has no /dev/tcp: CMD-SHELL would always fail.
+    assert test[:3] == ["CMD", "bash", "-c"]
+    assert "core.version" in test[3]
+    assert "Content-Length: 48" in test[3]
+    body = test[3].split("\\r\\n\\r\\n", 1)[1].split("'", 1)[0]
+    assert len(body) == 48
+
+
+@pytest.mark.parametrize("service", ["api", "worker", "scheduler", "migrate", "kamailio"])
+def test_locally_built_images_are_not_pulled(service: str):
+    assert _service(service)["pull_policy"] == "build"
 
 
 def test_kamailio_runs_the_shipped_configuration():

@@ -132,7 +132,11 @@ def test_bad_setting_is_one_line_and_exit_2(tmp_path: Path, subcommand: str):
 def test_missing_production_setting_is_named(tmp_path: Path):
     result = run(tmp_path, "migrate", WEHOSTVOIP_ENVIRONMENT="production")
     assert result.returncode == 2
-    assert "WEHOSTVOIP_DATABASE_URL is required in production" in result.stderr
+    # Every missing setting on one line, not one per attempt.
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert ("WEHOSTVOIP_DATABASE_URL, WEHOSTVOIP_SECRET_KEYS, WEHOSTVOIP_BASE_DOMAIN, "
+            "WEHOSTVOIP_PUBLIC_BASE_URL are required in production") in result.stderr
+    assert "WEHOSTVOIP_BROKER_URL must name Redis or RabbitMQ" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -287,3 +291,23 @@ def test_admin_create_refuses_with_one_line(tmp_path: Path, password: str, messa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert message in lines[0]
+
+
+@pytest.mark.parametrize("arguments", [["jobs", "list"], ["routing", "status"],
+                                       ["admin", "create", "--email", "a@example.com",
+                                        "--platform", "--password-stdin"]])
+def test_a_missing_embedded_database_says_where_it_was_looked_for(tmp_path: Path,
+                                                                  arguments: list[str]):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [*COMMAND, *arguments], cwd=elsewhere, input="correct horse battery\n",
+        env={k: v for k, v in os.environ.items() if not k.startswith("WEHOSTVOIP_")},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"no database at {elsewhere / 'var' / 'wehostvoip.db'}" in lines[0]
+    assert f"working directory, {elsewhere}" in lines[0]
+    assert not (elsewhere / "var" / "wehostvoip.db").exists()  # nothing created by mistake

@@ -136,3 +136,25 @@ def test_base_domain_is_normalised_to_ascii(monkeypatch: pytest.MonkeyPatch):
 def test_dotenv_file_is_read(tmp_path: Path):
     (tmp_path / ".env").write_text("WEHOSTVOIP_LISTEN_PORT=9001\n")
     assert Settings().listen_port == 9001
+
+
+def test_embedded_loopback_origins_answer_to_both_names(monkeypatch: pytest.MonkeyPatch):
+    _set(monkeypatch, {"WEHOSTVOIP_PUBLIC_BASE_URL": "http://127.0.0.1:8123"})
+    assert {"http://127.0.0.1:8123", "http://localhost:8123"} <= load_settings().allowed_origins
+
+
+def test_production_origins_are_only_what_is_configured(monkeypatch: pytest.MonkeyPatch):
+    _set(monkeypatch, PRODUCTION | {"WEHOSTVOIP_PUBLIC_BASE_URL": "http://localhost:9000"})
+    assert load_settings().allowed_origins == {"http://localhost:9000"}
+
+
+def test_production_names_every_problem_at_once(monkeypatch: pytest.MonkeyPatch):
+    _set(monkeypatch, {"WEHOSTVOIP_ENVIRONMENT": "production",
+                       "WEHOSTVOIP_BASE_DOMAIN": "voip.example.net",
+                       "WEHOSTVOIP_PASSWORD_HASH_COST": "minimal"})
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        "WEHOSTVOIP_DATABASE_URL, WEHOSTVOIP_SECRET_KEYS, WEHOSTVOIP_PUBLIC_BASE_URL are "
+        "required in production; WEHOSTVOIP_BROKER_URL must name Redis or RabbitMQ in "
+        "production; WEHOSTVOIP_PASSWORD_HASH_COST must be standard in production")
