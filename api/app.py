@@ -21,9 +21,9 @@ from api.media import media_routes
 from api.metrics import metrics_routes
 from api.oauth import oauth_routes
 from api.observability import ObservabilityMiddleware
+from api.pages import page_routes
 from api.request_limits import RequestSizeLimit
 from api.security_headers import SecurityHeaders
-from api.pages import page_routes
 from core import passwords
 from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
