@@ -38,7 +38,8 @@ _DOCUMENT_HEADERS = {
 }
 # Prefixes the API answers itself; an unknown path under them is a 404, not the app.
 API_PREFIXES = (
-    "graphql", "healthz", "readyz", "metrics", "media/", "downloads/", "oauth/", "hooks/",
+    "graphql", "graphiql/", "pages/", "healthz", "readyz", "metrics", "media/", "downloads/",
+    "oauth/", "hooks/",
 )
 
 NOT_BUILT = """<!doctype html>

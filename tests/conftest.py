@@ -160,6 +160,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "secret_keys": TEST_SECRET_KEY,
         "base_domain": TEST_BASE_DOMAIN,
         "public_base_url": "http://testserver",
+        # No web console unless a test builds one: CI builds web/dist beside the suite.
+        "console_dir": data_dir / "no-console",
     }
     if overrides.get("environment") != "production":
         # Tests sign up and log in thousands of times: cheap hashes (refused in production).
