@@ -1,0 +1,170 @@
+// Call records: the calls the viewer may see, with the API's filters, cursor paging
+// and the filtered total; each row opens the record's legs and their rating.
+import { useState } from "react";
+import { Link } from "react-router-dom";
+import { useQuery } from "urql";
+import { describeError, noErrors } from "../api/errors";
+import { useSession } from "../auth/session";
+import { graphql } from "../gql";
+import type { CallDirection, CallRecordFilter, CallState, Service } from "../gql/graphql";
+import { useDebounced } from "../ui/debounce";
+import { GeneralErrors } from "../ui/form";
+import { formatDate } from "../ui/format";
+import { useCustomerChoices, useTenantChoices } from "../ui/options";
+import { Pager, usePaging } from "../ui/paging";
+import { dayAfter, dayStart, lower, seconds } from "../ui/period";
+
+export const CallRecordsDocument = graphql(`
+  query CallRecords($filter: CallRecordFilter, $first: Int, $after: String, $last: Int, $before: String) {
+    callRecords(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        node {
+          id direction state caller callee setupAt durationSeconds sipCode sipReason
+          tenant { id name }
+        }
+      }
+    }
+  }
+`);
+
+export type Filters = {
+  from: string;
+  to: string;
+  customer: string;
+  tenant: string;
+  direction: string;
+  legType: string;
+  answered: string;
+  state: string;
+  number: string;
+};
+
+export const NO_FILTERS: Filters = { from: "", to: "", customer: "", tenant: "", direction: "", legType: "", answered: "", state: "", number: "" };
+
+// The form's choices as the API's CallRecordFilter (blank: not filtered).
+export function callRecordFilter(filters: Filters): CallRecordFilter {
+  return {
+    startedAfter: dayStart(filters.from),
+    startedBefore: dayAfter(filters.to),
+    customer: filters.customer || null,
+    tenant: filters.tenant || null,
+    direction: (filters.direction || null) as CallDirection | null,
+    legType: (filters.legType || null) as Service | null,
+    answered: filters.answered === "" ? null : filters.answered === "yes",
+    state: (filters.state || null) as CallState | null,
+    number: filters.number.trim() || null,
+  };
+}
+
+const DIRECTIONS: CallDirection[] = ["OUTBOUND", "INBOUND", "INTERNAL"];
+const SERVICES: Service[] = ["PSTN", "DID", "TOLL_FREE", "SIP"];
+const STATES: CallState[] = ["ANSWERED", "COMPLETED", "FAILED", "END_UNKNOWN"];
+
+export default function CallRecords() {
+  const { kind } = useSession();
+  const paging = usePaging();
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const number = useDebounced(filters.number);
+  const customers = useCustomerChoices(kind !== "PLATFORM" && kind !== "ISP");
+  const tenants = useTenantChoices(kind === "TENANT" || kind === null);
+  const [{ data, error, fetching }] = useQuery({
+    query: CallRecordsDocument,
+    variables: { filter: callRecordFilter({ ...filters, number }), ...paging.vars },
+  });
+  const set = (name: keyof Filters) => (event: { target: { value: string } }) => {
+    setFilters((current) => ({ ...current, [name]: event.target.value }));
+    paging.reset();
+  };
+  const records = data?.callRecords;
+  const filtered = Object.values(filters).some(Boolean);
+  return (
+    <section>
+      <h1>Call records</h1>
+      <form className="filters" role="search" aria-label="Call record filters" onSubmit={(event) => event.preventDefault()}>
+        <label>From <input type="date" value={filters.from} onChange={set("from")} /></label>
+        <label>To (included) <input type="date" value={filters.to} onChange={set("to")} /></label>
+        {customers && (
+          <label>
+            Customer{" "}
+            <select value={filters.customer} onChange={set("customer")}>
+              <option value="">(all)</option>
+              {customers.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
+            </select>
+          </label>
+        )}
+        {tenants && (
+          <label>
+            Tenant{" "}
+            <select value={filters.tenant} onChange={set("tenant")}>
+              <option value="">(all)</option>
+              {tenants.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
+            </select>
+          </label>
+        )}
+        <label>
+          Direction{" "}
+          <select value={filters.direction} onChange={set("direction")}>
+            <option value="">(all)</option>
+            {DIRECTIONS.map((value) => <option key={value} value={value}>{lower(value)}</option>)}
+          </select>
+        </label>
+        <label>
+          Leg type{" "}
+          <select value={filters.legType} onChange={set("legType")}>
+            <option value="">(all)</option>
+            {SERVICES.map((value) => <option key={value} value={value}>{lower(value)}</option>)}
+          </select>
+        </label>
+        <label>
+          Answered{" "}
+          <select value={filters.answered} onChange={set("answered")}>
+            <option value="">(all)</option>
+            <option value="yes">answered</option>
+            <option value="no">not answered</option>
+          </select>
+        </label>
+        <label>
+          State{" "}
+          <select value={filters.state} onChange={set("state")}>
+            <option value="">(all)</option>
+            {STATES.map((value) => <option key={value} value={value}>{lower(value)}</option>)}
+          </select>
+        </label>
+        <label>
+          Number <input type="search" value={filters.number} placeholder="+44 or 201" onChange={set("number")} />
+        </label>
+        {filtered && <button type="button" onClick={() => { setFilters(NO_FILTERS); paging.reset(); }}>Clear filters</button>}
+      </form>
+      <GeneralErrors errors={noErrors} extra={describeError(error)} />
+      <table>
+        <caption className="visually-hidden">Call records</caption>
+        <thead>
+          <tr>
+            <th scope="col">Set up</th><th scope="col">Direction</th><th scope="col">Caller</th><th scope="col">Callee</th>
+            <th scope="col">State</th><th scope="col">Duration</th><th scope="col">SIP</th><th scope="col">Tenant</th>
+          </tr>
+        </thead>
+        <tbody>
+          {records?.edges.map(({ node }) => (
+            <tr key={node.id}>
+              <td><Link to={`/call-records/${encodeURIComponent(node.id)}`}>{formatDate(node.setupAt)}</Link></td>
+              <td>{lower(node.direction)}</td>
+              <td>{node.caller}</td>
+              <td>{node.callee}</td>
+              <td>{lower(node.state)}</td>
+              <td>{seconds(node.durationSeconds)}</td>
+              <td>{node.sipCode} {node.sipReason}</td>
+              <td>{node.tenant?.name ?? "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {records && records.totalCount === 0 && !fetching && (
+        <p className="empty">{filtered ? "No call matches these filters." : "No calls yet."}</p>
+      )}
+      <Pager pageInfo={records?.pageInfo} totalCount={records?.totalCount} paging={paging} noun="calls" />
+    </section>
+  );
+}
