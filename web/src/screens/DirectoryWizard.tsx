@@ -10,7 +10,7 @@ import { useSession } from "../auth/session";
 import { graphql } from "../gql";
 import type { DirectoryProvider } from "../gql/graphql";
 import { ConfirmButton } from "../ui/confirm";
-import { Field, formValues, GeneralErrors } from "../ui/form";
+import { Field, fileText, formValues, GeneralErrors } from "../ui/form";
 import { formatDate } from "../ui/format";
 import { JobProgress, type FinishedJob } from "../ui/job";
 import { Pager, usePaging } from "../ui/paging";
@@ -363,7 +363,7 @@ export function ServiceAccountForm({ tenant, onLinked }: { tenant: string; onLin
       const form = event.currentTarget;
       const file = (form.elements.namedItem("keyJson") as HTMLInputElement).files?.[0];
       if (!file) return;
-      const keyJson = await file.text();
+      const keyJson = await fileText(file);
       const payload = (await link({ input: { tenant, keyJson, adminEmail: formValues(form).adminEmail } })).data
         ?.directoryServiceAccountLink;
       setErrors(mapUserErrors(payload?.errors, ["keyJson", "adminEmail"]));

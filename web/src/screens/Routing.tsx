@@ -19,7 +19,7 @@ const RoutingStatusDocument = graphql(`
   }
 `);
 
-type ProxyState = { enabled: boolean; appliedGeneration: number; lastSuccessAt?: string | null; lastErrorAt?: string | null };
+type ProxyState = { enabled: boolean; appliedGeneration: number; lastError?: string | null; lastSuccessAt?: string | null; lastErrorAt?: string | null };
 
 // One proxy's state in words: in step, behind, or failing since its last success.
 export function proxyStatus(proxy: ProxyState, generation: number): string {

@@ -38,7 +38,7 @@ const DownloadLinkDocument = graphql(`
 `);
 const RerateDocument = graphql(`
   mutation CallRecordsRerate($input: CallRecordsRerateInput!) {
-    callRecordsRerate(input: $input) { legs changed previousTotal errors { field code message } }
+    callRecordsRerate(input: $input) { legs changed previousTotal newTotal errors { field code message } }
   }
 `);
 
@@ -106,11 +106,10 @@ export default function Usage() {
       {summary && period && (
         <>
           <Summary summary={summary} />
-          {canEdit && (
-            <PeriodActions key={`${period.customer}/${from}/${to}`} customer={period.customer} from={from!} to={to!}
-              rerate={kind === "PLATFORM" || kind === "ISP"}
-              report={(list) => setErrors(mapUserErrors(list, PERIOD_FIELDS))} onRerated={() => refetch({ requestPolicy: "network-only" })} />
-          )}
+          {/* Exporting is reading (a viewer may); re-rating is for the ISP's administrators. */}
+          <PeriodActions key={`${period.customer}/${from}/${to}`} customer={period.customer} from={from!} to={to!}
+            rerate={canEdit && (kind === "PLATFORM" || kind === "ISP")}
+            report={(list) => setErrors(mapUserErrors(list, PERIOD_FIELDS))} onRerated={() => refetch({ requestPolicy: "network-only" })} />
         </>
       )}
     </section>
@@ -224,7 +223,7 @@ export function PeriodActions({ customer, from, to, rerate, report, onRerated }:
               report(payload?.errors ?? []);
               if (payload && payload.errors.length === 0) {
                 setResult(`${payload.legs} legs rated again, ${payload.changed} changed` +
-                  (payload.previousTotal != null ? `; the total was ${payload.previousTotal} before.` : "."));
+                  (payload.previousTotal != null ? `; usage charges ${payload.previousTotal} before, ${payload.newTotal ?? "—"} now.` : "."));
                 onRerated();
               }
             }}
