@@ -1,6 +1,6 @@
 // Call records: the calls the viewer may see, with the API's filters, cursor paging
 // and the filtered total; each row opens the record's legs and their rating.
-import { useState } from "react";
+import { useId, useState, type ChangeEvent } from "react";
 import { Link } from "react-router-dom";
 import { useQuery } from "urql";
 import { describeError, noErrors } from "../api/errors";
@@ -62,6 +62,33 @@ const DIRECTIONS: CallDirection[] = ["OUTBOUND", "INBOUND", "INTERNAL"];
 const SERVICES: Service[] = ["PSTN", "DID", "TOLL_FREE", "SIP"];
 const STATES: CallState[] = ["ANSWERED", "COMPLETED", "FAILED", "END_UNKNOWN"];
 
+const enumOptions = (values: readonly string[]) => values.map((value) => ({ value, label: lower(value) }));
+
+// A filter's label names only it (a <label> wrapping a <select> would also read out its options).
+function FilterSelect({ label, value, onChange, options }: {
+  label: string; value: string; onChange: (event: ChangeEvent<HTMLSelectElement>) => void; options: readonly { value: string; label: string }[];
+}) {
+  const id = useId();
+  return (
+    <span className="filter">
+      <label htmlFor={id}>{label}</label>{" "}
+      <select id={id} value={value} onChange={onChange}>
+        <option value="">(all)</option>
+        {options.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
+      </select>
+    </span>
+  );
+}
+
+function FilterInput({ label, ...input }: { label: string } & React.InputHTMLAttributes<HTMLInputElement>) {
+  const id = useId();
+  return (
+    <span className="filter">
+      <label htmlFor={id}>{label}</label> <input id={id} {...input} />
+    </span>
+  );
+}
+
 export default function CallRecords() {
   const { kind } = useSession();
   const paging = usePaging();
@@ -82,59 +109,17 @@ export default function CallRecords() {
   return (
     <section>
       <h1>Call records</h1>
-      <form className="filters" role="search" aria-label="Call record filters" onSubmit={(event) => event.preventDefault()}>
-        <label>From <input type="date" value={filters.from} onChange={set("from")} /></label>
-        <label>To (included) <input type="date" value={filters.to} onChange={set("to")} /></label>
-        {customers && (
-          <label>
-            Customer{" "}
-            <select value={filters.customer} onChange={set("customer")}>
-              <option value="">(all)</option>
-              {customers.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
-            </select>
-          </label>
-        )}
-        {tenants && (
-          <label>
-            Tenant{" "}
-            <select value={filters.tenant} onChange={set("tenant")}>
-              <option value="">(all)</option>
-              {tenants.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
-            </select>
-          </label>
-        )}
-        <label>
-          Direction{" "}
-          <select value={filters.direction} onChange={set("direction")}>
-            <option value="">(all)</option>
-            {DIRECTIONS.map((value) => <option key={value} value={value}>{lower(value)}</option>)}
-          </select>
-        </label>
-        <label>
-          Leg type{" "}
-          <select value={filters.legType} onChange={set("legType")}>
-            <option value="">(all)</option>
-            {SERVICES.map((value) => <option key={value} value={value}>{lower(value)}</option>)}
-          </select>
-        </label>
-        <label>
-          Answered{" "}
-          <select value={filters.answered} onChange={set("answered")}>
-            <option value="">(all)</option>
-            <option value="yes">answered</option>
-            <option value="no">not answered</option>
-          </select>
-        </label>
-        <label>
-          State{" "}
-          <select value={filters.state} onChange={set("state")}>
-            <option value="">(all)</option>
-            {STATES.map((value) => <option key={value} value={value}>{lower(value)}</option>)}
-          </select>
-        </label>
-        <label>
-          Number <input type="search" value={filters.number} placeholder="+44 or 201" onChange={set("number")} />
-        </label>
+      <form className="toolbar" role="search" aria-label="Call record filters" onSubmit={(event) => event.preventDefault()}>
+        <FilterInput label="From" type="date" value={filters.from} onChange={set("from")} />
+        <FilterInput label="To (included)" type="date" value={filters.to} onChange={set("to")} />
+        {customers && <FilterSelect label="Customer" value={filters.customer} onChange={set("customer")} options={customers} />}
+        {tenants && <FilterSelect label="Tenant" value={filters.tenant} onChange={set("tenant")} options={tenants} />}
+        <FilterSelect label="Direction" value={filters.direction} onChange={set("direction")} options={enumOptions(DIRECTIONS)} />
+        <FilterSelect label="Leg type" value={filters.legType} onChange={set("legType")} options={enumOptions(SERVICES)} />
+        <FilterSelect label="Answered" value={filters.answered} onChange={set("answered")}
+          options={[{ value: "yes", label: "answered" }, { value: "no", label: "not answered" }]} />
+        <FilterSelect label="State" value={filters.state} onChange={set("state")} options={enumOptions(STATES)} />
+        <FilterInput label="Number" type="search" value={filters.number} placeholder="+44 or 201" onChange={set("number")} />
         {filtered && <button type="button" onClick={() => { setFilters(NO_FILTERS); paging.reset(); }}>Clear filters</button>}
       </form>
       <GeneralErrors errors={noErrors} extra={describeError(error)} />
