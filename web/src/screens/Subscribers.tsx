@@ -1,6 +1,6 @@
 // A tenant's subscribers (extensions): search and status filter, paging, one at a
 // time or in bulk (all or nothing), SIP password reveal (audited), deletion.
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { graphql } from "../gql";
@@ -91,7 +91,10 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
   const [revealed, setRevealed] = useState<Record<string, string>>({});
   const [rowErrors, setRowErrors] = useState<FormErrors>(noErrors);
   const [mode, setMode] = useState<"one" | "bulk" | null>(null);
-  const [editing, setEditing] = useState<Subscriber | null>(null);
+  // The subscriber being edited follows the list as it is read again (after a save the
+  // list first shows its previous answer, then the server's).
+  const [editingId, setEditingId] = useState<string | null>(null);
+  const editing = data?.subscribers.edges.find((edge) => edge.node.id === editingId)?.node ?? null;
   return (
     <div>
       <h2>Subscribers</h2>
@@ -117,7 +120,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
       <GeneralErrors errors={rowErrors} extra={describeError(error)} />
       {mode === "one" && <SubscriberForm tenantId={tenantId} onDone={() => setMode(null)} />}
       {mode === "bulk" && <BulkForm tenantId={tenantId} onDone={() => setMode(null)} />}
-      {editing && <EditForm key={editing.id} subscriber={editing} onDone={() => setEditing(null)} />}
+      {editing && <EditForm key={editing.id} subscriber={editing} onDone={() => setEditingId(null)} />}
       <table>
         <caption className="visually-hidden">Subscribers</caption>
         <thead>
@@ -138,7 +141,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
               <td>{node.source.toLowerCase()}</td>
               {canEdit && (
                 <td className="actions">
-                  <button type="button" aria-label={`Edit ${node.username}`} onClick={() => setEditing(node)}>Edit</button>
+                  <button type="button" aria-label={`Edit ${node.username}`} onClick={() => setEditingId(node.id)}>Edit</button>
                   {revealed[node.id] ? (
                     <code aria-label={`SIP password of ${node.username}`}>{revealed[node.id]}</code>
                   ) : (
@@ -289,7 +292,11 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
   const [state, update] = useMutation(UpdateDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [warnings, setWarnings] = useState<string[]>([]);
-  const [{ data: groups }] = useQuery({ query: SecurityGroupsDocument, variables: { tenant: subscriber.tenantId } });
+  const [{ data: groupsNow }] = useQuery({ query: SecurityGroupsDocument, variables: { tenant: subscriber.tenantId } });
+  // While the groups are read again (after any save) the form stays, with what it has typed.
+  const lastGroups = useRef(groupsNow);
+  if (groupsNow) lastGroups.current = groupsNow;
+  const groups = lastGroups.current;
   if (!groups) return <p role="status">Loading…</p>;
   return (
     <form
