@@ -1,7 +1,9 @@
 // End to end in a real browser: an ISP signs up from the e-mailed link and sets up a
 // carrier, numbers, a dial plan, a customer, a tenant and its subscribers, downloads
-// the credentials sheet; a tenant viewer cannot edit; a second ISP never sees the
-// first one's objects. Screenshots of each main screen go to e2e/artifacts/.
+// the credentials sheet; a tenant viewer cannot edit; call records (empty: the filters
+// and the empty state), a customer's usage (zeros), its CSV export and re-rating, vendor
+// rates, a subscriber's password reset and PIN; a platform operator's SIP proxy in
+// Routing; a second ISP never sees the first one's objects. Screenshots of each main screen go to e2e/artifacts/.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
