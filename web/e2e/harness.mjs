@@ -112,6 +112,15 @@ export async function startServer({ smtpPort, settings = {} } = {}) {
   }
   return {
     base,
+    // The project's CLI against the same database (e.g. `admin create --platform`).
+    cli(args, input = "") {
+      return new Promise((done, fail) => {
+        const run = spawn(join(VENV, "bin", "wehostvoip"), args, { cwd: dataDir, env, stdio: ["pipe", "inherit", "inherit"] });
+        run.once("error", fail);
+        run.once("exit", (code) => (code === 0 ? done() : fail(new Error(`wehostvoip ${args.join(" ")} exited ${code}`))));
+        run.stdin.end(input);
+      });
+    },
     async stop() {
       child.kill("SIGTERM");
       await new Promise((done) => (child.exitCode !== null ? done() : child.once("exit", done)));

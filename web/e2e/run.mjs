@@ -1,9 +1,11 @@
 // End to end in a real browser: an ISP signs up from the e-mailed link and sets up a
 // carrier, numbers, a dial plan, a customer, a tenant and its subscribers, downloads
-// the credentials sheet; a tenant viewer cannot edit; a second ISP never sees the
-// first one's objects. Screenshots of each main screen go to e2e/artifacts/.
+// the credentials sheet; a tenant viewer cannot edit; call records (empty: the filters
+// and the empty state), a customer's usage (zeros), its CSV export and re-rating, vendor
+// rates, a subscriber's password reset and PIN; a platform operator's SIP proxy in
+// Routing; a second ISP never sees the first one's objects. Screenshots of each main screen go to e2e/artifacts/.
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium, startServer, startServices, WEB } from "./harness.mjs";
 
@@ -41,6 +43,27 @@ async function newContext(browser, options) {
   const context = await browser.newContext(options);
   context.setDefaultTimeout(60000);
   return context;
+}
+
+// Every screen's queries are paid from the viewer's query budget, which refills over
+// time; a long run of screens (each save reads every list on screen again) can spend
+// it. Before the steps that read a lot, wait until the budget has refilled to `points`.
+async function budgetBack(page, points) {
+  const deadline = Date.now() + 90000;
+  for (;;) {
+    const remaining = await page.evaluate(async () => {
+      const csrf = document.cookie.match(/(?:^|; )whv_csrf=([^;]*)/)?.[1] ?? "";
+      const response = await fetch("/graphql", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": decodeURIComponent(csrf) },
+        body: JSON.stringify({ query: "{ me { id } }" }),
+      });
+      return (await response.json()).extensions?.cost?.remaining ?? 0;
+    });
+    if (remaining >= points) return;
+    if (Date.now() > deadline) throw new Error(`the query budget stayed at ${remaining}`);
+    await new Promise((wake) => setTimeout(wake, 1000));
+  }
 }
 
 function tokenOf(message) {
@@ -338,7 +361,7 @@ async function main() {
         await viewer.goto(`${base}${path}`);
         await viewer.getByRole("cell", { name: seen, exact: true }).first().waitFor();
         const buttons = await viewer.locator("main button").allTextContents();
-        const edits = buttons.filter((text) => /^(New|Add|Import|Delete|Edit|Save|Bulk|Reveal|Release|Download)/.test(text));
+        const edits = buttons.filter((text) => /^(New|Add|Import|Delete|Edit|Save|Bulk|Reveal|Reset|Re-rate|Release|Download)/.test(text));
         assert.deepEqual(edits, [], `no edit control on ${path}`);
       }
       await screenshot(viewer, "isp-viewer");
@@ -381,7 +404,112 @@ async function main() {
       await screenshot(page, "audit");
     });
 
+    await step("call records: the empty state, and the filters work", page, async () => {
+      await page.getByRole("link", { name: "Call records" }).click();
+      await page.getByRole("heading", { name: "Call records" }).waitFor();
+      await page.getByText("No calls yet.").waitFor();
+      await page.getByRole("status").filter({ hasText: /^0 calls$/ }).waitFor();
+      const filters = page.getByRole("search", { name: "Call record filters" });
+      await filters.getByLabel("Customer").selectOption({ label: "Acme Corp" });
+      await filters.getByLabel("Direction").selectOption("INBOUND");
+      await filters.getByLabel("Answered").selectOption("yes");
+      await filters.getByLabel("From").fill("2026-01-01");
+      await filters.getByLabel("Number").fill("+44");
+      await page.getByText("No call matches these filters.").waitFor();
+      await screenshot(page, "call-records");
+      await filters.getByRole("button", { name: "Clear filters" }).click();
+      await page.getByText("No calls yet.").waitFor();
+    });
+
+    await step("usage: a customer's period answers zeros; its CSV export downloads; re-rating is confirmed", page, async () => {
+      await page.getByRole("link", { name: "Usage" }).click();
+      const period = page.locator("form[aria-label='Usage period']");
+      await period.getByLabel("Customer").selectOption({ label: "Acme Corp" });
+      // A period that ends before it starts is refused at "To".
+      await period.getByLabel("From").fill("2026-06-30");
+      await period.getByLabel("To (included)").fill("2026-06-01");
+      await period.getByRole("button", { name: "Show usage" }).click();
+      await period.locator('input[name="to"][aria-invalid="true"]').waitFor();
+      const today = new Date().toISOString().slice(0, 10);
+      await period.getByLabel("From").fill(`${today.slice(0, 8)}01`);
+      await period.getByLabel("To (included)").fill(today);
+      await period.getByRole("button", { name: "Show usage" }).click();
+      await page.getByTestId("usage-calls").filter({ hasText: "0 (0 answered)" }).waitFor();
+      await page.getByText("No rated calls in this period.").waitFor();
+      await screenshot(page, "usage");
+      await page.getByRole("button", { name: "Export CSV" }).click();
+      await page.getByText(/Call records export: succeeded/).waitFor({ timeout: 60000 });
+      const [download] = await Promise.all([
+        page.waitForEvent("download", { timeout: 30000 }),
+        page.getByRole("button", { name: "Download CSV" }).click(),
+      ]);
+      const path = join(ARTIFACTS, download.suggestedFilename());
+      await download.saveAs(path);
+      assert.match(download.suggestedFilename(), /\.csv$/);
+      assert.match(readFileSync(path, "utf8"), /^\uFEFF?[a-z_]+,/, "the CSV starts with its header");
+      await page.getByRole("button", { name: "Re-rate the period" }).click();
+      await page.getByRole("heading", { name: "Rate this period's calls again?" }).waitFor();
+      await page.getByRole("dialog").getByRole("button", { name: "Re-rate the period" }).click();
+      await page.getByText(/^0 legs rated again, 0 changed/).waitFor();
+    });
+
+    await step("vendor rates imported on the carrier", page, async () => {
+      await page.getByRole("link", { name: "Carriers" }).click();
+      await page.getByRole("link", { name: "Carrier One" }).click();
+      const form = page.locator("form[aria-label='Import vendor rates']");
+      const rates = "prefix,rate_per_minute,description\n+44,0.0080,United Kingdom\n+1,0.0040,North America\n";
+      await form.getByLabel("Vendor rates CSV").setInputFiles({ name: "vendor.csv", mimeType: "text/csv", buffer: Buffer.from(rates) });
+      await form.getByRole("button", { name: "Import vendor rates" }).click();
+      await page.getByText("2 vendor rates imported.").waitFor();
+      await screenshot(page, "vendor-rates");
+    });
+
+    await step("a subscriber's SIP password reset and PIN set", page, async () => {
+      await page.goto(tenantUrl);
+      await page.getByRole("button", { name: "Reset password" }).last().click();
+      await page.getByRole("dialog").getByRole("button", { name: "Reset password" }).click();
+      const password = await page.getByLabel(/^SIP password of /).last().textContent();
+      assert.ok(password && password.length >= 12, "a new SIP password is shown");
+      await page.getByRole("button", { name: "Edit alice" }).click();
+      const edit = page.locator("form[aria-label='Edit alice']");
+      await edit.getByLabel("New facility PIN").fill("4417");
+      await edit.getByRole("button", { name: "Save" }).click();
+      await edit.waitFor({ state: "detached" });
+      await page.getByRole("button", { name: "Edit alice" }).click();
+      await page.locator("form[aria-label='Edit alice']").getByText("A PIN is set; leave blank to keep it.").waitFor();
+      await page.locator("form[aria-label='Edit alice']").getByRole("button", { name: "Close" }).click();
+    });
+
+    await step("a platform operator adds a SIP proxy and sees it in Routing", page, async () => {
+      await server.cli(["admin", "create", "--platform", "--email", "ops@platform.example.com", "--name", "Ops", "--password-stdin"], `${PASSWORD}\n`);
+      const context = await newContext(browser, { viewport: { width: 1366, height: 768 } });
+      const ops = await context.newPage();
+      await ops.goto(`${base}/login`);
+      await ops.getByLabel("E-mail").fill("ops@platform.example.com");
+      await ops.getByLabel("Password").fill(PASSWORD);
+      await ops.getByRole("button", { name: "Log in" }).click();
+      await ops.getByRole("link", { name: "SIP proxies" }).click();
+      await ops.getByText("No proxy yet.").waitFor();
+      await ops.getByRole("button", { name: "New proxy" }).click();
+      const form = ops.locator("form[aria-label='New proxy']");
+      await form.getByLabel("Name").fill("edge-1");
+      await form.getByLabel("Database URL").fill("mysql://kamailio@db/kamailio");
+      await form.getByLabel("JSON-RPC URL").fill("http://127.0.0.1:9/RPC");
+      await form.getByRole("button", { name: "Create" }).click();
+      await form.locator('input[name="databaseUrl"][aria-invalid="true"]').waitFor();
+      await form.getByLabel("Database URL").fill("postgres://kamailio:secret@127.0.0.1:9/kamailio");
+      await form.getByRole("button", { name: "Create" }).click();
+      await ops.getByRole("cell", { name: "edge-1", exact: true }).waitFor();
+      assert.equal(await ops.getByText("secret").count(), 0, "the database password is not shown");
+      await screenshot(ops, "sip-proxies");
+      await ops.getByRole("navigation", { name: "Screens" }).getByRole("link", { name: "Routing" }).click();
+      await ops.getByRole("table", { name: "Proxies" }).getByRole("cell", { name: "edge-1", exact: true }).waitFor();
+      await screenshot(ops, "routing-proxies");
+      await context.close();
+    });
+
     await step("a domain to verify shows its TXT record; an SMBC", page, async () => {
+      await budgetBack(page, 20000);
       await page.getByRole("link", { name: "Domains" }).click();
       await page.getByRole("textbox", { name: "Domain" }).fill("acme.example.com");
       await page.getByRole("button", { name: "Add domain" }).click();
@@ -414,6 +542,13 @@ async function main() {
       await page.getByRole("button", { name: "Create" }).click();
       await page.getByRole("link", { name: "Open the tenant" }).click();
       await page.getByRole("link", { name: /^Directory link/ }).click();
+
+      // A Google service account is the other way in; a key that is not one is refused at its field.
+      const account = page.locator("form[aria-label='Service account']");
+      await account.getByLabel("Service account key (JSON)").setInputFiles({ name: "key.json", mimeType: "application/json", buffer: Buffer.from("{}") });
+      await account.getByLabel("Administrator e-mail").fill("it@acme.example.com");
+      await account.getByRole("button", { name: "Link with the service account" }).click();
+      await account.locator('input[name="keyJson"][aria-invalid="true"]').waitFor();
 
       await page.getByRole("button", { name: "Go to the provider's consent page" }).click();
       // The fake consents at once and sends the browser back through our callback.

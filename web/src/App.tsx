@@ -28,6 +28,10 @@ const Domains = lazy(() => import("./screens/Domains"));
 const Smbcs = lazy(() => import("./screens/Smbcs"));
 const ApiTokens = lazy(() => import("./screens/ApiTokens"));
 const DirectoryWizard = lazy(() => import("./screens/DirectoryWizard"));
+const CallRecords = lazy(() => import("./screens/CallRecords"));
+const CallRecordDetail = lazy(() => import("./screens/CallRecordDetail"));
+const Usage = lazy(() => import("./screens/Usage"));
+const SipProxies = lazy(() => import("./screens/SipProxies"));
 
 // Dispatched by the API client when a mutation answers UNAUTHENTICATED.
 export const SESSION_ENDED = "wehostvoip:session-ended";
@@ -102,6 +106,10 @@ export function App() {
           <Route path="domains" element={<Lazy><Domains /></Lazy>} />
           <Route path="smbcs" element={<Lazy><Smbcs /></Lazy>} />
           <Route path="api-tokens" element={<Lazy><ApiTokens /></Lazy>} />
+          <Route path="call-records" element={<Lazy><CallRecords /></Lazy>} />
+          <Route path="call-records/:id" element={<Lazy><CallRecordDetail /></Lazy>} />
+          <Route path="usage" element={<Lazy><Usage /></Lazy>} />
+          <Route path="sip-proxies" element={<Lazy><SipProxies /></Lazy>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

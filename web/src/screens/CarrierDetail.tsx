@@ -52,6 +52,15 @@ const GatewaysReorderDocument = graphql(`
   }
 `);
 
+const VendorRatesImportDocument = graphql(`
+  mutation VendorRatesImport($input: VendorRatesImportInput!) {
+    vendorRatesImport(input: $input) { carrier { id } entries errors { field code message } }
+  }
+`);
+const RateDeckTemplateDocument = graphql(`
+  query VendorRatesTemplate { rateDeckTemplate }
+`);
+
 const GATEWAY_FIELDS = ["address", "description", "strip", "prefix", "fromUser", "fromDisplay", "addPai"];
 
 export default function CarrierDetail() {
@@ -205,6 +214,46 @@ export default function CarrierDetail() {
           <button type="submit">Add gateway</button>
         </form>
       )}
+      {canEdit && <VendorRatesImport carrier={id} />}
     </section>
+  );
+}
+
+// What the carrier charges the ISP per minute by destination prefix, from a CSV
+// shaped like the rate deck template; it replaces the carrier's vendor rates whole.
+export function VendorRatesImport({ carrier }: { carrier: string }) {
+  const [{ data }] = useQuery({ query: RateDeckTemplateDocument, requestPolicy: "cache-first" });
+  const [state, importRates] = useMutation(VendorRatesImportDocument);
+  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const [imported, setImported] = useState<number | null>(null);
+  const template = data?.rateDeckTemplate ? `data:text/csv;charset=utf-8,${encodeURIComponent(data.rateDeckTemplate)}` : undefined;
+  return (
+    <form
+      className="card"
+      aria-label="Import vendor rates"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const form = event.currentTarget;
+        const file = (form.elements.namedItem("file") as HTMLInputElement).files?.[0];
+        if (!file) return;
+        setImported(null);
+        const payload = (await importRates({ input: { carrier, file } })).data?.vendorRatesImport;
+        setErrors(mapUserErrors(payload?.errors, ["file"]));
+        if (payload && payload.errors.length === 0) {
+          setImported(payload.entries);
+          form.reset();
+        }
+      }}
+    >
+      <h2>Vendor rates</h2>
+      <p>
+        What this carrier charges per minute by destination prefix; calls rated from then on know their cost.
+        A file replaces the carrier's vendor rates whole. {template && <a href={template} download="vendor-rates.csv">Template</a>}
+      </p>
+      <GeneralErrors errors={errors} extra={describeError(state.error)} />
+      <Field label="Vendor rates CSV" name="file" type="file" accept=".csv,text/csv" required errors={errors} />
+      <button type="submit" disabled={state.fetching}>Import vendor rates</button>
+      {imported !== null && <p role="status">{imported} vendor rates imported.</p>}
+    </form>
   );
 }

@@ -10,7 +10,7 @@ import { useSession } from "../auth/session";
 import { graphql } from "../gql";
 import type { DirectoryProvider } from "../gql/graphql";
 import { ConfirmButton } from "../ui/confirm";
-import { Field, formValues, GeneralErrors } from "../ui/form";
+import { Field, fileText, formValues, GeneralErrors } from "../ui/form";
 import { formatDate } from "../ui/format";
 import { JobProgress, type FinishedJob } from "../ui/job";
 import { Pager, usePaging } from "../ui/paging";
@@ -41,6 +41,11 @@ const LinkDocument = graphql(`
 const StartDocument = graphql(`
   mutation DirectoryLinkStart($input: DirectoryLinkStartInput!) {
     directoryLinkStart(input: $input) { consentUrl errors { field code message } }
+  }
+`);
+const ServiceAccountLinkDocument = graphql(`
+  mutation DirectoryServiceAccountLink($input: DirectoryServiceAccountLinkInput!) {
+    directoryServiceAccountLink(input: $input) { directoryLink { id provider status } errors { field code message } }
   }
 `);
 const DiscoverDocument = graphql(`
@@ -173,6 +178,9 @@ export default function DirectoryWizard() {
           </fieldset>
           <button type="submit">Go to the provider's consent page</button>
         </form>
+      )}
+      {canEdit && (!link || link.status === "PENDING_CONSENT" || link.status === "CONSENT_REVOKED") && (
+        <ServiceAccountForm tenant={tenant} onLinked={reload} />
       )}
 
       {canEdit && link && (link.status === "LINKED" || link.status === "ACTIVE") && (
@@ -341,5 +349,32 @@ export default function DirectoryWizard() {
         </div>
       )}
     </section>
+  );
+}
+
+// Google only: a service account with domain-wide delegation instead of an
+// administrator's consent. The key file is read in the browser and sent as text.
+export function ServiceAccountForm({ tenant, onLinked }: { tenant: string; onLinked: () => void }) {
+  const [state, link] = useMutation(ServiceAccountLinkDocument);
+  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  return (
+    <form className="card" aria-label="Service account" onSubmit={async (event) => {
+      event.preventDefault();
+      const form = event.currentTarget;
+      const file = (form.elements.namedItem("keyJson") as HTMLInputElement).files?.[0];
+      if (!file) return;
+      const keyJson = await fileText(file);
+      const payload = (await link({ input: { tenant, keyJson, adminEmail: formValues(form).adminEmail } })).data
+        ?.directoryServiceAccountLink;
+      setErrors(mapUserErrors(payload?.errors, ["keyJson", "adminEmail"]));
+      if (payload?.directoryLink) onLinked();
+    }}>
+      <h2>1. Or: a Google service account</h2>
+      <p>For Google Workspace with domain-wide delegation: the service account's JSON key (stored encrypted) and an administrator of the domain it acts as.</p>
+      <GeneralErrors errors={errors} extra={describeError(state.error)} />
+      <Field label="Service account key (JSON)" name="keyJson" type="file" accept=".json,application/json" required errors={errors} />
+      <Field label="Administrator e-mail" name="adminEmail" type="email" required errors={errors} />
+      <button type="submit" disabled={state.fetching}>Link with the service account</button>
+    </form>
   );
 }

@@ -3,6 +3,8 @@ import { useQuery } from "urql";
 import { describeError } from "../api/errors";
 import { graphql } from "../gql";
 import { formatDate } from "../ui/format";
+import { Link } from "react-router-dom";
+import { useSession } from "../auth/session";
 
 const RoutingStatusDocument = graphql(`
   query RoutingStatus {
@@ -12,12 +14,23 @@ const RoutingStatusDocument = graphql(`
       generation
       exportedAt
       lastError
-      proxies { id name appliedGeneration lastSuccessAt lastError }
+      proxies { id name enabled appliedGeneration lastSuccessAt lastError lastErrorAt }
     }
   }
 `);
 
+type ProxyState = { enabled: boolean; appliedGeneration: number; lastError?: string | null; lastSuccessAt?: string | null; lastErrorAt?: string | null };
+
+// One proxy's state in words: in step, behind, or failing since its last success.
+export function proxyStatus(proxy: ProxyState, generation: number): string {
+  if (!proxy.enabled) return "disabled";
+  const failing = proxy.lastErrorAt && (!proxy.lastSuccessAt || proxy.lastErrorAt > proxy.lastSuccessAt);
+  if (proxy.appliedGeneration >= generation) return failing ? "in step (last reload failed)" : "in step";
+  return failing ? `failing, ${generation - proxy.appliedGeneration} behind` : `${generation - proxy.appliedGeneration} behind`;
+}
+
 export default function Routing() {
+  const { kind } = useSession();
   const [{ data, error }, refetch] = useQuery({ query: RoutingStatusDocument, requestPolicy: "network-only" });
   const status = data?.routingStatus;
   return (
@@ -38,16 +51,21 @@ export default function Routing() {
       )}
       {status && status.proxies.length > 0 && (
         <table>
-          <thead><tr><th scope="col">Proxy</th><th scope="col">Applied generation</th><th scope="col">Last success</th><th scope="col">Last error</th></tr></thead>
+          <caption>Proxies</caption>
+          <thead><tr><th scope="col">Proxy</th><th scope="col">Status</th><th scope="col">Applied generation</th><th scope="col">Last success</th><th scope="col">Last error</th></tr></thead>
           <tbody>
             {status.proxies.map((proxy) => (
               <tr key={proxy.id}>
-                <td>{proxy.name}</td><td>{proxy.appliedGeneration}</td><td>{formatDate(proxy.lastSuccessAt)}</td><td>{proxy.lastError ?? "—"}</td>
+                <td>{proxy.name}</td>
+                <td>{proxyStatus(proxy, status.generation)}</td>
+                <td>{proxy.appliedGeneration}</td><td>{formatDate(proxy.lastSuccessAt)}</td>
+                <td>{proxy.lastError ? `${proxy.lastError} (${formatDate(proxy.lastErrorAt)})` : "—"}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {kind === "PLATFORM" && <p><Link to="/sip-proxies">Manage the SIP proxies</Link></p>}
       <button type="button" onClick={() => refetch({ requestPolicy: "network-only" })}>Refresh</button>
     </section>
   );

@@ -1,6 +1,6 @@
 // A tenant's subscribers (extensions): search and status filter, paging, one at a
 // time or in bulk (all or nothing), SIP password reveal (audited), deletion.
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { describeError, mapUserErrors, noErrors, type FormErrors } from "../api/errors";
 import { graphql } from "../gql";
@@ -17,7 +17,7 @@ const SubscribersDocument = graphql(`
     subscribers(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { node { id tenantId securityGroupId username displayName email alias callerId status source concurrentCalls ringTimeout voicemailToEmail forwardUnconditional forwardBusy forwardNoAnswer } }
+      edges { node { id tenantId securityGroupId username displayName email alias callerId hasPin status source concurrentCalls ringTimeout voicemailToEmail forwardUnconditional forwardBusy forwardNoAnswer } }
     }
   }
 `);
@@ -43,7 +43,7 @@ const UpdateDocument = graphql(`
   mutation SubscriberUpdate($input: SubscriberUpdateInput!) {
     subscriberUpdate(input: $input) {
       subscriber {
-        id securityGroupId username displayName email alias callerId status concurrentCalls ringTimeout voicemailToEmail
+        id securityGroupId username displayName email alias callerId hasPin status concurrentCalls ringTimeout voicemailToEmail
         forwardUnconditional forwardBusy forwardNoAnswer
       }
       warnings { field code message }
@@ -56,6 +56,11 @@ const RevealDocument = graphql(`
     subscriberRevealSipPassword(input: $input) { sipPassword errors { field code message } }
   }
 `);
+const PasswordResetDocument = graphql(`
+  mutation SubscriberSipPasswordReset($input: SubscriberIdInput!) {
+    subscriberSipPasswordReset(input: $input) { subscriber { id } sipPassword errors { field code message } }
+  }
+`);
 const DeleteDocument = graphql(`
   mutation SubscriberDelete($input: SubscriberIdInput!) {
     subscriberDelete(input: $input) { deletedId errors { field code message } }
@@ -63,7 +68,7 @@ const DeleteDocument = graphql(`
 `);
 
 const FIELDS = ["username", "email", "displayName", "alias", "callerId"];
-const EDIT_FIELDS = [...FIELDS, "securityGroup", "status", "concurrentCalls", "ringTimeout", "forwardUnconditional", "forwardBusy", "forwardNoAnswer"];
+const EDIT_FIELDS = [...FIELDS, "securityGroup", "status", "concurrentCalls", "ringTimeout", "forwardUnconditional", "forwardBusy", "forwardNoAnswer", "pin"];
 
 type Subscriber = SubscribersQuery["subscribers"]["edges"][number]["node"];
 
@@ -82,10 +87,14 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
   });
   const [, reveal] = useMutation(RevealDocument);
   const [, remove] = useMutation(DeleteDocument);
+  const [, resetPassword] = useMutation(PasswordResetDocument);
   const [revealed, setRevealed] = useState<Record<string, string>>({});
   const [rowErrors, setRowErrors] = useState<FormErrors>(noErrors);
   const [mode, setMode] = useState<"one" | "bulk" | null>(null);
-  const [editing, setEditing] = useState<Subscriber | null>(null);
+  // The subscriber being edited follows the list as it is read again (after a save the
+  // list first shows its previous answer, then the server's).
+  const [editingId, setEditingId] = useState<string | null>(null);
+  const editing = data?.subscribers.edges.find((edge) => edge.node.id === editingId)?.node ?? null;
   return (
     <div>
       <h2>Subscribers</h2>
@@ -111,7 +120,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
       <GeneralErrors errors={rowErrors} extra={describeError(error)} />
       {mode === "one" && <SubscriberForm tenantId={tenantId} onDone={() => setMode(null)} />}
       {mode === "bulk" && <BulkForm tenantId={tenantId} onDone={() => setMode(null)} />}
-      {editing && <EditForm key={editing.id} subscriber={editing} onDone={() => setEditing(null)} />}
+      {editing && <EditForm key={editing.id} subscriber={editing} onDone={() => setEditingId(null)} />}
       <table>
         <caption className="visually-hidden">Subscribers</caption>
         <thead>
@@ -132,7 +141,7 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
               <td>{node.source.toLowerCase()}</td>
               {canEdit && (
                 <td className="actions">
-                  <button type="button" aria-label={`Edit ${node.username}`} onClick={() => setEditing(node)}>Edit</button>
+                  <button type="button" aria-label={`Edit ${node.username}`} onClick={() => setEditingId(node.id)}>Edit</button>
                   {revealed[node.id] ? (
                     <code aria-label={`SIP password of ${node.username}`}>{revealed[node.id]}</code>
                   ) : (
@@ -148,6 +157,17 @@ export function Subscribers({ tenantId, canEdit }: { tenantId: string; canEdit: 
                       Reveal password
                     </button>
                   )}
+                  <ConfirmButton
+                    label="Reset password"
+                    title={`Give ${node.username} a new SIP password?`}
+                    onConfirm={async () => {
+                      const payload = (await resetPassword({ input: { id: node.id } })).data?.subscriberSipPasswordReset;
+                      setRowErrors(mapUserErrors(payload?.errors));
+                      if (payload?.sipPassword) setRevealed((current) => ({ ...current, [node.id]: payload.sipPassword! }));
+                    }}
+                  >
+                    <p>The phones registered with the old password stop working until they get the new one, shown this once.</p>
+                  </ConfirmButton>
                   <ConfirmButton
                     label="Delete"
                     title={`Delete subscriber ${node.username}?`}
@@ -272,7 +292,11 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
   const [state, update] = useMutation(UpdateDocument);
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [warnings, setWarnings] = useState<string[]>([]);
-  const [{ data: groups }] = useQuery({ query: SecurityGroupsDocument, variables: { tenant: subscriber.tenantId } });
+  const [{ data: groupsNow }] = useQuery({ query: SecurityGroupsDocument, variables: { tenant: subscriber.tenantId } });
+  // While the groups are read again (after any save) the form stays, with what it has typed.
+  const lastGroups = useRef(groupsNow);
+  if (groupsNow) lastGroups.current = groupsNow;
+  const groups = lastGroups.current;
   if (!groups) return <p role="status">Loading…</p>;
   return (
     <form
@@ -294,6 +318,8 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
               concurrentCalls: Number(values.concurrentCalls),
               ringTimeout: Number(values.ringTimeout),
               voicemailToEmail: values.voicemailToEmail === "on",
+              // Blank keeps the PIN; "remove" empties it.
+              ...(values.pin ? { pin: values.pin } : values.removePin === "on" ? { pin: null } : {}),
               forwardUnconditional: orNull(values.forwardUnconditional),
               forwardBusy: orNull(values.forwardBusy),
               forwardNoAnswer: orNull(values.forwardNoAnswer),
@@ -323,7 +349,14 @@ function EditForm({ subscriber, onDone }: { subscriber: Subscriber; onDone: () =
         <Field label="Forward always to" name="forwardUnconditional" defaultValue={subscriber.forwardUnconditional ?? ""} errors={errors} />
         <Field label="Forward when busy to" name="forwardBusy" defaultValue={subscriber.forwardBusy ?? ""} errors={errors} />
         <Field label="Forward on no answer to" name="forwardNoAnswer" defaultValue={subscriber.forwardNoAnswer ?? ""} errors={errors} />
+        <Field label="New facility PIN" name="pin" type="password" inputMode="numeric" autoComplete="new-password" errors={errors}
+          hint={subscriber.hasPin ? "A PIN is set; leave blank to keep it." : "No PIN is set; leave blank for none."} />
       </div>
+      {subscriber.hasPin && (
+        <div className="field">
+          <label><input type="checkbox" name="removePin" /> Remove the PIN</label>
+        </div>
+      )}
       <div className="field">
         <label><input type="checkbox" name="voicemailToEmail" defaultChecked={subscriber.voicemailToEmail} /> Voicemail to e-mail</label>
       </div>

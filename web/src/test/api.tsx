@@ -7,15 +7,19 @@ import { Provider } from "urql";
 import { createApiClient } from "../api/client";
 import { SessionProvider } from "../auth/session";
 
-export type Sent = { operationName: string; variables: Record<string, unknown>; headers: Headers };
+export type Sent = { operationName: string; variables: Record<string, unknown>; headers: Headers; files: File[] };
 type Answer = (operationName: string, variables: Record<string, unknown>) => unknown;
 
 export function fakeApi(answer: Answer) {
   const sent: Sent[] = [];
   const ended: string[] = [];
   const fetchImpl = (async (_url: RequestInfo | URL, init?: RequestInit) => {
-    const body = JSON.parse(String(init?.body));
-    sent.push({ operationName: body.operationName, variables: body.variables ?? {}, headers: new Headers(init?.headers) });
+    // A GraphQL multipart request (a File in the variables) carries the operation in
+    // its "operations" part and each file in a part of its own.
+    const multipart = init?.body instanceof FormData ? init.body : null;
+    const body = JSON.parse(multipart ? String(multipart.get("operations")) : String(init?.body));
+    const files = multipart ? [...multipart.values()].filter((value): value is File => value instanceof File) : [];
+    sent.push({ operationName: body.operationName, variables: body.variables ?? {}, headers: new Headers(init?.headers), files });
     const data = answer(body.operationName, body.variables ?? {});
     // An answer with `errors` is sent as the whole response body (GraphQL errors).
     const response = data && typeof data === "object" && "errors" in data ? data : { data };

@@ -104,3 +104,13 @@ export function formValues(form: HTMLFormElement): Record<string, string> {
   });
   return values;
 }
+
+// A chosen file's text (FileReader: every browser, and the tests' DOM, has it).
+export function fileText(file: Blob): Promise<string> {
+  return new Promise((done, fail) => {
+    const reader = new FileReader();
+    reader.onload = () => done(String(reader.result));
+    reader.onerror = () => fail(reader.error);
+    reader.readAsText(file);
+  });
+}

@@ -47,3 +47,12 @@ export function useCustomerChoices(pause = false): Option[] | undefined {
 }
 
 export const none = (label = "none"): Option => ({ value: "", label: `(${label})` });
+
+const TenantChoicesDocument = graphql(`
+  query TenantChoices { tenants(first: 100) { edges { node { id name } } } }
+`);
+
+export function useTenantChoices(pause = false): Option[] | undefined {
+  const [{ data }] = useQuery({ query: TenantChoicesDocument, requestPolicy: "cache-first", pause });
+  return options(data?.tenants.edges);
+}
