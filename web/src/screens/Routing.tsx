@@ -42,11 +42,14 @@ export default function Routing() {
           <p>
             <strong>{status.inStep ? "Every change is live on the proxies." : status.pending ? "Changes are being exported." : "The proxies are not in step."}</strong>
           </p>
-          <dl>
-            <dt>Generation</dt><dd>{status.generation}</dd>
-            <dt>Last export</dt><dd>{formatDate(status.exportedAt)}</dd>
-            <dt>Last error</dt><dd>{status.lastError ?? "none"}</dd>
-          </dl>
+          {/* Generation, export time and error text are the platform operators' (null for others). */}
+          {status.generation != null && (
+            <dl>
+              <dt>Generation</dt><dd>{status.generation}</dd>
+              <dt>Last export</dt><dd>{formatDate(status.exportedAt)}</dd>
+              <dt>Last error</dt><dd>{status.lastError ?? "none"}</dd>
+            </dl>
+          )}
         </div>
       )}
       {status && status.proxies.length > 0 && (
@@ -57,7 +60,7 @@ export default function Routing() {
             {status.proxies.map((proxy) => (
               <tr key={proxy.id}>
                 <td>{proxy.name}</td>
-                <td>{proxyStatus(proxy, status.generation)}</td>
+                <td>{proxyStatus(proxy, status.generation ?? 0)}</td>
                 <td>{proxy.appliedGeneration}</td><td>{formatDate(proxy.lastSuccessAt)}</td>
                 <td>{proxy.lastError ? `${proxy.lastError} (${formatDate(proxy.lastErrorAt)})` : "—"}</td>
               </tr>
