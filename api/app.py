@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from api.console import console_routes
+from api.console import console_first, console_routes
 from api.downloads import download_routes
 from api.forwarded import forwarded_middleware
 from api.graphiql import graphiql_routes
@@ -29,6 +29,9 @@ from core.database import async_session_factory, make_async_engine
 from core.settings import Settings, get_settings
 from workers import context as worker_context
 from workers.broker import install_broker
+
+# The e-mailed links' paths, which the web console answers itself once it is built.
+CONSOLE_SCREENS = frozenset({"/signup/complete", "/invitation/accept", "/login"})
 
 
 def create_app(settings: Settings | None = None, *, instrumented: bool = True) -> Starlette:
@@ -87,7 +90,7 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
             *hook_routes,
             *metrics,
             *(graphiql_routes if settings.graphiql_enabled else []),
-            *page_routes,
+            *console_first(page_routes, CONSOLE_SCREENS, settings.console_dir),
             # Last: the web console answers every GET no route above takes.
             *console_routes(settings.console_dir),
         ],

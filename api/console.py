@@ -10,15 +10,24 @@ instead of the app, so a mistyped API URL does not answer with HTML.
 
 When the console has not been built, the fallback answers a short page that
 says how to build it.
+
+The pages that e-mailed links open (``/signup/complete``, ``/invitation/accept``,
+``/login``: ``api/pages.py``) are the console's own screens once it is built;
+``console_first`` gives those paths to the console when its build is there and to
+the API's small pages when it is not, decided per request so that a build made
+while the API runs is picked up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The console talks only to its own origin: the policy makes any other request
@@ -52,6 +61,24 @@ the console), or build it by hand:
 <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>.</p>
 </main></body></html>
 """
+
+
+def console_first(routes: list[BaseRoute], paths: frozenset[str],
+                  directory: Path) -> list[BaseRoute]:
+    """``routes`` with those at ``paths`` answered by the built console, when there is one."""
+    index = directory.resolve() / "index.html"
+
+    def preferring_console(page: Endpoint) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            if index.is_file():
+                return FileResponse(index, media_type="text/html; charset=utf-8",
+                                    headers=_DOCUMENT_HEADERS)
+            return await page(request)
+        return endpoint
+
+    return [Route(route.path, preferring_console(route.endpoint), methods=route.methods)
+            if isinstance(route, Route) and route.path in paths else route
+            for route in routes]
 
 
 def console_routes(directory: Path) -> list[BaseRoute]:

@@ -119,3 +119,19 @@ async def test_without_a_build_the_root_says_how_to_build_it(unbuilt: httpx.Asyn
     assert "npm ci" in response.text
     assert "Node.js" in response.text
     assert (await unbuilt.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/signup/complete?token=abc", "/invitation/accept?token=abc", "/login"]
+)
+async def test_the_emailed_links_open_the_console_once_it_is_built(
+    console: httpx.AsyncClient, unbuilt: httpx.AsyncClient, path: str
+):
+    built = await console.get(path)
+    assert built.status_code == 200
+    assert built.text == INDEX
+    # Without a build, the API's own page completes the step.
+    page = await unbuilt.get(path)
+    assert page.status_code == 200
+    assert "<form" in page.text
+    assert page.text != INDEX

@@ -25,6 +25,8 @@ SUBCOMMANDS = ["serve", "migrate", "worker", "scheduler"]
 def _environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEHOSTVOIP_")}
     env["WEHOSTVOIP_DATA_DIR"] = str(tmp_path / "var")
+    # No web console: CI builds web/dist beside the suite; a test that wants one says so.
+    env["WEHOSTVOIP_CONSOLE_DIR"] = str(tmp_path / "no-console")
     env.update(overrides)
     return env
 
