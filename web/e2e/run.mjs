@@ -598,13 +598,15 @@ async function main() {
           headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
           body: JSON.stringify({ query: "{ me { email } }" }),
         });
-        return (await response.json()).data?.me;
+        const body = await response.json();
+        return response.status === 401 ? body.errors?.[0]?.extensions?.code : body.data?.me;
       };
       assert.deepEqual(await me(), { email: "owner@alpha.example.com" });
       await page.getByRole("button", { name: "Revoke" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
       await page.getByText(/^revoked /).waitFor();
-      assert.equal(await me(), null);
+      // A refused token is an HTTP 401, not an anonymous request.
+      assert.equal(await me(), "UNAUTHENTICATED");
     });
 
     await step("a second ISP never sees the first one's objects", page, async () => {
