@@ -298,6 +298,16 @@ async function main() {
       await page.locator("form[aria-label='Edit bob']").getByRole("button", { name: "Close" }).click();
     });
 
+    await step("the route preview: what the carrier's gateway receives when bob dials London", page, async () => {
+      const preview = page.locator("[aria-label='Route preview']");
+      const caller = preview.getByLabel("Caller");
+      await caller.selectOption(await caller.locator("option", { hasText: /^bob\b/ }).getAttribute("value"));
+      await preview.getByLabel("Dials").fill("+442079460000");
+      await preview.getByTestId("route-preview-outcome").filter({ hasText: "Goes out through the tenant's carrier" }).waitFor();
+      await preview.getByRole("table", { name: "Gateways, in failover order" }).waitFor();
+      await screenshot(page, "route-preview");
+    });
+
     await step("a number assigned to the tenant rings a subscriber", page, async () => {
       await page.getByRole("link", { name: "Numbers" }).click();
       await page.getByLabel("Assign +12125550100 to").selectOption({ label: "acme.alpha.wehostvoip.localhost" });

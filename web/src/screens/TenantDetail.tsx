@@ -10,6 +10,7 @@ import { ConfirmButton } from "../ui/confirm";
 import { Field, formValues, GeneralErrors, Select } from "../ui/form";
 import { none, useCarrierChoices, useDialPlanChoices } from "../ui/options";
 import { CredentialsSheet } from "./CredentialsSheet";
+import { RoutePreview } from "./RoutePreview";
 import { Subscribers } from "./Subscribers";
 import { SecurityGroups } from "./SecurityGroups";
 import { TenantNumbers } from "./TenantNumbers";
@@ -125,6 +126,7 @@ export default function TenantDetail() {
       <Subscribers tenantId={id} canEdit={canEdit} />
       <TenantNumbers tenantId={id} canEdit={canEdit} />
       <SecurityGroups tenantId={id} canEdit={canEdit} />
+      <RoutePreview tenantId={id} />
       {canEdit && <CredentialsSheet tenantId={id} />}
     </section>
   );
