@@ -65,19 +65,24 @@ class LineErrors:
 
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
+        self.notes: list[FieldError] = []
 
     def add(self, line: int, message: str) -> None:
         self.errors.append(FieldError(code=ErrorCode.INVALID, message=f"line {line}: {message}",
                                       field=("file",)))
 
+    def note(self, message: str) -> None:
+        """A mistake of the file as a whole, listed after the lines' (always shown)."""
+        self.notes.append(FieldError(code=ErrorCode.INVALID, message=message, field=("file",)))
+
     def raise_if_any(self) -> None:
-        if not self.errors:
+        if not self.errors and not self.notes:
             return
         shown = self.errors[:MAX_REPORTED]
         if len(self.errors) > MAX_REPORTED:
             shown.append(FieldError(code=ErrorCode.INVALID, field=("file",),
                                     message=f"... and {len(self.errors) - MAX_REPORTED} more"))
-        raise DomainError(*shown)
+        raise DomainError(*shown, *self.notes)
 
 
 def write_csv(header: list[str], rows: list[list[str]]) -> bytes:

@@ -1,4 +1,4 @@
-"""What adding a range of numbers may tell about the rest of the platform.
+"""What adding many numbers (a range, an imported file) may tell about the rest of the platform.
 
 Numbers are unique platform-wide, so a range that overlaps numbers already on the
 platform is refused as a whole: that much an ISP learns unavoidably. What it
@@ -7,7 +7,8 @@ the refusal lists only the ISP's own numbers in the range; of the others it says
 only that the range reaches numbers held elsewhere, neither which nor how many.
 And ranges are limited per ISP (:data:`RANGES_PER_HOUR` requests an hour,
 counted whether they succeed or not), which bounds what probing by halves can
-find out; larger imports go through numberImport.
+find out. An imported file is treated the same way (:func:`held_elsewhere_note`,
+:data:`IMPORTS_PER_HOUR`): its lines name the ISP's own numbers, never another's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from core.ownership import managed_isp
 from core.viewer import Viewer
 
 RANGES_PER_HOUR = 30
+IMPORTS_PER_HOUR = 30
 LISTED = 5
+HELD_ELSEWHERE = ("some numbers of the file are held elsewhere on the platform (which ones is "
+                  "not said: they belong to another ISP); remove them, or ask your platform "
+                  "operator")
 
 
 def count_request(session: Session, viewer: Viewer, isp_id: uuid.UUID | None) -> None:
@@ -37,6 +42,16 @@ def count_request(session: Session, viewer: Viewer, isp_id: uuid.UUID | None) ->
         raise DomainError.single(ErrorCode.TOO_MANY_ATTEMPTS,
                                  f"at most {RANGES_PER_HOUR} ranges an hour; try again later, "
                                  "or import the numbers from a file (numberImport)")
+
+
+def count_import(session: Session, isp_id: uuid.UUID) -> None:
+    """Count one import request of the ISP, in the caller's transaction (an import's
+    refusal comes later, from its job); TOO_MANY_ATTEMPTS beyond the limit."""
+    if not rate_limits.take(session, f"number-import:{isp_id}", limit=IMPORTS_PER_HOUR,
+                            per=dt.timedelta(hours=1)):
+        raise DomainError.single(ErrorCode.TOO_MANY_ATTEMPTS,
+                                 f"at most {IMPORTS_PER_HOUR} imports an hour; try again later",
+                                 "file")
 
 
 def conflict(session: Session, isp_id: uuid.UUID, first: str, last: str) -> DomainError | None:
@@ -59,4 +74,5 @@ def conflict(session: Session, isp_id: uuid.UUID, first: str, last: str) -> Doma
     return DomainError.single(ErrorCode.ALREADY_EXISTS, "; ".join(parts), "first")
 
 
-__all__ = ["RANGES_PER_HOUR", "conflict", "count_request"]
+__all__ = ["HELD_ELSEWHERE", "IMPORTS_PER_HOUR", "RANGES_PER_HOUR", "conflict", "count_import",
+           "count_request"]

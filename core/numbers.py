@@ -515,6 +515,8 @@ def start_import(session: Session, viewer: Viewer, isp_id: uuid.UUID | None, *,
                  filename: str, content: bytes) -> Job:
     """Keep the uploaded file and queue its import (one import per ISP at a time)."""
     isp = managed_isp(session, viewer, isp_id)
+    # Bounds what importing files by halves could learn of other ISPs' numbers.
+    number_ranges.count_import(session, isp.id)
     upload = stored_files.store(
         session, purpose=IMPORT.kind, filename=filename, content_type="text/csv",
         content=content, isp_id=isp.id, created_by_id=viewer.administrator_id,
@@ -579,17 +581,22 @@ def _csv_number(values: dict[str, str]) -> tuple[str, NumberAttributes]:
     return e164_of(number), _typed(attributes, number)
 
 
-def _on_platform(session: Session, numbers: list[str]) -> list[str]:
-    """Which of ``numbers`` any ISP already has."""
-    taken: list[str] = []
+def _on_platform(session: Session, numbers: list[str]) -> list[tuple[str, uuid.UUID]]:
+    """Which of ``numbers`` any ISP already has, with the ISP that has each."""
+    taken: list[tuple[str, uuid.UUID]] = []
     for start in range(0, len(numbers), CHUNK):
         batch = numbers[start:start + CHUNK]
-        taken += session.exec(select(Number.e164).where(Number.e164.in_(batch)))  # type: ignore[attr-defined]
+        taken += session.exec(select(Number.e164, Number.isp_id)
+                              .where(Number.e164.in_(batch)))  # type: ignore[attr-defined]
     return taken
 
 
-def check_import(session: Session, content: bytes) -> dict[str, NumberAttributes]:
-    """Every number of a CSV file, or a DomainError naming each bad line in order."""
+def check_import(session: Session, isp_id: uuid.UUID,
+                 content: bytes) -> dict[str, NumberAttributes]:
+    """Every number of a CSV file, or a DomainError naming each bad line in order.
+
+    A number already in the ISP's inventory is named on its line; numbers held by
+    other ISPs are not (core.number_ranges): one note says that some exist."""
     problems: list[tuple[int, str]] = []
     found: dict[str, tuple[int, NumberAttributes]] = {}
     for row in read_rows(content, required=IMPORT_COLUMNS[:1], optional=IMPORT_COLUMNS[1:],
@@ -604,11 +611,17 @@ def check_import(session: Session, content: bytes) -> dict[str, NumberAttributes
             problems.append((row.line, f"{e164} is also on line {found[e164][0]}"))
             continue
         found[e164] = (row.line, attributes)
-    for e164 in _on_platform(session, list(found)):
-        problems.append((found[e164][0], f"{e164} is already on the platform"))
+    held_elsewhere = False
+    for e164, holder in _on_platform(session, list(found)):
+        if holder == isp_id:
+            problems.append((found[e164][0], f"{e164} is already in your inventory"))
+        else:
+            held_elsewhere = True
     errors = LineErrors()
     for line, message in sorted(problems):
         errors.add(line, message)
+    if held_elsewhere:
+        errors.note(number_ranges.HELD_ELSEWHERE)
     errors.raise_if_any()
     return {e164: attributes for e164, (_, attributes) in found.items()}
 
@@ -616,7 +629,7 @@ def check_import(session: Session, content: bytes) -> dict[str, NumberAttributes
 def import_numbers(session: Session, isp_id: uuid.UUID, upload: StoredFile, *,
                    report: Progress) -> int:
     """Add every number of an uploaded CSV file to the ISP's inventory, or none; how many."""
-    numbers = check_import(session, upload.content)
+    numbers = check_import(session, isp_id, upload.content)
     report(0, len(numbers))
     _insert(session, isp_id, list(numbers.items()), report)
     requester = (session.get(Administrator, upload.created_by_id) if upload.created_by_id

@@ -82,7 +82,9 @@ class NumberMutation:
             lambda deleted: {"deleted_id": strawberry.ID(to_global_id("Number", deleted))})
 
     @strawberry.mutation(description="Import numbers from a CSV file in the background: "
-                         "every row, or none when any row is wrong.")
+                         "every row, or none when any row is wrong (the refusal names your own "
+                         "numbers; of other ISPs' numbers it says only that some exist). At "
+                         "most 30 imports an hour per ISP (TOO_MANY_ATTEMPTS).")
     async def number_import(self, info: Info, input: NumberImportInput) -> NumberImportPayload:
         if errors := login_required(info):
             return NumberImportPayload(errors=errors)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from core import numbers
+from core import number_ranges, numbers
 from core.database import make_sync_engine, session_scope
 from core.errors import DomainError, ErrorCode
 from core.models import (
@@ -369,8 +369,8 @@ def _csv(*lines: str) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def test_a_clean_file_gives_every_number_with_its_attributes(session: Session):
-    found = numbers.check_import(session, _csv(
+def test_a_clean_file_gives_every_number_with_its_attributes(session: Session, isp: Isp):
+    found = numbers.check_import(session, isp.id, _csv(
         "e164,type,price,vendor_price,voice,sms,source",
         "+12095550100,,1.5,0.2,yes,no,aws",
         "+1 800 555 0100,toll-free,,,,true,",
@@ -383,14 +383,14 @@ def test_a_clean_file_gives_every_number_with_its_attributes(session: Session):
     }
 
 
-def test_the_template_is_a_clean_file(session: Session):
-    assert len(numbers.check_import(session, numbers.import_template().encode())) == 2
+def test_the_template_is_a_clean_file(session: Session, isp: Isp):
+    assert len(numbers.check_import(session, isp.id, numbers.import_template().encode())) == 2
 
 
 def test_a_bad_file_names_every_bad_line_in_order(session: Session, isp: Isp):
     make_number(session, isp, e164="+12095550150")
     with pytest.raises(DomainError) as raised:
-        numbers.check_import(session, _csv(
+        numbers.check_import(session, isp.id, _csv(
             "e164,price,voice,type",
             "+12095550150,1,true,LOCAL",
             "+1209,-1,maybe,MOBILE",
@@ -399,7 +399,7 @@ def test_a_bad_file_names_every_bad_line_in_order(session: Session, isp: Isp):
             "12095550101,x,,",
         ))
     assert [error.message for error in raised.value.errors] == [
-        "line 2: +12095550150 is already on the platform",
+        "line 2: +12095550150 is already in your inventory",
         "line 3: e164: too short for a number of country code +1; type: write LOCAL or "
         "TOLL_FREE; price: use an amount of zero or more; voice: write true or false",
         "line 5: +12095550100 is also on line 4",
@@ -408,8 +408,40 @@ def test_a_bad_file_names_every_bad_line_in_order(session: Session, isp: Isp):
     ]
 
 
-def test_a_file_may_hold_at_most_the_row_limit(session: Session):
+def test_a_file_names_no_other_isps_numbers(session: Session, isp: Isp):
+    make_number(session, isp, e164="+12095550150")
+    make_number(session, make_isp(session), e164="+12095550160")
+    make_number(session, make_isp(session), e164="+12095550170")
+    with pytest.raises(DomainError) as raised:
+        numbers.check_import(session, isp.id, _csv(
+            "e164", "+12095550150", "+12095550160", "+12095550170", "+12095550180"))
+    messages = [error.message for error in raised.value.errors]
+    assert messages == ["line 2: +12095550150 is already in your inventory",
+                        number_ranges.HELD_ELSEWHERE]
+    assert not any("55501" + digits in message for message in messages
+                   for digits in ("60", "70"))
+
+
+def test_a_file_with_only_other_isps_numbers_is_refused_without_naming_them(
+    session: Session, isp: Isp
+):
+    make_number(session, make_isp(session), e164="+12095550160")
+    with pytest.raises(DomainError) as raised:
+        numbers.check_import(session, isp.id, _csv("e164", "+12095550160"))
+    assert [error.message for error in raised.value.errors] == [number_ranges.HELD_ELSEWHERE]
+
+
+def test_imports_are_limited_per_isp_and_hour(session: Session, isp: Isp):
+    for _ in range(number_ranges.IMPORTS_PER_HOUR):
+        number_ranges.count_import(session, isp.id)
+    with pytest.raises(DomainError) as raised:
+        number_ranges.count_import(session, isp.id)
+    assert _error(raised)[0] == ErrorCode.TOO_MANY_ATTEMPTS
+    number_ranges.count_import(session, make_isp(session).id)  # another ISP's own budget
+
+
+def test_a_file_may_hold_at_most_the_row_limit(session: Session, isp: Isp):
     rows = [f"+1209{n:07d}" for n in range(numbers.MAX_IMPORT_ROWS + 1)]
     with pytest.raises(DomainError) as raised:
-        numbers.check_import(session, _csv("e164", *rows))
+        numbers.check_import(session, isp.id, _csv("e164", *rows))
     assert raised.value.errors[0].message == "the file has more than 100000 rows"

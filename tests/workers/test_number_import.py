@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 from starlette.applications import Starlette
 
+from core import number_ranges
 from core.models import (
     Administrator,
     AuditEvent,
@@ -117,8 +118,8 @@ async def test_a_bad_file_fails_naming_its_lines_and_imports_nothing(
     assert (job["status"], job["errorCode"]) == ("FAILED", "INVALID_FILE")
     assert job["errors"][-1]["details"] == [
         "line 3: price: use an amount of zero or more",
-        "line 4: +12095550003 is already on the platform",
         "line 5: sms: write true or false",
+        number_ranges.HELD_ELSEWHERE,
     ]
     assert numbers_of(session, owner) == 0
 
