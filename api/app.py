@@ -12,6 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.console import console_first, console_routes
 from api.downloads import download_routes
+from api.client_disconnect import ClientDisconnectQuiet
 from api.forwarded import forwarded_middleware
 from api.graphiql import graphiql_routes
 from api.graphql import GraphQLApp
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, *, instrumented: bool = True) -
     # Inside CORS, so that a browser may read the refusal.
     middleware.append(Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes,
                                  max_upload_bytes=settings.max_upload_request_bytes))
+    # Innermost: a cancelled request ends here, before any layer above counts it a failure.
+    middleware.append(Middleware(ClientDisconnectQuiet))
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
@@ -72,3 +74,28 @@ async def test_uploads_have_their_own_larger_limit(app: Starlette, engine: Engin
     assert response.status_code == 200, response.text
     assert response.json()["data"]["numberImport"]["errors"] == []
     await isp.client.close()
+
+
+async def test_a_client_that_hangs_up_mid_body_is_no_server_error(
+        app: Starlette, caplog: pytest.LogCaptureFixture):
+    # What uvicorn hands the app when a browser cancels a POST while it is sent.
+    messages = [{"type": "http.request", "body": b'{"query": "{ me', "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/graphql", "raw_path": b"/graphql",
+             "query_string": b"", "root_path": "", "server": ("testserver", 80),
+             "client": ("127.0.0.1", 50000),
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")]}
+    with caplog.at_level(logging.DEBUG, logger="api.client_disconnect"):
+        await app(scope, receive, send)  # raised ClientDisconnect before
+    assert not [message for message in sent if message["type"] == "http.response.start"]
+    assert [record.levelno for record in caplog.records
+            if record.name == "api.client_disconnect"] == [logging.DEBUG]
