@@ -10,9 +10,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.client_disconnect import ClientDisconnectQuiet
 from api.console import console_first, console_routes
 from api.downloads import download_routes
-from api.client_disconnect import ClientDisconnectQuiet
 from api.forwarded import forwarded_middleware
 from api.graphiql import graphiql_routes
 from api.graphql import GraphQLApp
