@@ -178,6 +178,11 @@ _DECKS: dict[type[DeckEntry], _Deck] = {
 }
 
 
+def deck_label(model: type[DeckEntry]) -> str:
+    """What an entry of this deck is called in messages ("rate deck entry")."""
+    return _DECKS[model].label
+
+
 def _key_free(session: Session, model: type[DeckEntry], entry: DeckEntry) -> None:
     deck = _DECKS[model]
     if deck.key is None:

@@ -15,11 +15,10 @@ from core.service_plans import MAX_RATE_DECK_BYTES
 from schema.carriers.types import CarrierType
 from schema.context import Info
 from schema.core.errors import UserError, user_errors
-from schema.core.ids import id_of
+from schema.core.mutations import Ref, run
 from schema.core.uploads import read_upload
 from schema.customers.types import CustomerType
 from schema.jobs.types import JobType
-from schema.service_plans.editing import change, reference_id
 
 
 @strawberry.input
@@ -90,9 +89,10 @@ class CallRecordMutation:
     async def call_records_export(self, info: Info, input: CallRecordsExportInput
                                   ) -> CallRecordsExportPayload:
         viewer = info.context.viewer
-        customer_id = reference_id(input.customer, "Customer")
-        outcome = await change(info, lambda s: call_records_export.start_export(
-            s, viewer, customer_id, input.from_, input.to))
+        outcome = await run(
+            info, lambda s, customer_id: call_records_export.start_export(
+                s, viewer, customer_id, input.from_, input.to),
+            Ref(input.customer, "Customer", "customer", "customer"))
         job = JobType.from_row(outcome.value) if outcome.value is not None else None
         return CallRecordsExportPayload(job=job, errors=outcome.errors)
 
@@ -100,9 +100,11 @@ class CallRecordMutation:
                          "export, once.")
     async def call_records_download_link(self, info: Info, input: CallRecordsDownloadLinkInput
                                          ) -> CallRecordsDownloadLinkPayload:
-        context, job_id = info.context, id_of(input.job, "Job")
-        outcome = await change(info, lambda s: call_records_export.download_link(
-            s, context.settings, context.viewer, job_id))
+        context = info.context
+        outcome = await run(
+            info, lambda s, job_id: call_records_export.download_link(
+                s, context.settings, context.viewer, job_id),
+            Ref(input.job, "Job", "job", "job"))
         if outcome.value is None:
             return CallRecordsDownloadLinkPayload(errors=outcome.errors)
         return CallRecordsDownloadLinkPayload(url=outcome.value.url,
@@ -114,9 +116,10 @@ class CallRecordMutation:
     async def call_records_rerate(self, info: Info, input: CallRecordsRerateInput
                                   ) -> CallRecordsReratePayload:
         viewer = info.context.viewer
-        customer_id = reference_id(input.customer, "Customer")
-        outcome = await change(info, lambda s: rerating.rerate_period(
-            s, viewer, customer_id, input.from_, input.to))
+        outcome = await run(
+            info, lambda s, customer_id: rerating.rerate_period(
+                s, viewer, customer_id, input.from_, input.to),
+            Ref(input.customer, "Customer", "customer", "customer"))
         result = outcome.value
         if result is None:
             return CallRecordsReratePayload(errors=outcome.errors)
@@ -130,13 +133,14 @@ class CallRecordMutation:
     async def vendor_rates_import(self, info: Info, input: VendorRatesImportInput
                                   ) -> VendorRatesImportPayload:
         viewer = info.context.viewer
-        carrier_id = reference_id(input.carrier, "Carrier")
         try:
             content = await read_upload(input.file, max_bytes=MAX_RATE_DECK_BYTES, field="file")
         except DomainError as error:
             return VendorRatesImportPayload(errors=user_errors(error))
-        outcome: Any = await change(info, lambda s: vendor_rates.replace_vendor_rates(
-            s, viewer, carrier_id, content))
+        outcome: Any = await run(
+            info, lambda s, carrier_id: vendor_rates.replace_vendor_rates(
+                s, viewer, carrier_id, content),
+            Ref(input.carrier, "Carrier", "carrier", "carrier"))
         if not outcome.ok:
             return VendorRatesImportPayload(errors=outcome.errors)
         carrier, entries = outcome.value

@@ -27,3 +27,15 @@ def id_of(global_id: str, type_name: str) -> uuid.UUID | None:
     if decoded is None or decoded[0] != type_name:
         return None
     return decoded[1]
+
+
+# An id that names no row. Query arguments only: a mutation answers NOT_FOUND for an id
+# that names nothing (schema.core.mutations.Ref), a list or summary simply finds nothing.
+NOWHERE = uuid.UUID(int=0)
+
+
+def argument_id(global_id: str | None, type_name: str) -> uuid.UUID | None:
+    """A query argument's id: None when left out, one matching no row when it names nothing."""
+    if global_id is None:
+        return None
+    return id_of(global_id, type_name) or NOWHERE

@@ -20,7 +20,7 @@ from core.signup import (
 from schema.context import Info
 from schema.core.cookies import set_login_cookies
 from schema.core.errors import FieldPaths, UserError, user_errors
-from schema.core.mutations import act_as, in_transaction
+from schema.core.mutations import act_as, run
 from schema.core.uploads import read_upload
 from schema.isp.types import IspType
 
@@ -131,8 +131,8 @@ class IspMutation:
     )
     async def isp_sign_up(self, info: Info, input: IspSignUpInput) -> IspSignUpPayload:
         settings, client = info.context.settings, info.context.viewer.client_address
-        outcome = await in_transaction(info, lambda s: request_signup(s, settings, input.email,
-                                                                       client))
+        outcome = await run(info, lambda s: request_signup(s, settings, input.email, client),
+                            anonymous=True)
         return IspSignUpPayload(errors=outcome.errors)
 
     @strawberry.mutation(
@@ -165,7 +165,7 @@ class IspMutation:
             )
             return result, new_session
 
-        outcome = await in_transaction(info, work, DETAIL_PATHS)
+        outcome = await run(info, work, paths=DETAIL_PATHS, anonymous=True)
         if not outcome.ok or outcome.value is None:
             return IspSignUpCompletePayload(errors=outcome.errors)
         result, new_session = outcome.value

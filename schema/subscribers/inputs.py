@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from core.subscribers import FORWARDS, MAX_BATCH, SubscriberFields
+from schema.core.mutations import Ref, given_fields
 from schema.core.not_applied import not_applied
-from schema.service_plans.editing import given_fields, reference_id
 from schema.subscribers.types import SubscriberStatusEnum
 
 AS_DIALLED = ("As the user would dial it (e.g. 8581, 2095550123 or +442071234567): another "
@@ -106,15 +106,19 @@ _CLEARABLE = ("pin", "caller_id", "alias", "security_group", "call_group", "pick
               *FORWARDS)
 
 
-def subscriber_fields(input: object) -> SubscriberFields:
-    """The core's view of an input: references decoded, nulls to clear listed."""
+def subscriber_fields(input: object, at: tuple[str, ...] = ()) -> SubscriberFields:
+    """The core's view of an input: references decoded, nulls to clear listed.
+
+    ``at``: where the input is in a list (("subscribers", "3") in a bulk change).
+    """
     fields = SubscriberFields()
     for name, value in given_fields(input, clearable=_CLEARABLE, skip=("id", "tenant")).items():
         core_name = "security_group_id" if name == "security_group" else name
         if value is None:
             fields.clear.add(core_name)
         elif name == "security_group":
-            fields.security_group_id = reference_id(value, "SecurityGroup")
+            fields.security_group_id = Ref(value, "SecurityGroup", "security group",
+                                           (*at, "security_group")).decode()
         else:
             setattr(fields, core_name, value)
     return fields

@@ -45,7 +45,7 @@ from tests.cli.test_cli import free_port
 from tests.conftest import TEST_BASE_DOMAIN, TEST_SECRET_KEY, make_settings
 from workers import context
 from workers.broker import install_broker
-from workers.jobs import dispatch, reconcile, transaction
+from workers.jobs import dispatch, reconcile
 from workers.runtime import start_worker, stop_worker
 
 STALE_SECONDS = 2
@@ -97,7 +97,7 @@ def _succeeded(job: Job) -> bool:
 
 def enqueue_selftest(steps: int, step_seconds: float) -> uuid.UUID:
     """A self-test job committed and handed to the broker, as a mutation would."""
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         queued = start_selftest(session, steps=steps, step_seconds=step_seconds,
                                 requested_by_id=None, subject=_subject())
         assert queued.created
