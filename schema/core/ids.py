@@ -29,8 +29,8 @@ def id_of(global_id: str, type_name: str) -> uuid.UUID | None:
     return decoded[1]
 
 
-# An id that names no row. Query arguments only: a mutation answers NOT_FOUND for an id
-# that names nothing (schema.core.mutations.Ref), a list or summary simply finds nothing.
+# An id that names no row: a list or summary filtered by an id that names nothing finds
+# nothing, and a core rule looking it up answers NOT_FOUND (schema.core.mutations.Ref).
 NOWHERE = uuid.UUID(int=0)
 
 

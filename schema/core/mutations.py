@@ -31,7 +31,7 @@ from core.database import async_session_scope
 from core.errors import DomainError, ErrorCode, not_found
 from schema.context import Info
 from schema.core.errors import FieldPaths, UserError, single_error, user_errors
-from schema.core.ids import id_of
+from schema.core.ids import NOWHERE, id_of
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -65,6 +65,7 @@ class Ref:
     field: str | tuple[str, ...] = "id"
 
     def decode(self) -> uuid.UUID | None:
+        """The id (what ``run`` passes on), or NOT_FOUND on the field."""
         if self.global_id is None:
             return None
         object_id = id_of(self.global_id, self.type_name)
@@ -72,6 +73,14 @@ class Ref:
             path = (self.field,) if isinstance(self.field, str) else self.field
             raise not_found(self.what, *path)
         return object_id
+
+    def lookup_id(self) -> uuid.UUID | None:
+        """For a reference among the values a core rule checks all at once (a customer's
+        plan): an id that names nothing becomes one that no row has, so the rule answers
+        the same NOT_FOUND on the field, together with the other mistakes of the input."""
+        if self.global_id is None:
+            return None
+        return id_of(self.global_id, self.type_name) or NOWHERE
 
 
 def given_fields(input: object, *, clearable: Collection[str] = (),

@@ -79,7 +79,7 @@ def _columns(given: dict[str, Any]) -> dict[str, Any]:
             values |= {column: getattr(value, part) for part, column in _GROUPS[name].items()}
         elif name == "service_plan":
             values["service_plan_id"] = Ref(value, "ServicePlan", "service plan",
-                                            "service_plan").decode()
+                                            "service_plan").lookup_id()
         else:
             values[name] = value
     return values

@@ -190,17 +190,15 @@ def _configured(info: Info, provider: DirectoryProvider) -> list[UserError]:
                         "operators", "provider")
 
 
-def _preview_change(row: DirectoryPreviewRowChange, index: int) -> directory_links.PreviewChange:
-    """The core's view of one edited row; a subscriber that is not one answers NOT_FOUND
-    where the core would (``rows.<index>.linkSubscriber``)."""
+def _preview_change(row: DirectoryPreviewRowChange) -> directory_links.PreviewChange:
+    """The core's view of one edited row (the core checks the rows all at once)."""
     linked = row.link_subscriber not in (None, strawberry.UNSET)
     return directory_links.PreviewChange(
         id=id_of(row.id, "DirectoryPreviewRow"), username=row.username,
         alias=row.alias if row.alias not in (None, strawberry.UNSET) else None,
         clear_alias=row.alias is None, display_name=row.display_name,
         excluded=row.excluded,
-        link_subscriber_id=Ref(row.link_subscriber, "Subscriber", "subscriber",
-                               ("rows", str(index), "linkSubscriber")).decode()
+        link_subscriber_id=Ref(row.link_subscriber, "Subscriber", "subscriber").lookup_id()
         if linked else None,
         clear_link=row.link_subscriber is None,
         import_separately=row.import_separately)
@@ -276,27 +274,25 @@ class DirectoryMutation:
         viewer = info.context.viewer
         defaults = input.defaults
 
-        def work(session: Session, tenant_id: uuid.UUID, group_id: uuid.UUID | None) -> Job:
+        def work(session: Session, tenant_id: uuid.UUID) -> Job:
+            group = Ref(defaults.security_group, "SecurityGroup", "security group")
             given = directory_links.DiscoveryFields(
                 country_code=defaults.country_code, area_code=defaults.area_code,
-                security_group_id=group_id, concurrent_calls=defaults.concurrent_calls,
+                security_group_id=group.lookup_id(), concurrent_calls=defaults.concurrent_calls,
                 ring_timeout=defaults.ring_timeout,
                 voicemail_to_email=defaults.voicemail_to_email,
                 alias_start=input.sequential_start, groups=tuple(input.scope.groups),
                 org_units=tuple(input.scope.org_units))
             return directory_links.start_discovery(session, viewer, tenant_id, given)
 
-        return _job_payload(await run(
-            info, work, _tenant(input.tenant),
-            Ref(defaults.security_group, "SecurityGroup", "security group", "securityGroup")))
+        return _job_payload(await run(info, work, _tenant(input.tenant)))
 
     @strawberry.mutation(description="Edit or exclude rows of the preview before importing.")
     async def directory_preview_update(self, info: Info, input: DirectoryPreviewUpdateInput
                                        ) -> DirectoryPreviewUpdatePayload:
         viewer = info.context.viewer
         outcome = await run(info, lambda s, tenant_id: directory_links.update_preview(
-            s, viewer, tenant_id, [_preview_change(row, index)
-                                   for index, row in enumerate(input.rows)]),
+            s, viewer, tenant_id, [_preview_change(row) for row in input.rows]),
             _tenant(input.tenant))
         return DirectoryPreviewUpdatePayload(
             rows=[DirectoryPreviewRowType.from_row(row) for row in outcome.value or []],

@@ -56,7 +56,7 @@ def _columns(given: dict[str, Any]) -> dict[str, Any]:
     values = {name: value for name, value in given.items() if name != "customer"}
     if "customer" in given:
         values["customer_id"] = Ref(given["customer"], "Customer", "customer",
-                                    "customer").decode()
+                                    "customer").lookup_id()
     return values
 
 

@@ -106,11 +106,8 @@ _CLEARABLE = ("pin", "caller_id", "alias", "security_group", "call_group", "pick
               *FORWARDS)
 
 
-def subscriber_fields(input: object, at: tuple[str, ...] = ()) -> SubscriberFields:
-    """The core's view of an input: references decoded, nulls to clear listed.
-
-    ``at``: where the input is in a list (("subscribers", "3") in a bulk change).
-    """
+def subscriber_fields(input: object) -> SubscriberFields:
+    """The core's view of an input: references decoded, nulls to clear listed."""
     fields = SubscriberFields()
     for name, value in given_fields(input, clearable=_CLEARABLE, skip=("id", "tenant")).items():
         core_name = "security_group_id" if name == "security_group" else name
@@ -118,7 +115,7 @@ def subscriber_fields(input: object, at: tuple[str, ...] = ()) -> SubscriberFiel
             fields.clear.add(core_name)
         elif name == "security_group":
             fields.security_group_id = Ref(value, "SecurityGroup", "security group",
-                                           (*at, "security_group")).decode()
+                                           "security_group").lookup_id()
         else:
             setattr(fields, core_name, value)
     return fields

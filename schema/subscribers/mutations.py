@@ -110,8 +110,7 @@ class SubscriberMutation:
         outcome = await run(
             info, lambda s, tenant_id: subscribers.create_subscribers(
                 s, context.settings, context.viewer, tenant_id,
-                [subscriber_fields(item, ("subscribers", str(index)))
-                 for index, item in enumerate(input.subscribers)]),
+                [subscriber_fields(item) for item in input.subscribers]),
             Ref(input.tenant, "Tenant", "tenant", "tenant"), paths=_CREATE_PATHS)
         if not outcome.ok or outcome.value is None:
             return SubscriberBulkCreatePayload(errors=outcome.errors)
@@ -124,8 +123,8 @@ class SubscriberMutation:
         context = info.context
         outcome = await run(info, lambda s: subscribers.update_subscribers(
             s, context.settings, context.viewer,
-            [(id_of(item.id, "Subscriber"), subscriber_fields(item, ("subscribers", str(index))))
-             for index, item in enumerate(input.subscribers)]))
+            [(id_of(item.id, "Subscriber"), subscriber_fields(item))
+             for item in input.subscribers]))
         if not outcome.ok or outcome.value is None:
             return SubscriberBulkUpdatePayload(errors=outcome.errors)
         return SubscriberBulkUpdatePayload.of(outcome.value)
