@@ -85,14 +85,19 @@ async def test_a_number_imports_routing_export_is_sent_when_the_import_commits(
         assert str(export.id) in _sent(broker)
 
 
-def test_a_transaction_that_rolls_back_sends_nothing(app: Starlette, engine: Engine,
-                                                     session: Session):
-    broker = _broker()
-    with pytest.raises(RuntimeError), session_scope(engine) as writing:
+def _queue_then_fail(engine: Engine) -> None:
+    with session_scope(engine) as writing:
         writing.add(_proxy())  # a change, then the job it asks for
         writing.flush()
         enqueue(writing, SELFTEST.kind, "rolled-back")
         raise RuntimeError("the change failed after queueing its job")
+
+
+def test_a_transaction_that_rolls_back_sends_nothing(app: Starlette, engine: Engine,
+                                                     session: Session):
+    broker = _broker()
+    with pytest.raises(RuntimeError):
+        _queue_then_fail(engine)
     assert session.exec(select(Job).where(Job.subject_id == "rolled-back")).all() == []
     assert session.exec(select(SipProxy)).all() == []
     assert _sent(broker) == []

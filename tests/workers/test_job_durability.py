@@ -395,16 +395,17 @@ def in_process(database_url: str, tmp_path: Path, settings: Settings) -> Iterato
 
 
 def test_in_process_a_job_whose_worker_died_is_run_again(in_process: InProcess):
-    in_process.start_worker()
     with session_scope(context.engine()) as session:
         job_id = start_selftest(session, steps=3, step_seconds=0, requested_by_id=None,
                                 subject=_subject()).job.id
+    in_process.broker.flush_all()  # its message (sent at commit) went to the worker that died
     dead = "dead-host:1:1"
     with session_scope(context.engine()) as session:
         assert claim(session, job_id, dead) is not None
         session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - dt.timedelta(seconds=60)))
 
+    in_process.start_worker()
     assert reconcile() == 1
     job = wait_for_job(job_id, _succeeded, "SUCCEEDED after the re-run")
     assert (job.attempts, job.progress_done) == (2, 3)
