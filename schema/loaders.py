@@ -10,32 +10,18 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from core.models import Administrator, Isp, IspLogo, RoleGrant
+from core.models import Administrator, IspLogo, RoleGrant
 from core.scoping import visible
 from schema.context import Context
-
-
-def _by_id(context: Context, model: Any) -> DataLoader[uuid.UUID, Any]:
-    async def load(ids: list[uuid.UUID]) -> Sequence[Any]:
-        statement = select(model).where(model.id.in_(ids), visible(context.viewer, model))
-        async with context.sessions() as session:
-            rows = {row.id: row for row in (await session.execute(statement)).scalars()}
-        return [rows.get(object_id) for object_id in ids]
-
-    return DataLoader(load_fn=load)
-
-
-def isp_by_id(context: Context) -> DataLoader[uuid.UUID, Isp | None]:
-    return context.loader("isp_by_id", lambda: _by_id(context, Isp))
+from schema.core.loaders import rows_by_id
 
 
 def administrator_by_id(context: Context) -> DataLoader[uuid.UUID, Administrator | None]:
-    return context.loader("administrator_by_id", lambda: _by_id(context, Administrator))
+    return rows_by_id(context, Administrator)
 
 
 def grants_by_administrator(context: Context) -> DataLoader[uuid.UUID, list[RoleGrant]]:

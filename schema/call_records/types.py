@@ -22,10 +22,10 @@ from core.models import (
 )
 from core.numbers import sees_costs
 from core.usage import ChargeLine, UsageSummary
-from schema.carriers.loaders import children_by_parent, rows_by_id
 from schema.carriers.types import GatewayType
 from schema.context import Info
 from schema.core.ids import to_global_id
+from schema.core.loaders import children_by_parent, rows_by_id
 from schema.core.node import Node, register_node
 from schema.customers.types import CustomerType
 from schema.service_plans.types import ServiceEnum

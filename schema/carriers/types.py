@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,12 +12,7 @@ from schema.carriers.loaders import carrier_by_id, gateways_by_carrier
 from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
-from schema.loaders import isp_by_id
-
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
+from schema.core.owned import isp_field
 
 
 @strawberry.type(name="GatewayAttribute", description="A custom attribute of a gateway.")
@@ -72,13 +66,7 @@ class CarrierType(Node):
     name: str
     description: str
     created_at: dt.datetime
-
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @strawberry.field(description="In failover order.")
     async def gateways(self, info: Info) -> list[GatewayType]:

@@ -43,6 +43,12 @@ def register_node(type_name: str, model: type[SQLModel], to_node: Callable[[Any]
     _KINDS[type_name] = NodeKind(model=model, to_node=to_node)
 
 
+def node_of(type_name: str, row: Any) -> Node:
+    """The GraphQL object of ``row`` (an ``Isp`` row as an ``IspType``...), for a domain
+    that presents another domain's objects without importing it."""
+    return _KINDS[type_name].to_node(row)
+
+
 def registered_node_types() -> dict[str, NodeKind]:
     return dict(_KINDS)
 

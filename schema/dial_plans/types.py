@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,13 +12,8 @@ from schema.context import Info
 from schema.core.errors import UserError
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
+from schema.core.owned import isp_field
 from schema.dial_plans.loaders import dial_plan_by_id, rules_by_dial_plan
-from schema.loaders import isp_by_id
-
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 
 
 @strawberry.type(name="DialPlanRule", description="A rewrite of dialled numbers; the first "
@@ -58,12 +52,7 @@ class DialPlanType(Node):
     description: str
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @strawberry.field(description="In the order they are tried.")
     async def rules(self, info: Info) -> list[DialPlanRuleType]:

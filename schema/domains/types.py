@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.dns_check import CheckOutcome
 from core.domains import record_for
 from core.models import VerifiedDomain, VerifiedDomainStatus
-from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
-from schema.loaders import isp_by_id
+from schema.core.owned import isp_field
 
 VerifiedDomainStatusEnum = strawberry.enum(
     VerifiedDomainStatus, name="VerifiedDomainStatus",
@@ -22,10 +20,6 @@ VerifiedDomainStatusEnum = strawberry.enum(
 )
 DomainCheckOutcomeEnum = strawberry.enum(CheckOutcome, name="DomainCheckOutcome")
 
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 
 
 @strawberry.type(description="What one look at the domain's TXT record found.")
@@ -48,12 +42,7 @@ class VerifiedDomainType(Node):
         description="When the domain last became verified.")
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @classmethod
     def from_row(cls, row: VerifiedDomain) -> VerifiedDomainType:

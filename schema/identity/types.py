@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,15 +11,12 @@ from core.models import Administrator, ApiToken, Invitation, Role, RoleGrant, Sc
 from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
-from schema.loaders import grants_by_administrator, isp_by_id
+from schema.core.owned import isp_field
+from schema.loaders import grants_by_administrator
 
 RoleEnum = strawberry.enum(Role, name="Role", description="ADMIN manages; VIEWER reads.")
 ScopeEnum = strawberry.enum(Scope, name="Scope", description="Where a role applies.")
 
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 
 
 def _global_id(type_name: str, object_id: uuid.UUID | None) -> strawberry.ID | None:
@@ -34,14 +30,7 @@ class RoleGrantType(Node):
     role: RoleEnum  # type: ignore[valid-type]
     created_at: dt.datetime
 
-    @strawberry.field(description="The ISP the role belongs to (null for platform roles).")
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        if self.row.isp_id is None:
-            return None
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field("The ISP the role belongs to (null for platform roles).")
 
     @strawberry.field(description="Global id of the tenant for tenant roles.")
     def tenant_id(self) -> strawberry.ID | None:
@@ -91,12 +80,7 @@ class InvitationType(Node):
     revoked_at: dt.datetime | None
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @strawberry.field(description="Global id of the customer for customer roles.")
     def customer_id(self) -> strawberry.ID | None:
