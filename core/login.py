@@ -44,5 +44,3 @@ def attempt_login(session: Session, email: str, password: str, client_address: s
     administrator.last_login_at = utcnow()
     session.add(administrator)
     return LoginOutcome(administrator=administrator, error=None)
-
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -12,13 +12,20 @@ from strawberry.file_uploads import Upload
 from core import call_records_export, rerating, vendor_rates
 from core.errors import DomainError
 from core.service_plans import MAX_RATE_DECK_BYTES
-from schema.carriers.types import CarrierType
 from schema.context import Info
 from schema.core.errors import UserError, user_errors
 from schema.core.mutations import Ref, run
+from schema.core.node import node_of
 from schema.core.uploads import read_upload
-from schema.customers.types import CustomerType
-from schema.jobs.types import JobType
+
+if TYPE_CHECKING:
+    from schema.carriers.types import CarrierType
+    from schema.customers.types import CustomerType
+    from schema.jobs.types import JobType
+
+LazyCustomer = Annotated["CustomerType", strawberry.lazy("schema.customers.types")]
+LazyCarrier = Annotated["CarrierType", strawberry.lazy("schema.carriers.types")]
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
 
 
 @strawberry.input
@@ -30,7 +37,7 @@ class CallRecordsRerateInput:
 
 @strawberry.type
 class CallRecordsReratePayload:
-    customer: CustomerType | None = None
+    customer: LazyCustomer | None = None
     legs: int = strawberry.field(default=0, description="Legs rated again.")
     changed: int = strawberry.field(default=0, description="Legs whose rating changed; their "
                                     "previous rating is in CallLeg.revisions.")
@@ -49,7 +56,7 @@ class VendorRatesImportInput:
 
 @strawberry.type
 class VendorRatesImportPayload:
-    carrier: CarrierType | None = None
+    carrier: LazyCarrier | None = None
     entries: int = 0
     errors: list[UserError]
 
@@ -63,7 +70,7 @@ class CallRecordsExportInput:
 
 @strawberry.type
 class CallRecordsExportPayload:
-    job: JobType | None = strawberry.field(
+    job: LazyJob | None = strawberry.field(
         default=None, description="When it has SUCCEEDED, ask callRecordsDownloadLink for "
         "the file (kept one day).")
     errors: list[UserError]
@@ -93,7 +100,7 @@ class CallRecordMutation:
             info, lambda s, customer_id: call_records_export.start_export(
                 s, viewer, customer_id, input.from_, input.to),
             Ref(input.customer, "Customer", "customer", "customer"))
-        job = JobType.from_row(outcome.value) if outcome.value is not None else None
+        job = node_of("Job", outcome.value) if outcome.value is not None else None
         return CallRecordsExportPayload(job=job, errors=outcome.errors)
 
     @strawberry.mutation(description="A short-lived link to download a finished call records "
@@ -124,7 +131,7 @@ class CallRecordMutation:
         if result is None:
             return CallRecordsReratePayload(errors=outcome.errors)
         return CallRecordsReratePayload(
-            customer=CustomerType.from_row(result.customer), legs=result.legs,
+            customer=node_of("Customer", result.customer), legs=result.legs,
             changed=result.changed, previous_total=result.previous_total,
             new_total=result.new_total, errors=[])
 
@@ -144,5 +151,5 @@ class CallRecordMutation:
         if not outcome.ok:
             return VendorRatesImportPayload(errors=outcome.errors)
         carrier, entries = outcome.value
-        return VendorRatesImportPayload(carrier=CarrierType.from_row(carrier), entries=entries,
+        return VendorRatesImportPayload(carrier=node_of("Carrier", carrier), entries=entries,
                                         errors=[])

@@ -22,11 +22,11 @@ from schema.call_records.types import (
     UsageSummaryType,
 )
 from schema.context import Info
+from schema.core.enums import ServiceEnum
+from schema.core.errors import InvalidArgumentError
 from schema.core.filters import refers_to
 from schema.core.ids import argument_id
 from schema.core.pagination import Connection, SortKey, paginate
-from schema.service_plans.queries import InvalidArgumentError
-from schema.service_plans.types import ServiceEnum
 
 
 @strawberry.input

@@ -32,13 +32,14 @@ def rows_by_id(context: Context, model: Any) -> DataLoader[uuid.UUID, Any]:
     return context.loader(f"{model.__name__}_by_id", lambda: DataLoader(load_fn=load))
 
 
-def children_by_parent(context: Context, parent: Any, order: Any) -> DataLoader[uuid.UUID, list]:
+def children_by_parent(context: Context, parent: Any, *order: Any
+                       ) -> DataLoader[uuid.UUID, list]:
     """The children of each parent (``parent``: their column naming it), in ``order``."""
     model = parent.class_
 
     async def load(ids: list[uuid.UUID]) -> Sequence[list[Any]]:
         statement = (select(model).where(parent.in_(ids), visible(context.viewer, model))
-                     .order_by(parent, order))
+                     .order_by(parent, *order))
         grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
         async with context.sessions() as session:
             for row in (await session.execute(statement)).scalars():

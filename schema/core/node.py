@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from core.scoping import visible
 from schema.context import Info
 from schema.core.ids import from_global_id
+from schema.core.loaders import rows_by_id
 
 MAX_NODES = 100
 
@@ -43,10 +44,21 @@ def register_node(type_name: str, model: type[SQLModel], to_node: Callable[[Any]
     _KINDS[type_name] = NodeKind(model=model, to_node=to_node)
 
 
-def node_of(type_name: str, row: Any) -> Node:
-    """The GraphQL object of ``row`` (an ``Isp`` row as an ``IspType``...), for a domain
-    that presents another domain's objects without importing it."""
+def node_of(type_name: str, row: Any) -> Any:
+    """The GraphQL object of ``row`` (an ``Isp`` row as an ``IspType``...): how a domain
+    presents another domain's objects without importing it (its field's type is a
+    ``strawberry.lazy`` annotation)."""
     return _KINDS[type_name].to_node(row)
+
+
+async def load_node(info: Info, type_name: str, object_id: uuid.UUID | None) -> Any:
+    """The node a row refers to (e.g. a customer's plan), through the request's loader:
+    one query per type per batch; None when there is none or it is out of scope."""
+    if object_id is None:
+        return None
+    kind = _KINDS[type_name]
+    row = await rows_by_id(info.context, kind.model).load(object_id)
+    return kind.to_node(row) if row is not None else None
 
 
 def registered_node_types() -> dict[str, NodeKind]:

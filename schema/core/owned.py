@@ -10,10 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from core.models import Isp
 from schema.context import Info
-from schema.core.loaders import rows_by_id
-from schema.core.node import node_of
+from schema.core.node import load_node
 
 if TYPE_CHECKING:
     from schema.isp.types import IspType
@@ -24,10 +22,7 @@ LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 async def owning_isp(root: Any, info: Info) -> LazyIsp | None:
     """The row's ISP (the ISPs of a page load in one query); null when the row has none
     (a platform role) or the viewer may not see it."""
-    if root.row.isp_id is None:
-        return None
-    row = await rows_by_id(info.context, Isp).load(root.row.isp_id)
-    return node_of("Isp", row) if row else None  # type: ignore[return-value]
+    return await load_node(info, "Isp", root.row.isp_id)
 
 
 def isp_field(description: str | None = None) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,11 +14,17 @@ from schema.context import Info
 from schema.core.errors import UserError
 from schema.core.ids import id_of
 from schema.core.mutations import Ref, run
-from schema.jobs.types import JobType
+from schema.core.node import node_of
 
 CredentialsFormatEnum = strawberry.enum(
     CredentialsFormat, name="CredentialsFormat", description="The file type of the sheet."
 )
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 # An id that names no row: a malformed id that was given answers NOT_FOUND, not "left out".
 _NO_ROW = uuid.UUID(int=0)
 
@@ -38,7 +45,7 @@ class TenantCredentialsExportInput:
 
 @strawberry.type
 class TenantCredentialsExportPayload:
-    job: JobType | None = strawberry.field(
+    job: LazyJob | None = strawberry.field(
         default=None, description="When it has SUCCEEDED, ask credentialsDownloadLink for the "
         "file (kept one hour).")
     errors: list[UserError]
@@ -70,7 +77,7 @@ class CredentialsMutation:
             Ref(input.tenant, "Tenant", "tenant", "tenant"), paths={("id",): ("tenant",)})
         if not outcome.ok or outcome.value is None:
             return TenantCredentialsExportPayload(errors=outcome.errors)
-        return TenantCredentialsExportPayload(job=JobType.from_row(outcome.value), errors=[])
+        return TenantCredentialsExportPayload(job=node_of("Job", outcome.value), errors=[])
 
     @strawberry.mutation(description="A link, valid five minutes and for you alone, to download "
                          "the file of a finished credentials export; it works once.")

@@ -9,10 +9,10 @@ import strawberry
 from core import customers
 from core.models import CustomerStatus
 from schema.context import Info
+from schema.core.contact import ContactInput, PostalAddressInput
 from schema.core.errors import FieldPaths, UserError
 from schema.core.mutations import Outcome, Ref, given_fields, run
 from schema.customers.types import CustomerStatusEnum, CustomerType
-from schema.isp.mutations import ContactInput, PostalAddressInput
 
 
 @strawberry.input

@@ -10,6 +10,7 @@ at once, ``directorySyncDecide`` when the brake held changes, ``directoryUnlink`
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlmodel import Session
@@ -23,12 +24,18 @@ from schema.context import Info
 from schema.core.errors import UserError, single_error
 from schema.core.ids import id_of, to_global_id
 from schema.core.mutations import Outcome, Ref, run
+from schema.core.node import node_of
 from schema.directory.types import (
     DirectoryLinkType,
     DirectoryPreviewRowType,
     DirectoryProviderEnum,
 )
-from schema.jobs.types import JobType
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 
 GOOGLE_CALLBACK = "/oauth/google/callback"
 MICROSOFT_CALLBACK = "/oauth/microsoft/callback"
@@ -98,7 +105,7 @@ class DirectoryDiscoverInput:
 
 @strawberry.type
 class DirectoryJobPayload:
-    job: JobType | None = None
+    job: LazyJob | None = None
     errors: list[UserError]
 
 
@@ -207,7 +214,7 @@ def _preview_change(row: DirectoryPreviewRowChange) -> directory_links.PreviewCh
 def _job_payload(outcome: Outcome[Job]) -> DirectoryJobPayload:
     if not outcome.ok or outcome.value is None:
         return DirectoryJobPayload(errors=outcome.errors)
-    return DirectoryJobPayload(job=JobType.from_row(outcome.value), errors=[])
+    return DirectoryJobPayload(job=node_of("Job", outcome.value), errors=[])
 
 
 @strawberry.type

@@ -12,11 +12,10 @@ from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
 from schema.core.owned import isp_field
-from schema.loaders import grants_by_administrator
+from schema.identity.loaders import grants_by_administrator
 
 RoleEnum = strawberry.enum(Role, name="Role", description="ADMIN manages; VIEWER reads.")
 ScopeEnum = strawberry.enum(Scope, name="Scope", description="Where a role applies.")
-
 
 
 def _global_id(type_name: str, object_id: uuid.UUID | None) -> strawberry.ID | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from core import number_ranges, numbers
@@ -10,8 +12,8 @@ from schema.context import Info
 from schema.core.errors import user_errors
 from schema.core.ids import to_global_id
 from schema.core.mutations import Ref, run
+from schema.core.node import node_of
 from schema.core.uploads import read_upload
-from schema.jobs.types import JobType
 from schema.numbers.inputs import (
     NumberAssignInput,
     NumberCreateInput,
@@ -35,6 +37,11 @@ from schema.numbers.payloads import (
     respond,
 )
 from schema.numbers.types import NumberNode
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
 
 
 def _isp(global_id: strawberry.ID | None) -> Ref:
@@ -98,7 +105,7 @@ class NumberMutation:
         filename = input.file.filename or "numbers.csv"
         return await respond(info, NumberImportPayload, lambda s, isp_id: numbers.start_import(
             s, viewer, isp_id, filename=filename, content=content),
-            lambda job: {"job": JobType.from_row(job)}, _isp(input.isp))
+            lambda job: {"job": node_of("Job", job)}, _isp(input.isp))
 
     @strawberry.mutation(description="Give an AVAILABLE number to a tenant of its ISP; of two "
                          "assignments at once, one wins and the other is told it is gone.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 
@@ -11,8 +11,13 @@ from core.models import Number
 from schema.context import Info
 from schema.core.errors import UserError
 from schema.core.mutations import Ref, run
-from schema.jobs.types import JobType
 from schema.numbers.types import NumberNode
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 
 P = TypeVar("P")
 T = TypeVar("T")
@@ -60,7 +65,7 @@ class NumberDeletePayload:
 
 @strawberry.type
 class NumberImportPayload:
-    job: JobType | None = strawberry.field(default=None,
+    job: LazyJob | None = strawberry.field(default=None,
                                            description="Follow the import here; it ends FAILED "
                                            "with INVALID_FILE and a detail per bad line.")
     errors: list[UserError]

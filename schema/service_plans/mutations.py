@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -16,14 +16,20 @@ from core.service_plans import MAX_RATE_DECK_BYTES, DeckEntry, ImportMode
 from schema.context import Info
 from schema.core.errors import UserError, user_errors
 from schema.core.mutations import Outcome, Ref, given_fields, run
+from schema.core.node import node_of
 from schema.core.uploads import read_upload
-from schema.jobs.types import JobType
 from schema.service_plans.types import (
     RateDeckEntryType,
     ServiceDeckEntryType,
     ServiceEnum,
     ServicePlanType,
 )
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 
 ImportModeEnum = strawberry.enum(
     ImportMode, name="RateDeckImportMode",
@@ -199,7 +205,7 @@ class RateDeckImportInput:
 
 @strawberry.type
 class RateDeckImportPayload:
-    job: JobType | None = strawberry.field(
+    job: LazyJob | None = strawberry.field(
         default=None, description="Follow it until it ends: a file with mistakes fails with "
         "errorCode INVALID_FILE and one detail per bad line, and nothing is imported.")
     errors: list[UserError]
@@ -289,5 +295,5 @@ class ServicePlanMutation:
             info, lambda s, plan_id: service_plans.start_rate_deck_import(
                 s, viewer, plan_id, filename=filename, content=content, mode=input.mode),
             Ref(input.service_plan, "ServicePlan", "service plan", "service_plan"))
-        job = JobType.from_row(outcome.value.job) if outcome.ok else None
+        job = node_of("Job", outcome.value.job) if outcome.ok else None
         return RateDeckImportPayload(job=job, errors=outcome.errors)
