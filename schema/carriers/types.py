@@ -11,7 +11,7 @@ from core.models import Carrier, Gateway
 from schema.carriers.loaders import carrier_by_id, gateways_by_carrier
 from schema.context import Info
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
+from schema.core.node import Node, RowNode, register_node
 from schema.core.owned import isp_field
 
 
@@ -61,7 +61,7 @@ class GatewayType(Node):
 
 
 @strawberry.type(name="Carrier", description="A SIP trunk, authorised by source address.")
-class CarrierType(Node):
+class CarrierType(RowNode):
     row: strawberry.Private[Carrier]
     name: str
     description: str
@@ -72,11 +72,6 @@ class CarrierType(Node):
     async def gateways(self, info: Info) -> list[GatewayType]:
         rows = await gateways_by_carrier(info.context).load(self.row.id)
         return [GatewayType.from_row(row) for row in rows]
-
-    @classmethod
-    def from_row(cls, row: Carrier) -> CarrierType:
-        return cls(id=strawberry.ID(to_global_id("Carrier", row.id)), row=row, name=row.name,
-                   description=row.description, created_at=row.created_at)
 
 
 register_node("Carrier", Carrier, CarrierType.from_row)

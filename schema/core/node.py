@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 
 from core.scoping import visible
 from schema.context import Info
-from schema.core.ids import from_global_id
+from schema.core.ids import from_global_id, to_global_id
 from schema.core.loaders import rows_by_id
 
 MAX_NODES = 100
@@ -29,6 +29,26 @@ MAX_NODES = 100
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
 class Node:
     id: strawberry.ID
+
+
+@strawberry.type
+class RowNode(Node):
+    """A node presenting one database row, kept private as ``row``."""
+
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def from_row(cls, row: Any, **computed: Any) -> Any:
+        """The node of ``row``: its global id (of the type's GraphQL name), the row, and
+        every plain field of the type taken from the row's attribute of the same name,
+        except those given in ``computed`` (a value the row does not hold as such)."""
+        definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+        columns = {field.python_name: getattr(row, field.python_name)
+                   for field in definition.fields
+                   if field.base_resolver is None and field.python_name not in ("id", "row")
+                   and field.python_name not in computed}
+        return cls(id=strawberry.ID(to_global_id(definition.name, row.id)), row=row,
+                   **columns, **computed)
 
 
 @dataclass(frozen=True)

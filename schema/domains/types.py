@@ -9,8 +9,7 @@ import strawberry
 from core.dns_check import CheckOutcome
 from core.domains import record_for
 from core.models import VerifiedDomain, VerifiedDomainStatus
-from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
+from schema.core.node import RowNode, register_node
 from schema.core.owned import isp_field
 
 VerifiedDomainStatusEnum = strawberry.enum(
@@ -31,7 +30,7 @@ class DomainCheck:
 @strawberry.type(name="VerifiedDomain",
                  description="A domain an ISP proves it controls with a TXT record; only a "
                  "verified domain can be a tenant's domain outside the ISP's namespace.")
-class VerifiedDomainType(Node):
+class VerifiedDomainType(RowNode):
     row: strawberry.Private[VerifiedDomain]
     fqdn: str = strawberry.field(description="In its ASCII (punycode) form.")
     status: VerifiedDomainStatusEnum  # type: ignore[valid-type]
@@ -47,10 +46,7 @@ class VerifiedDomainType(Node):
     @classmethod
     def from_row(cls, row: VerifiedDomain) -> VerifiedDomainType:
         name, value = record_for(row)
-        return cls(id=strawberry.ID(to_global_id("VerifiedDomain", row.id)), row=row,
-                   fqdn=row.fqdn, status=row.status, txt_record_name=name,
-                   txt_record_value=value, last_checked_at=row.last_checked_at,
-                   verified_at=row.verified_at, created_at=row.created_at)
+        return super().from_row(row, txt_record_name=name, txt_record_value=value)
 
 
 register_node("VerifiedDomain", VerifiedDomain, VerifiedDomainType.from_row)

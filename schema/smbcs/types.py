@@ -9,8 +9,7 @@ import strawberry
 
 from core.models import Smbc
 from schema.context import Info
-from schema.core.ids import to_global_id
-from schema.core.node import Node, load_node, register_node
+from schema.core.node import RowNode, load_node, register_node
 
 if TYPE_CHECKING:
     from schema.customers.types import CustomerType
@@ -22,7 +21,7 @@ LazyCustomer = Annotated["CustomerType", strawberry.lazy("schema.customers.types
                  "or of one of its customers, that tenants list for their phones. Stored for "
                  "a later release: the SIP proxies do not use it yet (phones register with "
                  "the proxies directly).")
-class SmbcType(Node):
+class SmbcType(RowNode):
     row: strawberry.Private[Smbc]
     name: str
     address: str = strawberry.field(description="IP literal or FQDN, with an optional :port "
@@ -34,12 +33,6 @@ class SmbcType(Node):
     @strawberry.field(description="The customer owning it; null for the ISP's own.")
     async def customer(self, info: Info) -> LazyCustomer | None:
         return await load_node(info, "Customer", self.row.customer_id)
-
-    @classmethod
-    def from_row(cls, row: Smbc) -> SmbcType:
-        return cls(id=strawberry.ID(to_global_id("Smbc", row.id)), row=row, name=row.name,
-                   address=row.address, region=row.region, created_at=row.created_at,
-                   updated_at=row.updated_at)
 
 
 register_node("Smbc", Smbc, SmbcType.from_row)
