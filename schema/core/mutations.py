@@ -15,7 +15,10 @@ committed. A mutation reads, top to bottom:
             Ref(input.id, "Carrier", "carrier"))
         return payload(CarrierUpdatePayload, outcome, "carrier", CarrierType.from_row)
 
-``work`` gets the session and then one decoded id per ``Ref``, in order.
+``work`` gets the session and then one decoded id per ``Ref``, in order; a refusal
+(a role that may not, a bad value) is a DomainError raised in it. ``anonymous=True``
+is for the few mutations of callers not logged in (login, sign-up); ``paths=`` renames
+core fields the input nests. Fields of an update input: ``given_fields``.
 """
 
 from __future__ import annotations
