@@ -11,16 +11,14 @@ else is refused without saying why.
 
 from __future__ import annotations
 
-import anyio
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.database import async_session_scope
 from core.directory_links import queue_notified_sync, watched_link
-from core.jobs import take_pending_dispatch
 from workers.directory_sync import GOOGLE_HOOK
-from workers.jobs import dispatch
 
 
 async def google_directory_hook(request: Request) -> Response:
@@ -38,12 +36,8 @@ async def google_directory_hook(request: Request) -> Response:
             queue_notified_sync(session, link)
         return True
 
-    async with request.app.state.sessions() as session:
-        async with session.begin():
-            known = await session.run_sync(notice)
-        pending = take_pending_dispatch(session.sync_session)
-    if pending:
-        await anyio.to_thread.run_sync(dispatch, pending)
+    async with async_session_scope(request.app.state.sessions) as session:
+        known = await session.run_sync(notice)
     return Response(status_code=200 if known else 404)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from core import audit, validation
+from core.catalogue import managed_object, require_free_name
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.models import (
     Customer,
@@ -29,7 +30,7 @@ from core.models import (
     Tenant,
     TenantSmbc,
 )
-from core.ownership import managed_isp, require_manager
+from core.ownership import managed_isp
 from core.scoping import get_visible
 from core.viewer import Viewer
 
@@ -74,11 +75,7 @@ _CHECKS: dict[str, Check] = {
 
 
 def _managed(session: Session, viewer: Viewer, customer_id: uuid.UUID | None) -> Customer:
-    customer = get_visible(session, viewer, Customer, customer_id)
-    if customer is None:
-        raise not_found("customer", "id")
-    require_manager(viewer, customer.isp_id)
-    return customer
+    return managed_object(session, viewer, Customer, customer_id, "customer")
 
 
 def customer_of_isp(session: Session, viewer: Viewer, customer_id: uuid.UUID,
@@ -187,11 +184,8 @@ def _checked(session: Session, viewer: Viewer, isp_id: uuid.UUID,
 
 def _name_free(session: Session, isp_id: uuid.UUID, name: str,
                customer_id: uuid.UUID | None = None) -> None:
-    clash = select(Customer.id).where(Customer.isp_id == isp_id, Customer.name == name,
-                                      Customer.id != customer_id)
-    if session.execute(clash).first() is not None:
-        raise DomainError.single(ErrorCode.ALREADY_EXISTS,
-                                 f"a customer named {name!r} already exists", "name")
+    require_free_name(session, Customer, name, f"a customer named {name!r} already exists",
+                      within=(Customer.isp_id, isp_id), exclude_id=customer_id)
 
 
 def create_customer(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,

@@ -8,10 +8,11 @@ is chosen here so that settings can say plain ``sqlite://`` or
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import anyio
 from sqlalchemy import ColumnElement, Engine, String, any_, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, make_url
@@ -25,7 +26,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
-from core.jobs import dispatch_pending
+from core.jobs import dispatch, take_pending_dispatch
 from core.routing_changes import track_routing_changes
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -96,11 +97,11 @@ def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessio
 
 
 @contextmanager
-def session_scope(engine: Engine, *, dispatch_jobs: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits when the block ends and rolls back on error.
 
-    ``dispatch_jobs``: hand the jobs the transaction queued (a routing export, say)
-    to the broker once it has committed, as requests and jobs do.
+    The jobs the transaction queued (a routing export, say) go to the broker once
+    it has committed, and are dropped with it when it rolls back.
     """
     with Session(engine, expire_on_commit=False) as session:
         try:
@@ -108,9 +109,27 @@ def session_scope(engine: Engine, *, dispatch_jobs: bool = False) -> Iterator[Se
             session.commit()
         except BaseException:
             session.rollback()
+            take_pending_dispatch(session)
             raise
-        if dispatch_jobs:
-            dispatch_pending(session)
+        # Read after the commit: committing may itself queue jobs (routing exports).
+        dispatch(take_pending_dispatch(session))
+
+
+@asynccontextmanager
+async def async_session_scope(sessions: async_sessionmaker[AsyncSession]
+                              ) -> AsyncIterator[AsyncSession]:
+    """:func:`session_scope` for the API: one transaction, its jobs sent after commit."""
+    async with sessions() as session:
+        try:
+            async with session.begin():
+                yield session
+        except BaseException:
+            take_pending_dispatch(session.sync_session)
+            raise
+        pending = take_pending_dispatch(session.sync_session)
+    if pending:
+        # Sending and marking them dispatched block: not on the event loop.
+        await anyio.to_thread.run_sync(dispatch, pending)
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

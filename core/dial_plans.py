@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from core import scoping, validation
-from core.carriers import (
+from core.catalogue import (
     OrderedChildren,
     create_named,
     delete_named,

@@ -37,11 +37,12 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core import audit, scoping
+from core import audit
+from core.catalogue import managed_object
 from core.dns_check import CheckOutcome, DnsCheck
 from core.dns_names import DnsNameError, is_subdomain, normalise_fqdn
 from core.domain_messages import domain_lapsed
-from core.errors import DomainError, ErrorCode, not_found
+from core.errors import DomainError, ErrorCode
 from core.jobs import JobSpec, enqueue, register_kind
 from core.mail import queue_email
 from core.models import (
@@ -55,7 +56,7 @@ from core.models import (
     VerifiedDomainStatus,
     utcnow,
 )
-from core.ownership import managed_isp, require_manager
+from core.ownership import managed_isp
 from core.settings import Settings
 from core.viewer import Viewer
 
@@ -152,11 +153,7 @@ def record_for(domain: VerifiedDomain) -> tuple[str, str]:
 
 def managed_domain(session: Session, viewer: Viewer, domain_id: uuid.UUID) -> VerifiedDomain:
     """A domain the viewer may change; another ISP's answers like a missing one."""
-    row = scoping.get_visible(session, viewer, VerifiedDomain, domain_id)
-    if row is None:
-        raise not_found("verified domain", "id")
-    require_manager(viewer, row.isp_id)
-    return row
+    return managed_object(session, viewer, VerifiedDomain, domain_id, "verified domain")
 
 
 def add_domain(session: Session, settings: Settings, viewer: Viewer, isp_id: uuid.UUID | None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import phonenumbers
 from sqlmodel import Session, select
 
-from core.models import SecurityGroupDestination, Subscriber
+from core.models import SecurityGroupDestination
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,6 @@ def openings_of(session: Session, security_group_id: object) -> list[Opening]:
     rows = session.exec(select(SecurityGroupDestination).where(
         SecurityGroupDestination.security_group_id == security_group_id))
     return [Opening(country=row.country, prefix=row.prefix) for row in rows]
-
-
-def allowed_for_subscriber(session: Session, subscriber: Subscriber, e164: str) -> bool:
-    """May this subscriber call (or forward to) this E.164 destination?"""
-    return destination_allowed(e164, home_country_code=subscriber.country_code,
-                               openings=openings_of(session, subscriber.security_group_id))
 
 
 # As prefixes, for the proxies ---------------------------------------------------------------

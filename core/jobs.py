@@ -1,8 +1,9 @@
 """Background jobs: the database row is the truth, the broker only carries its id.
 
 A job is written in the same transaction as the change that asks for it; the
-ids enqueued in a transaction are collected on the session so that whoever
-commits it hands them to the broker afterwards (:func:`take_pending_dispatch`).
+ids enqueued in a transaction are collected on the session, and
+``core.database.session_scope`` / ``async_session_scope`` (every transaction of the
+API, the workers and the sync) hand them to the broker once it has committed.
 Every state change is one conditional UPDATE, so it is atomic on PostgreSQL and
 SQLite alike and two workers can never both own a job:
 
@@ -158,11 +159,11 @@ def set_dispatcher(dispatcher: Callable[[list[uuid.UUID]], None]) -> None:
     _dispatcher = dispatcher
 
 
-def dispatch_pending(session: Session) -> None:
-    """Hand the jobs a just-committed session queued to the broker, if there is one."""
-    pending = take_pending_dispatch(session)
-    if pending and _dispatcher is not None:
-        _dispatcher(pending)
+def dispatch(job_ids: list[uuid.UUID]) -> None:
+    """Hand jobs whose transaction has committed to the broker, if this process has one
+    (without one, the reconciler of a worker process sends them)."""
+    if job_ids and _dispatcher is not None:
+        _dispatcher(job_ids)
 
 
 def take_pending_dispatch(session: Session) -> list[uuid.UUID]:

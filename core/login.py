@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from core import throttle
-from core.errors import DomainError, ErrorCode, FieldError
+from core.errors import ErrorCode, FieldError
 from core.models import Administrator, utcnow
 from core.passwords import hash_password, needs_rehash, verify_password
 
@@ -44,10 +44,3 @@ def attempt_login(session: Session, email: str, password: str, client_address: s
     administrator.last_login_at = utcnow()
     session.add(administrator)
     return LoginOutcome(administrator=administrator, error=None)
-
-
-def raise_if_failed(outcome: LoginOutcome) -> Administrator:
-    if outcome.error is not None:
-        raise DomainError(outcome.error)
-    assert outcome.administrator is not None
-    return outcome.administrator

@@ -84,10 +84,6 @@ def get_visible(session: Session, viewer: Viewer, model: type[T], object_id: Any
     return session.execute(statement).scalars().first()
 
 
-def registered_models() -> frozenset[type[SQLModel]]:
-    return frozenset(_RULES)
-
-
 def _in(column: Any, ids: frozenset[uuid.UUID]) -> ColumnElement[bool]:
     return column.in_(ids) if ids else false()
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from core import audit, scoping, validation
+from core.catalogue import require_free_name
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.models import SecurityGroup, SecurityGroupDestination, Subscriber
 from core.tenants import managed_tenant
@@ -86,13 +87,9 @@ def _checked(given: SecurityGroupFields) -> SecurityGroupFields:
 
 def _name_free(session: Session, tenant_id: uuid.UUID, name: str,
                group_id: uuid.UUID | None = None) -> None:
-    clash = select(SecurityGroup.id).where(SecurityGroup.tenant_id == tenant_id,
-                                           SecurityGroup.name == name,
-                                           SecurityGroup.id != group_id)
-    if session.exec(clash).first() is not None:
-        raise DomainError.single(ErrorCode.ALREADY_EXISTS,
-                                 f"the tenant already has a security group named {name!r}",
-                                 "name")
+    require_free_name(session, SecurityGroup, name,
+                      f"the tenant already has a security group named {name!r}",
+                      within=(SecurityGroup.tenant_id, tenant_id), exclude_id=group_id)
 
 
 def _replace_destinations(session: Session, group: SecurityGroup,

@@ -25,6 +25,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from core import audit, billing, stored_files, validation
+from core.catalogue import managed_object, require_free_name
 from core.csv_files import CsvRow, LineErrors, read_rows, write_csv
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.jobs import Enqueued, JobSpec, enqueue, register_kind
@@ -84,20 +85,13 @@ _PLAN_CHECKS: dict[str, Check] = {
 def managed_plan(session: Session, viewer: Viewer, plan_id: uuid.UUID | None,
                  field: str = "id") -> ServicePlan:
     """A plan the viewer may change; another ISP's plan answers like a missing one."""
-    plan = get_visible(session, viewer, ServicePlan, plan_id)
-    if plan is None:
-        raise not_found("service plan", field)
-    require_manager(viewer, plan.isp_id)
-    return plan
+    return managed_object(session, viewer, ServicePlan, plan_id, "service plan", field)
 
 
 def _name_free(session: Session, isp_id: uuid.UUID, name: str,
                plan_id: uuid.UUID | None = None) -> None:
-    clash = select(ServicePlan.id).where(ServicePlan.isp_id == isp_id, ServicePlan.name == name,
-                                         ServicePlan.id != plan_id)
-    if session.execute(clash).first() is not None:
-        raise DomainError.single(ErrorCode.ALREADY_EXISTS,
-                                 f"a service plan named {name!r} already exists", "name")
+    require_free_name(session, ServicePlan, name, f"a service plan named {name!r} already exists",
+                      within=(ServicePlan.isp_id, isp_id), exclude_id=plan_id)
 
 
 def create_plan(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,
@@ -176,6 +170,11 @@ _DECKS: dict[type[DeckEntry], _Deck] = {
                              "description": partial(validation.bounded_text, max_length=200),
                          }, key="prefix"),
 }
+
+
+def deck_label(model: type[DeckEntry]) -> str:
+    """What an entry of this deck is called in messages ("rate deck entry")."""
+    return _DECKS[model].label
 
 
 def _key_free(session: Session, model: type[DeckEntry], entry: DeckEntry) -> None:

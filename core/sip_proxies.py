@@ -15,12 +15,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
 
 from core import audit, validation
+from core.catalogue import require_free_name
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
 from core.models import SipProxy
 from core.scoping import get_visible
@@ -86,11 +86,8 @@ def _checked(session: Session, box: SecretBox, values: dict[str, Any],
                for name, value in values.items()}
     errors.raise_if_any()
     if "name" in checked:
-        clash = select(SipProxy.id).where(SipProxy.name == checked["name"],
-                                          SipProxy.id != proxy_id)
-        if session.execute(clash).first() is not None:
-            raise DomainError.single(ErrorCode.ALREADY_EXISTS,
-                                     f"a proxy named {checked['name']!r} exists", "name")
+        require_free_name(session, SipProxy, checked["name"],
+                          f"a proxy named {checked['name']!r} exists", exclude_id=proxy_id)
     url = checked.pop("database_url", None)
     if url is not None:
         checked.update(database_url_encrypted=box.encrypt(url), database_display=shown_url(url),

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from core import audit, validation
+from core.catalogue import managed_object, require_free_name
 from core.customers import customer_of_isp
 from core.dns_names import DnsNameError, normalise_fqdn
-from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
+from core.errors import DomainError, ErrorCode, ErrorCollector
 from core.models import Smbc, Tenant, TenantSmbc
-from core.ownership import managed_isp, require_manager
-from core.scoping import get_visible
+from core.ownership import managed_isp
 from core.viewer import Viewer
 
 Check = Callable[[Any, tuple[str, ...]], Any]
@@ -91,11 +91,7 @@ _CHECKS: dict[str, Check] = {
 
 
 def _managed(session: Session, viewer: Viewer, smbc_id: uuid.UUID | None) -> Smbc:
-    smbc = get_visible(session, viewer, Smbc, smbc_id)
-    if smbc is None:
-        raise not_found("SMBC", "id")
-    require_manager(viewer, smbc.isp_id)
-    return smbc
+    return managed_object(session, viewer, Smbc, smbc_id, "SMBC")
 
 
 def _checked(session: Session, viewer: Viewer, isp_id: uuid.UUID,
@@ -115,10 +111,8 @@ def _checked(session: Session, viewer: Viewer, isp_id: uuid.UUID,
 
 def _name_free(session: Session, isp_id: uuid.UUID, name: str,
                smbc_id: uuid.UUID | None = None) -> None:
-    clash = select(Smbc.id).where(Smbc.isp_id == isp_id, Smbc.name == name, Smbc.id != smbc_id)
-    if session.execute(clash).first() is not None:
-        raise DomainError.single(ErrorCode.ALREADY_EXISTS,
-                                 f"an SMBC named {name!r} already exists", "name")
+    require_free_name(session, Smbc, name, f"an SMBC named {name!r} already exists",
+                      within=(Smbc.isp_id, isp_id), exclude_id=smbc_id)
 
 
 def create_smbc(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -68,10 +67,6 @@ class ProxyClient:
             if method == "drouting.reload" and result != DROUTING_OK:
                 raise ReloadError(f"{method}: {result!r}")
             return
-
-    def reload_all(self, calls: Iterable[Call]) -> None:
-        for method, params in calls:
-            self.reload(method, *params)
 
     def close(self) -> None:
         self._client.close()

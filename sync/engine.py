@@ -409,7 +409,7 @@ def _proposal(session: Session, view: TenantView, user: DirectoryUser) -> Propos
 def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
              alias_start: int, progress: Progress) -> dict[str, int]:
     """List the directory into the link's preview (replacing any earlier preview)."""
-    with session_scope(engine, dispatch_jobs=True) as writing:
+    with session_scope(engine) as writing:
         writing.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
         link = writing.get(DirectoryLink, link_id)
         assert link is not None
@@ -452,7 +452,7 @@ PREVIEW_BATCH = 5000
 
 
 def _write_preview(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    with session_scope(engine, dispatch_jobs=True) as session:
+    with session_scope(engine) as session:
         insert_rows(session, DirectoryPreviewRow, rows)
 
 
@@ -547,7 +547,7 @@ def import_preview(engine: Engine, box: SecretBox, link_id: uuid.UUID, *,
                 display_name=preview.display_name, alias=preview.alias,
                 caller_id=preview.caller_id if preview.caller_id in numbers else None,
                 external_id=preview.external_id, fingerprint=preview.fingerprint)))
-        with session_scope(engine, dispatch_jobs=True) as session:
+        with session_scope(engine) as session:
             for preview in linked:
                 _link_manual(session, view, preview)
             room = subscriber_room(session, view.tenant.customer_id)
@@ -693,22 +693,22 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         if page.complete and resumed and page.full:
             # A resumed full listing saw only its last part: who is gone from the directory
             # is known once the users of the earlier part are listed again.
-            with session_scope(engine, dispatch_jobs=True) as session:
+            with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
             seen.update(_listed_again(adapter, state))
-            with session_scope(engine, dispatch_jobs=True) as session:
+            with session_scope(engine) as session:
                 _finish(session, view, page, seen, outcome, actions)
             finished = True
             pending = _Pending(adapter.pages_per_write)
         elif page.complete:
             # The last changes and the round's disables and removals: one transaction.
-            with session_scope(engine, dispatch_jobs=True) as session:
+            with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
                 _finish(session, view, page, seen, outcome, actions)
             finished = True
             pending = _Pending(adapter.pages_per_write)
         elif pending.full():
-            with session_scope(engine, dispatch_jobs=True) as session:
+            with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
             pending = _Pending(adapter.pages_per_write)
         if not pending.users:  # everything listed so far is written
@@ -716,7 +716,7 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         progress(len(seen), **outcome.counters)
         last = page
     if not finished:
-        with session_scope(engine, dispatch_jobs=True) as session:
+        with session_scope(engine) as session:
             _finish(session, view, last, seen, outcome, actions)
     return outcome
 

@@ -26,7 +26,7 @@ from core.rating import Rater
 from core.secrets import SecretBox, secret_box
 from core.sip_proxies import proxy_database_url
 from workers import context
-from workers.jobs import JobRun, handles, transaction
+from workers.jobs import JobRun, handles
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def collect(job: JobRun) -> None:
 def queue_all() -> None:
     """Queue the collection of every proxy database (the periodic task)."""
     for key in database_keys(context.engine()):
-        with transaction() as session:
+        with session_scope(context.engine()) as session:
             call_collection.queue_collection(session, key)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from core.credentials import CredentialsFormat, start_export
+from core.database import session_scope
 from core.directory_actions import hold, remove_expired
 from core.directory_links import (
     DISCOVER,
@@ -62,7 +63,7 @@ from sync.directory import (
     DirectoryUnavailableError,
 )
 from workers import context
-from workers.jobs import JobRun, handles, transaction
+from workers.jobs import JobRun, handles
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _adapter(link_id: uuid.UUID) -> DirectoryAdapter:
 
 def _mark_link(link_id: uuid.UUID, status: DirectoryLinkStatus | None, code: str | None,
                message: str | None) -> None:
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         link = session.get(DirectoryLink, link_id)
         if link is not None:
             if status is not None:
@@ -161,7 +162,7 @@ def import_users(job: JobRun) -> str | None:
     job.progress(len(made.created) + len(made.linked) + len(outcome.errors),
                  created=len(made.created), linked=len(made.linked),
                  errors=len(outcome.errors), over_limit=outcome.over_limit)
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         link = session.get(DirectoryLink, link_id)
         if link is None:
             raise PermanentJobError("NOT_FOUND", "the directory link was removed")
@@ -218,7 +219,7 @@ def resync(job: JobRun) -> None:
         outcome = sync_engine.resync(context.engine(), _box(), link_id, adapter,
                                      checkpoint=checkpoint, progress=_progress(job))
     job.progress(outcome.seen, **outcome.counters)  # with the disables and removals applied
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         link = session.get(DirectoryLink, link_id)
         if link is None:
             return
@@ -253,7 +254,7 @@ def resync(job: JobRun) -> None:
 def queue_due_syncs() -> None:
     """Queue a re-sync of every active link whose interval has passed."""
     now = utcnow()
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         links = session.exec(select(DirectoryLink).where(
             DirectoryLink.status == DirectoryLinkStatus.ACTIVE)).all()
         for link in links:
@@ -266,7 +267,7 @@ def queue_due_syncs() -> None:
 
 
 def remove_deleted_users() -> None:
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         removed = remove_expired(session)
     if removed:
         log.info("removed %d subscribers whose directory users were deleted", removed)
@@ -329,7 +330,7 @@ def _renew_link_channels(link: DirectoryLink, address: str, events: tuple[str, .
         opened = google.watch_users(channel_id=str(uuid.uuid4()), token=token,  # type: ignore[attr-defined]
                                     address=address, ttl_seconds=CHANNEL_TTL_SECONDS,
                                     event=event)
-        with transaction() as session:
+        with session_scope(context.engine()) as session:
             old = current.get(event)
             if old is not None:
                 session.execute(delete(DirectoryWatchChannel).where(

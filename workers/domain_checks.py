@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.jobs import PermanentJobError, TransientJobError
 from core.models import VerifiedDomain
 from workers import context
-from workers.jobs import JobRun, handles, transaction
+from workers.jobs import JobRun, handles
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ def check_domain(job: JobRun) -> None:
     if check.outcome is CheckOutcome.UNREACHABLE:
         raise TransientJobError("DNS_UNREACHABLE", f"{domain.fqdn}: {check.reason}")
     try:
-        with transaction() as session:  # a lapse e-mails the ISP once this commits
+        # A lapse e-mails the ISP once this commits.
+        with session_scope(context.engine()) as session:
             current = session.get(VerifiedDomain, domain_id)
             if current is not None:
                 apply_check(session, context.settings(), SYSTEM, current, check)
@@ -48,7 +49,7 @@ def check_domain(job: JobRun) -> None:
 
 
 def recheck_domains() -> None:
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         queued = schedule_checks(session, context.settings())
     log.info("queued %d verified-domain checks", queued)
 

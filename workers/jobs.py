@@ -17,12 +17,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlmodel import Session
 
 from core import jobs as job_rules
 from core.database import session_scope
@@ -216,15 +213,6 @@ def _send(job_id: uuid.UUID, delay_seconds: float = 0) -> None:
     run_job.send_with_options(args=(str(job_id),), delay=delay)
     with session_scope(context.engine()) as session:
         job_rules.mark_dispatched(session, [job_id])
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """A transaction on the worker's database whose new jobs are dispatched after commit."""
-    with session_scope(context.engine()) as session:
-        yield session
-    # Read after the commit: committing may itself queue jobs (routing exports).
-    dispatch(job_rules.take_pending_dispatch(session))  # not reached when the block failed
 
 
 def dispatch(job_ids: Iterable[uuid.UUID]) -> None:

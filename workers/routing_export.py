@@ -18,6 +18,7 @@ import psycopg
 from sqlmodel import select
 
 from core import routing_changes
+from core.database import session_scope
 from core.jobs import PermanentJobError, TransientJobError
 from core.models import Job, JobStatus
 from core.routing_changes import EXPORT, database_key_of
@@ -25,7 +26,7 @@ from core.secrets import secret_box
 from routing_export import exporter
 from routing_export.desired import InvalidStateError
 from workers import context
-from workers.jobs import JobRun, dispatch, handles, transaction
+from workers.jobs import JobRun, dispatch, handles
 from workers.registry import PERIODIC_TASKS, PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def export_routing(job: JobRun) -> str | None:
 
 def queue_export(key: str) -> None:
     """Queue an export of one database, and send it even if an earlier one was never sent."""
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         routing_changes.queue_export(session, key)
         unsent = [job.id for job in session.exec(select(Job).where(
             Job.kind == EXPORT.kind, Job.status == JobStatus.QUEUED,

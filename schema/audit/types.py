@@ -12,8 +12,7 @@ from strawberry.scalars import JSON
 from core.models import AuditEvent
 from schema.context import Info
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.loaders import administrator_by_id
+from schema.core.node import Node, load_node, register_node
 
 if TYPE_CHECKING:
     from schema.identity.types import AdministratorType
@@ -36,12 +35,7 @@ class AuditEventType(Node):
 
     @strawberry.field(description="The actor, while they exist and you may see them.")
     async def actor(self, info: Info) -> LazyAdministrator | None:
-        from schema.identity.types import AdministratorType as Administrator
-
-        if self.row.actor_id is None:
-            return None
-        row = await administrator_by_id(info.context).load(self.row.actor_id)
-        return Administrator.from_row(row) if row else None
+        return await load_node(info, "Administrator", self.row.actor_id)
 
     @classmethod
     def from_row(cls, row: AuditEvent) -> AuditEventType:

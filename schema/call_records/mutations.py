@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -12,14 +12,20 @@ from strawberry.file_uploads import Upload
 from core import call_records_export, rerating, vendor_rates
 from core.errors import DomainError
 from core.service_plans import MAX_RATE_DECK_BYTES
-from schema.carriers.types import CarrierType
 from schema.context import Info
 from schema.core.errors import UserError, user_errors
-from schema.core.ids import id_of
+from schema.core.mutations import Ref, run
+from schema.core.node import node_of
 from schema.core.uploads import read_upload
-from schema.customers.types import CustomerType
-from schema.jobs.types import JobType
-from schema.service_plans.editing import change, reference_id
+
+if TYPE_CHECKING:
+    from schema.carriers.types import CarrierType
+    from schema.customers.types import CustomerType
+    from schema.jobs.types import JobType
+
+LazyCustomer = Annotated["CustomerType", strawberry.lazy("schema.customers.types")]
+LazyCarrier = Annotated["CarrierType", strawberry.lazy("schema.carriers.types")]
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
 
 
 @strawberry.input
@@ -31,7 +37,7 @@ class CallRecordsRerateInput:
 
 @strawberry.type
 class CallRecordsReratePayload:
-    customer: CustomerType | None = None
+    customer: LazyCustomer | None = None
     legs: int = strawberry.field(default=0, description="Legs rated again.")
     changed: int = strawberry.field(default=0, description="Legs whose rating changed; their "
                                     "previous rating is in CallLeg.revisions.")
@@ -50,7 +56,7 @@ class VendorRatesImportInput:
 
 @strawberry.type
 class VendorRatesImportPayload:
-    carrier: CarrierType | None = None
+    carrier: LazyCarrier | None = None
     entries: int = 0
     errors: list[UserError]
 
@@ -64,7 +70,7 @@ class CallRecordsExportInput:
 
 @strawberry.type
 class CallRecordsExportPayload:
-    job: JobType | None = strawberry.field(
+    job: LazyJob | None = strawberry.field(
         default=None, description="When it has SUCCEEDED, ask callRecordsDownloadLink for "
         "the file (kept one day).")
     errors: list[UserError]
@@ -90,19 +96,22 @@ class CallRecordMutation:
     async def call_records_export(self, info: Info, input: CallRecordsExportInput
                                   ) -> CallRecordsExportPayload:
         viewer = info.context.viewer
-        customer_id = reference_id(input.customer, "Customer")
-        outcome = await change(info, lambda s: call_records_export.start_export(
-            s, viewer, customer_id, input.from_, input.to))
-        job = JobType.from_row(outcome.value) if outcome.value is not None else None
+        outcome = await run(
+            info, lambda s, customer_id: call_records_export.start_export(
+                s, viewer, customer_id, input.from_, input.to),
+            Ref(input.customer, "Customer", "customer", "customer"))
+        job = node_of("Job", outcome.value) if outcome.value is not None else None
         return CallRecordsExportPayload(job=job, errors=outcome.errors)
 
     @strawberry.mutation(description="A short-lived link to download a finished call records "
                          "export, once.")
     async def call_records_download_link(self, info: Info, input: CallRecordsDownloadLinkInput
                                          ) -> CallRecordsDownloadLinkPayload:
-        context, job_id = info.context, id_of(input.job, "Job")
-        outcome = await change(info, lambda s: call_records_export.download_link(
-            s, context.settings, context.viewer, job_id))
+        context = info.context
+        outcome = await run(
+            info, lambda s, job_id: call_records_export.download_link(
+                s, context.settings, context.viewer, job_id),
+            Ref(input.job, "Job", "job", "job"))
         if outcome.value is None:
             return CallRecordsDownloadLinkPayload(errors=outcome.errors)
         return CallRecordsDownloadLinkPayload(url=outcome.value.url,
@@ -114,14 +123,15 @@ class CallRecordMutation:
     async def call_records_rerate(self, info: Info, input: CallRecordsRerateInput
                                   ) -> CallRecordsReratePayload:
         viewer = info.context.viewer
-        customer_id = reference_id(input.customer, "Customer")
-        outcome = await change(info, lambda s: rerating.rerate_period(
-            s, viewer, customer_id, input.from_, input.to))
+        outcome = await run(
+            info, lambda s, customer_id: rerating.rerate_period(
+                s, viewer, customer_id, input.from_, input.to),
+            Ref(input.customer, "Customer", "customer", "customer"))
         result = outcome.value
         if result is None:
             return CallRecordsReratePayload(errors=outcome.errors)
         return CallRecordsReratePayload(
-            customer=CustomerType.from_row(result.customer), legs=result.legs,
+            customer=node_of("Customer", result.customer), legs=result.legs,
             changed=result.changed, previous_total=result.previous_total,
             new_total=result.new_total, errors=[])
 
@@ -130,15 +140,16 @@ class CallRecordMutation:
     async def vendor_rates_import(self, info: Info, input: VendorRatesImportInput
                                   ) -> VendorRatesImportPayload:
         viewer = info.context.viewer
-        carrier_id = reference_id(input.carrier, "Carrier")
         try:
             content = await read_upload(input.file, max_bytes=MAX_RATE_DECK_BYTES, field="file")
         except DomainError as error:
             return VendorRatesImportPayload(errors=user_errors(error))
-        outcome: Any = await change(info, lambda s: vendor_rates.replace_vendor_rates(
-            s, viewer, carrier_id, content))
+        outcome: Any = await run(
+            info, lambda s, carrier_id: vendor_rates.replace_vendor_rates(
+                s, viewer, carrier_id, content),
+            Ref(input.carrier, "Carrier", "carrier", "carrier"))
         if not outcome.ok:
             return VendorRatesImportPayload(errors=outcome.errors)
         carrier, entries = outcome.value
-        return VendorRatesImportPayload(carrier=CarrierType.from_row(carrier), entries=entries,
+        return VendorRatesImportPayload(carrier=node_of("Carrier", carrier), entries=entries,
                                         errors=[])

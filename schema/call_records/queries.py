@@ -22,11 +22,11 @@ from schema.call_records.types import (
     UsageSummaryType,
 )
 from schema.context import Info
+from schema.core.enums import ServiceEnum
+from schema.core.errors import InvalidArgumentError
 from schema.core.filters import refers_to
+from schema.core.ids import argument_id
 from schema.core.pagination import Connection, SortKey, paginate
-from schema.service_plans.editing import reference_id
-from schema.service_plans.queries import InvalidArgumentError
-from schema.service_plans.types import ServiceEnum
 
 
 @strawberry.input
@@ -106,7 +106,7 @@ class CallRecordQuery:
                             from_: Annotated[dt.datetime, strawberry.argument(name="from")],
                             to: dt.datetime) -> UsageSummaryType | None:
         viewer = info.context.viewer
-        customer_id = reference_id(customer, "Customer")
+        customer_id = argument_id(customer, "Customer")
         try:
             async with info.context.sessions() as session:
                 summary = await session.run_sync(lambda s: _summary(s, viewer, customer_id,

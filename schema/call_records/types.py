@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,23 +15,27 @@ from core.models import (
     CallLegSide,
     CallRecord,
     CallState,
-    Customer,
-    Gateway,
     RatingDeck,
-    Subscriber,
-    Tenant,
 )
 from core.numbers import sees_costs
 from core.usage import ChargeLine, UsageSummary
-from schema.carriers.loaders import children_by_parent, rows_by_id
-from schema.carriers.types import GatewayType
 from schema.context import Info
+from schema.core.enums import ServiceEnum
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.customers.types import CustomerType
-from schema.service_plans.types import ServiceEnum
-from schema.subscribers.types import SubscriberType
-from schema.tenants.types import TenantType
+from schema.core.loaders import children_by_parent
+from schema.core.node import Node, load_node, node_of, register_node
+
+if TYPE_CHECKING:
+    from schema.carriers.types import GatewayType
+    from schema.customers.types import CustomerType
+    from schema.subscribers.types import SubscriberType
+    from schema.tenants.types import TenantType
+
+LazyCustomer = Annotated["CustomerType", strawberry.lazy("schema.customers.types")]
+LazyTenant = Annotated["TenantType", strawberry.lazy("schema.tenants.types")]
+LazySubscriber = Annotated["SubscriberType", strawberry.lazy("schema.subscribers.types")]
+LazyGateway = Annotated["GatewayType", strawberry.lazy("schema.carriers.types")]
+
 
 CallDirectionEnum = strawberry.enum(
     CallDirection, name="CallDirection",
@@ -158,32 +163,20 @@ class CallRecordType(Node):
         return [CallLegType.from_row(row) for row in rows]
 
     @strawberry.field
-    async def customer(self, info: Info) -> CustomerType | None:
-        if self.row.customer_id is None:
-            return None
-        row = await rows_by_id(info.context, Customer).load(self.row.customer_id)
-        return CustomerType.from_row(row) if row else None
+    async def customer(self, info: Info) -> LazyCustomer | None:
+        return await load_node(info, "Customer", self.row.customer_id)
 
     @strawberry.field
-    async def tenant(self, info: Info) -> TenantType | None:
-        if self.row.tenant_id is None:
-            return None
-        row = await rows_by_id(info.context, Tenant).load(self.row.tenant_id)
-        return TenantType.from_row(row) if row else None
+    async def tenant(self, info: Info) -> LazyTenant | None:
+        return await load_node(info, "Tenant", self.row.tenant_id)
 
     @strawberry.field(description="The subscriber who called, or was called through a DID.")
-    async def subscriber(self, info: Info) -> SubscriberType | None:
-        if self.row.subscriber_id is None:
-            return None
-        row = await rows_by_id(info.context, Subscriber).load(self.row.subscriber_id)
-        return SubscriberType.from_row(row) if row else None
+    async def subscriber(self, info: Info) -> LazySubscriber | None:
+        return await load_node(info, "Subscriber", self.row.subscriber_id)
 
     @strawberry.field(description="The gateway that carried it (visible to the ISP only).")
-    async def gateway(self, info: Info) -> GatewayType | None:
-        if self.row.gateway_id is None:
-            return None
-        row = await rows_by_id(info.context, Gateway).load(self.row.gateway_id)
-        return GatewayType.from_row(row) if row else None
+    async def gateway(self, info: Info) -> LazyGateway | None:
+        return await load_node(info, "Gateway", self.row.gateway_id)
 
     @classmethod
     def from_row(cls, row: CallRecord) -> CallRecordType:
@@ -250,8 +243,8 @@ class UsageSummaryType:
     margin: Decimal | None = strawberry.field(description="totalCharges - totalCost.")
 
     @strawberry.field
-    async def customer(self, info: Info) -> CustomerType:
-        return CustomerType.from_row(self.summary.customer)
+    async def customer(self, info: Info) -> LazyCustomer:
+        return node_of("Customer", self.summary.customer)
 
     summary: strawberry.Private[UsageSummary]
 

@@ -6,12 +6,11 @@ import strawberry
 
 from core import carriers
 from core.carriers import GatewayValues
-from schema.carriers.support import given, payload, with_reference
 from schema.carriers.types import CarrierType, GatewayType
 from schema.context import Info
 from schema.core.errors import UserError
 from schema.core.ids import id_of
-from schema.core.mutations import with_object
+from schema.core.mutations import Ref, given_fields, payload, run
 
 ADDRESS_HELP = ("IPv4 or IPv6 address with an optional port (default 5060): 192.0.2.10, "
                 "192.0.2.10:5080, 2001:db8::1, [2001:db8::1]:5080. Host names are refused: "
@@ -150,13 +149,10 @@ class GatewaysReorderPayload:
 
 
 def _gateway_values(input: GatewayCreateInput | GatewayUpdateInput) -> GatewayValues:
-    attributes = given(input.attributes)
-    return GatewayValues(
-        address=given(input.address), description=given(input.description),
-        strip=given(input.strip), prefix=given(input.prefix), from_user=given(input.from_user),
-        from_display=given(input.from_display), add_pai=given(input.add_pai),
-        attributes=None if attributes is None else [(a.key, a.value) for a in attributes],
-    )
+    values = given_fields(input, skip=("id", "carrier", "position"))
+    if "attributes" in values:
+        values["attributes"] = [(a.key, a.value) for a in values["attributes"]]
+    return GatewayValues(**values)
 
 
 @strawberry.type
@@ -164,29 +160,28 @@ class CarrierMutation:
     @strawberry.mutation(description="Create a carrier (then add its gateways).")
     async def carrier_create(self, info: Info, input: CarrierCreateInput) -> CarrierCreatePayload:
         viewer = info.context.viewer
-        outcome = await with_reference(
-            info, input.isp, "Isp", "ISP", "isp",
-            lambda s, isp_id: carriers.create_carrier(
-                s, viewer, isp_id, name=input.name, description=input.description))
+        outcome = await run(
+            info, lambda s, isp_id: carriers.create_carrier(
+                s, viewer, isp_id, name=input.name, description=input.description),
+            Ref(input.isp, "Isp", "ISP", "isp"))
         return payload(CarrierCreatePayload, outcome, "carrier", CarrierType.from_row)
 
     @strawberry.mutation(description="Rename a carrier or change its description.")
     async def carrier_update(self, info: Info, input: CarrierUpdateInput) -> CarrierUpdatePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "Carrier", "carrier",
-            lambda s, carrier_id: carriers.update_carrier(
-                s, viewer, carrier_id, name=given(input.name),
-                description=given(input.description)))
+        outcome = await run(
+            info, lambda s, carrier_id: carriers.update_carrier(
+                s, viewer, carrier_id, **given_fields(input)),
+            Ref(input.id, "Carrier", "carrier"))
         return payload(CarrierUpdatePayload, outcome, "carrier", CarrierType.from_row)
 
     @strawberry.mutation(description="Delete a carrier and its gateways; refused while "
                          "tenants use it.")
     async def carrier_delete(self, info: Info, input: CarrierDeleteInput) -> CarrierDeletePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "Carrier", "carrier",
-            lambda s, carrier_id: carriers.delete_carrier(s, viewer, carrier_id))
+        outcome = await run(
+            info, lambda s, carrier_id: carriers.delete_carrier(s, viewer, carrier_id),
+            Ref(input.id, "Carrier", "carrier"))
         return payload(CarrierDeletePayload, outcome, "deleted_id", lambda _: input.id)
 
     @strawberry.mutation(description="Add a gateway to a carrier, last in the failover order "
@@ -195,10 +190,10 @@ class CarrierMutation:
         viewer = info.context.viewer
         values = _gateway_values(input)
         loopback = info.context.settings.gateway_loopback_allowed
-        outcome = await with_reference(
-            info, input.carrier, "Carrier", "carrier", "carrier",
-            lambda s, carrier_id: carriers.create_gateway(
-                s, viewer, carrier_id, values, input.position, allow_loopback=loopback))
+        outcome = await run(
+            info, lambda s, carrier_id: carriers.create_gateway(
+                s, viewer, carrier_id, values, input.position, allow_loopback=loopback),
+            Ref(input.carrier, "Carrier", "carrier", "carrier"))
         return payload(GatewayCreatePayload, outcome, "gateway", GatewayType.from_row)
 
     @strawberry.mutation(description="Change a gateway, or move it in the failover order.")
@@ -206,18 +201,19 @@ class CarrierMutation:
         viewer = info.context.viewer
         values = _gateway_values(input)
         loopback = info.context.settings.gateway_loopback_allowed
-        outcome = await with_object(
-            info, input.id, "Gateway", "gateway",
-            lambda s, gateway_id: carriers.update_gateway(
-                s, viewer, gateway_id, values, given(input.position), allow_loopback=loopback))
+        outcome = await run(
+            info, lambda s, gateway_id: carriers.update_gateway(
+                s, viewer, gateway_id, values, given_fields(input).get("position"),
+                allow_loopback=loopback),
+            Ref(input.id, "Gateway", "gateway"))
         return payload(GatewayUpdatePayload, outcome, "gateway", GatewayType.from_row)
 
     @strawberry.mutation(description="Delete a gateway; the ones after it move up.")
     async def gateway_delete(self, info: Info, input: GatewayDeleteInput) -> GatewayDeletePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "Gateway", "gateway",
-            lambda s, gateway_id: carriers.delete_gateway(s, viewer, gateway_id))
+        outcome = await run(
+            info, lambda s, gateway_id: carriers.delete_gateway(s, viewer, gateway_id),
+            Ref(input.id, "Gateway", "gateway"))
         return payload(GatewayDeletePayload, outcome, "deleted_id", lambda _: input.id)
 
     @strawberry.mutation(description="Set the failover order of all of a carrier's gateways.")
@@ -225,7 +221,8 @@ class CarrierMutation:
                                ) -> GatewaysReorderPayload:
         viewer = info.context.viewer
         gateway_ids = [id_of(gateway, "Gateway") for gateway in input.gateways]
-        outcome = await with_reference(
-            info, input.carrier, "Carrier", "carrier", "carrier",
-            lambda s, carrier_id: carriers.reorder_gateways(s, viewer, carrier_id, gateway_ids))
+        outcome = await run(
+            info, lambda s, carrier_id: carriers.reorder_gateways(
+                s, viewer, carrier_id, gateway_ids),
+            Ref(input.carrier, "Carrier", "carrier", "carrier"))
         return payload(GatewaysReorderPayload, outcome, "carrier", CarrierType.from_row)

@@ -7,9 +7,9 @@ from enum import Enum
 import strawberry
 
 from core.models import Carrier
-from schema.carriers.support import named_conditions
 from schema.carriers.types import CarrierType
 from schema.context import Info
+from schema.core.filters import named_conditions
 from schema.core.ordering import OrderDirection
 from schema.core.pagination import Connection, SortKey, paginate
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,13 +11,8 @@ from core.models import Carrier, Gateway
 from schema.carriers.loaders import carrier_by_id, gateways_by_carrier
 from schema.context import Info
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.loaders import isp_by_id
-
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
+from schema.core.node import Node, RowNode, register_node
+from schema.core.owned import isp_field
 
 
 @strawberry.type(name="GatewayAttribute", description="A custom attribute of a gateway.")
@@ -67,28 +61,17 @@ class GatewayType(Node):
 
 
 @strawberry.type(name="Carrier", description="A SIP trunk, authorised by source address.")
-class CarrierType(Node):
+class CarrierType(RowNode):
     row: strawberry.Private[Carrier]
     name: str
     description: str
     created_at: dt.datetime
-
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @strawberry.field(description="In failover order.")
     async def gateways(self, info: Info) -> list[GatewayType]:
         rows = await gateways_by_carrier(info.context).load(self.row.id)
         return [GatewayType.from_row(row) for row in rows]
-
-    @classmethod
-    def from_row(cls, row: Carrier) -> CarrierType:
-        return cls(id=strawberry.ID(to_global_id("Carrier", row.id)), row=row, name=row.name,
-                   description=row.description, created_at=row.created_at)
 
 
 register_node("Carrier", Carrier, CarrierType.from_row)

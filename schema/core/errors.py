@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.utils.str_converters import to_camel_case
 
 from core.errors import DomainError, ErrorCode
@@ -41,3 +42,12 @@ def user_errors(error: DomainError, paths: FieldPaths | None = None) -> list[Use
 
 def single_error(code: ErrorCode, message: str, *field: str) -> list[UserError]:
     return user_errors(DomainError.single(code, message, *field))
+
+
+class InvalidArgumentError(GraphQLError):
+    """A query argument that cannot be answered, named in ``extensions.field``."""
+
+    def __init__(self, error: DomainError) -> None:
+        first = error.errors[0]
+        super().__init__(str(error), extensions={"code": first.code.value,
+                                                 "field": list(first.field)})

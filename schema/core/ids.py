@@ -27,3 +27,15 @@ def id_of(global_id: str, type_name: str) -> uuid.UUID | None:
     if decoded is None or decoded[0] != type_name:
         return None
     return decoded[1]
+
+
+# An id that names no row: a list or summary filtered by an id that names nothing finds
+# nothing, and a core rule looking it up answers NOT_FOUND (schema.core.mutations.Ref).
+NOWHERE = uuid.UUID(int=0)
+
+
+def argument_id(global_id: str | None, type_name: str) -> uuid.UUID | None:
+    """A query argument's id: None when left out, one matching no row when it names nothing."""
+    if global_id is None:
+        return None
+    return id_of(global_id, type_name) or NOWHERE

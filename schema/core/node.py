@@ -20,7 +20,8 @@ from sqlmodel import SQLModel
 
 from core.scoping import visible
 from schema.context import Info
-from schema.core.ids import from_global_id
+from schema.core.ids import from_global_id, to_global_id
+from schema.core.loaders import rows_by_id
 
 MAX_NODES = 100
 
@@ -28,6 +29,26 @@ MAX_NODES = 100
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
 class Node:
     id: strawberry.ID
+
+
+@strawberry.type
+class RowNode(Node):
+    """A node presenting one database row, kept private as ``row``."""
+
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def from_row(cls, row: Any, **computed: Any) -> Any:
+        """The node of ``row``: its global id (of the type's GraphQL name), the row, and
+        every plain field of the type taken from the row's attribute of the same name,
+        except those given in ``computed`` (a value the row does not hold as such)."""
+        definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+        columns = {field.python_name: getattr(row, field.python_name)
+                   for field in definition.fields
+                   if field.base_resolver is None and field.python_name not in ("id", "row")
+                   and field.python_name not in computed}
+        return cls(id=strawberry.ID(to_global_id(definition.name, row.id)), row=row,
+                   **columns, **computed)
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,23 @@ _KINDS: dict[str, NodeKind] = {}
 
 def register_node(type_name: str, model: type[SQLModel], to_node: Callable[[Any], Node]) -> None:
     _KINDS[type_name] = NodeKind(model=model, to_node=to_node)
+
+
+def node_of(type_name: str, row: Any) -> Any:
+    """The GraphQL object of ``row`` (an ``Isp`` row as an ``IspType``...): how a domain
+    presents another domain's objects without importing it (its field's type is a
+    ``strawberry.lazy`` annotation)."""
+    return _KINDS[type_name].to_node(row)
+
+
+async def load_node(info: Info, type_name: str, object_id: uuid.UUID | None) -> Any:
+    """The node a row refers to (e.g. a customer's plan), through the request's loader:
+    one query per type per batch; None when there is none or it is out of scope."""
+    if object_id is None:
+        return None
+    kind = _KINDS[type_name]
+    row = await rows_by_id(info.context, kind.model).load(object_id)
+    return kind.to_node(row) if row is not None else None
 
 
 def registered_node_types() -> dict[str, NodeKind]:

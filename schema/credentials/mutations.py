@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,12 +13,18 @@ from core.credentials import CredentialsFormat
 from schema.context import Info
 from schema.core.errors import UserError
 from schema.core.ids import id_of
-from schema.core.mutations import in_transaction, login_required
-from schema.jobs.types import JobType
+from schema.core.mutations import Ref, run
+from schema.core.node import node_of
 
 CredentialsFormatEnum = strawberry.enum(
     CredentialsFormat, name="CredentialsFormat", description="The file type of the sheet."
 )
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 # An id that names no row: a malformed id that was given answers NOT_FOUND, not "left out".
 _NO_ROW = uuid.UUID(int=0)
 
@@ -38,7 +45,7 @@ class TenantCredentialsExportInput:
 
 @strawberry.type
 class TenantCredentialsExportPayload:
-    job: JobType | None = strawberry.field(
+    job: LazyJob | None = strawberry.field(
         default=None, description="When it has SUCCEEDED, ask credentialsDownloadLink for the "
         "file (kept one hour).")
     errors: list[UserError]
@@ -63,25 +70,24 @@ class CredentialsMutation:
                          "SIP passwords, in the background (tenant and ISP administrators).")
     async def tenant_credentials_export(self, info: Info, input: TenantCredentialsExportInput
                                         ) -> TenantCredentialsExportPayload:
-        if errors := login_required(info):
-            return TenantCredentialsExportPayload(errors=errors)
-        viewer, tenant_id = info.context.viewer, id_of(input.tenant, "Tenant")
-        outcome = await in_transaction(info, lambda s: credentials.start_export(
-            s, viewer, tenant_id, input.file_format, input.subscriber_ids()),
-            {("id",): ("tenant",)})
+        viewer = info.context.viewer
+        outcome = await run(
+            info, lambda s, tenant_id: credentials.start_export(
+                s, viewer, tenant_id, input.file_format, input.subscriber_ids()),
+            Ref(input.tenant, "Tenant", "tenant", "tenant"), paths={("id",): ("tenant",)})
         if not outcome.ok or outcome.value is None:
             return TenantCredentialsExportPayload(errors=outcome.errors)
-        return TenantCredentialsExportPayload(job=JobType.from_row(outcome.value), errors=[])
+        return TenantCredentialsExportPayload(job=node_of("Job", outcome.value), errors=[])
 
     @strawberry.mutation(description="A link, valid five minutes and for you alone, to download "
                          "the file of a finished credentials export; it works once.")
     async def credentials_download_link(self, info: Info, input: CredentialsDownloadLinkInput
                                         ) -> CredentialsDownloadLinkPayload:
-        if errors := login_required(info):
-            return CredentialsDownloadLinkPayload(errors=errors)
-        context, job_id = info.context, id_of(input.job, "Job")
-        outcome = await in_transaction(info, lambda s: credentials.download_link(
-            s, context.settings, context.viewer, job_id), {("id",): ("job",)})
+        context = info.context
+        outcome = await run(
+            info, lambda s, job_id: credentials.download_link(
+                s, context.settings, context.viewer, job_id),
+            Ref(input.job, "Job", "job", "job"), paths={("id",): ("job",)})
         if not outcome.ok or outcome.value is None:
             return CredentialsDownloadLinkPayload(errors=outcome.errors)
         return CredentialsDownloadLinkPayload(url=outcome.value.url,

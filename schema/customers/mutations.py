@@ -9,12 +9,10 @@ import strawberry
 from core import customers
 from core.models import CustomerStatus
 from schema.context import Info
+from schema.core.contact import ContactInput, PostalAddressInput
 from schema.core.errors import FieldPaths, UserError
-from schema.core.ids import id_of
-from schema.core.mutations import Outcome
+from schema.core.mutations import Outcome, Ref, given_fields, run
 from schema.customers.types import CustomerStatusEnum, CustomerType
-from schema.isp.mutations import ContactInput, PostalAddressInput
-from schema.service_plans.editing import change, given_fields, reference_id
 
 
 @strawberry.input
@@ -80,7 +78,8 @@ def _columns(given: dict[str, Any]) -> dict[str, Any]:
         if name in _GROUPS:
             values |= {column: getattr(value, part) for part, column in _GROUPS[name].items()}
         elif name == "service_plan":
-            values["service_plan_id"] = reference_id(value, "ServicePlan")
+            values["service_plan_id"] = Ref(value, "ServicePlan", "service plan",
+                                            "service_plan").lookup_id()
         else:
             values[name] = value
     return values
@@ -96,25 +95,26 @@ class CustomerMutation:
     @strawberry.mutation(description="Create a customer of an ISP.")
     async def customer_create(self, info: Info, input: CustomerCreateInput) -> CustomerPayload:
         viewer = info.context.viewer
-        isp_id = reference_id(input.isp, "Isp")
-        values = _columns(given_fields(input, skip=("isp",)))
-        return _payload(await change(info, lambda s: customers.create_customer(
-            s, viewer, isp_id, values), PATHS))
+        return _payload(await run(
+            info, lambda s, isp_id: customers.create_customer(
+                s, viewer, isp_id, _columns(given_fields(input, skip=("isp",)))),
+            Ref(input.isp, "Isp", "ISP", "isp"), paths=PATHS))
 
     @strawberry.mutation(description="Change a customer.")
     async def customer_update(self, info: Info, input: CustomerUpdateInput) -> CustomerPayload:
         viewer = info.context.viewer
-        customer_id = id_of(input.id, "Customer")
-        changes = _columns(given_fields(input, clearable=("service_plan",)))
-        return _payload(await change(info, lambda s: customers.update_customer(
-            s, viewer, customer_id, changes), PATHS))
+        return _payload(await run(
+            info, lambda s, customer_id: customers.update_customer(
+                s, viewer, customer_id, _columns(given_fields(input, clearable=("service_plan",)))),
+            Ref(input.id, "Customer", "customer"), paths=PATHS))
 
     @strawberry.mutation(description="Delete a customer and its own SMBCs; refused while it "
                          "owns tenants.")
     async def customer_delete(self, info: Info, input: CustomerDeleteInput
                               ) -> CustomerDeletePayload:
         viewer = info.context.viewer
-        customer_id = id_of(input.id, "Customer")
-        outcome = await change(info, lambda s: customers.delete_customer(s, viewer, customer_id))
+        outcome = await run(
+            info, lambda s, customer_id: customers.delete_customer(s, viewer, customer_id),
+            Ref(input.id, "Customer", "customer"))
         return CustomerDeletePayload(deleted_id=input.id if outcome.ok else None,
                                      errors=outcome.errors)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.models import Customer, CustomerStatus
 from schema.context import Info
+from schema.core.contact import Contact, PostalAddress
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.isp.types import Contact, PostalAddress
-from schema.service_plans.loaders import service_plan_by_id
-from schema.service_plans.types import ServicePlanType
+from schema.core.node import Node, load_node, register_node
+
+if TYPE_CHECKING:
+    from schema.service_plans.types import ServicePlanType
+
+LazyServicePlan = Annotated["ServicePlanType", strawberry.lazy("schema.service_plans.types")]
+
 
 CustomerStatusEnum = strawberry.enum(CustomerStatus, name="CustomerStatus")
 
@@ -31,11 +36,8 @@ class CustomerType(Node):
     updated_at: dt.datetime
 
     @strawberry.field(description="The plan the customer is billed under; null: none yet.")
-    async def service_plan(self, info: Info) -> ServicePlanType | None:
-        if self.row.service_plan_id is None:
-            return None
-        row = await service_plan_by_id(info.context).load(self.row.service_plan_id)
-        return ServicePlanType.from_row(row) if row else None
+    async def service_plan(self, info: Info) -> LazyServicePlan | None:
+        return await load_node(info, "ServicePlan", self.row.service_plan_id)
 
     @classmethod
     def from_row(cls, row: Customer) -> CustomerType:

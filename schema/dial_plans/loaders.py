@@ -7,8 +7,8 @@ import uuid
 from strawberry.dataloader import DataLoader
 
 from core.models import DialPlan, DialPlanRule
-from schema.carriers.loaders import children_by_parent, rows_by_id
 from schema.context import Context
+from schema.core.loaders import children_by_parent, rows_by_id
 
 
 def dial_plan_by_id(context: Context) -> DataLoader[uuid.UUID, DialPlan | None]:

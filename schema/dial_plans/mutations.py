@@ -6,11 +6,10 @@ import strawberry
 
 from core import dial_plans
 from core.dial_plans import RuleValues
-from schema.carriers.support import given, payload, with_reference
 from schema.context import Info
 from schema.core.errors import UserError
 from schema.core.ids import id_of
-from schema.core.mutations import with_object
+from schema.core.mutations import Ref, given_fields, payload, run
 from schema.dial_plans.types import DialPlanRuleType, DialPlanType
 
 UPDATE_HELP = "Fields left out or null stay as they are."
@@ -123,10 +122,7 @@ class DialPlanRulesReorderPayload:
 
 
 def _rule_values(input: DialPlanRuleCreateInput | DialPlanRuleUpdateInput) -> RuleValues:
-    return RuleValues(description=given(input.description),
-                      match_expression=given(input.match_expression),
-                      substitution_expression=given(input.substitution_expression),
-                      replacement=given(input.replacement))
+    return RuleValues(**given_fields(input, skip=("id", "dial_plan", "priority")))
 
 
 @strawberry.type
@@ -135,20 +131,20 @@ class DialPlanMutation:
     async def dial_plan_create(self, info: Info, input: DialPlanCreateInput
                                ) -> DialPlanCreatePayload:
         viewer = info.context.viewer
-        outcome = await with_reference(
-            info, input.isp, "Isp", "ISP", "isp",
-            lambda s, isp_id: dial_plans.create_dial_plan(
-                s, viewer, isp_id, name=input.name, description=input.description))
+        outcome = await run(
+            info, lambda s, isp_id: dial_plans.create_dial_plan(
+                s, viewer, isp_id, name=input.name, description=input.description),
+            Ref(input.isp, "Isp", "ISP", "isp"))
         return payload(DialPlanCreatePayload, outcome, "dial_plan", DialPlanType.from_row)
 
     @strawberry.mutation(description="Rename a dial plan or change its description.")
     async def dial_plan_update(self, info: Info, input: DialPlanUpdateInput
                                ) -> DialPlanUpdatePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "DialPlan", "dial plan",
-            lambda s, plan_id: dial_plans.update_dial_plan(
-                s, viewer, plan_id, name=given(input.name), description=given(input.description)))
+        outcome = await run(
+            info, lambda s, plan_id: dial_plans.update_dial_plan(
+                s, viewer, plan_id, **given_fields(input)),
+            Ref(input.id, "DialPlan", "dial plan"))
         return payload(DialPlanUpdatePayload, outcome, "dial_plan", DialPlanType.from_row)
 
     @strawberry.mutation(description="Delete a dial plan and its rules; refused while tenants "
@@ -156,9 +152,9 @@ class DialPlanMutation:
     async def dial_plan_delete(self, info: Info, input: DialPlanDeleteInput
                                ) -> DialPlanDeletePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "DialPlan", "dial plan",
-            lambda s, plan_id: dial_plans.delete_dial_plan(s, viewer, plan_id))
+        outcome = await run(
+            info, lambda s, plan_id: dial_plans.delete_dial_plan(s, viewer, plan_id),
+            Ref(input.id, "DialPlan", "dial plan"))
         return payload(DialPlanDeletePayload, outcome, "deleted_id", lambda _: input.id)
 
     @strawberry.mutation(description="Add a rule to a dial plan, tried last unless a priority "
@@ -167,10 +163,10 @@ class DialPlanMutation:
                                     ) -> DialPlanRuleCreatePayload:
         viewer = info.context.viewer
         values = _rule_values(input)
-        outcome = await with_reference(
-            info, input.dial_plan, "DialPlan", "dial plan", "dial_plan",
-            lambda s, plan_id: dial_plans.create_rule(s, viewer, plan_id, values,
-                                                      input.priority))
+        outcome = await run(
+            info, lambda s, plan_id: dial_plans.create_rule(s, viewer, plan_id, values,
+                                                      input.priority),
+            Ref(input.dial_plan, "DialPlan", "dial plan", "dial_plan"))
         return payload(DialPlanRuleCreatePayload, outcome, "dial_plan_rule",
                        DialPlanRuleType.from_row)
 
@@ -179,10 +175,10 @@ class DialPlanMutation:
                                     ) -> DialPlanRuleUpdatePayload:
         viewer = info.context.viewer
         values = _rule_values(input)
-        outcome = await with_object(
-            info, input.id, "DialPlanRule", "dial plan rule",
-            lambda s, rule_id: dial_plans.update_rule(s, viewer, rule_id, values,
-                                                      given(input.priority)))
+        outcome = await run(
+            info, lambda s, rule_id: dial_plans.update_rule(s, viewer, rule_id, values,
+                                                      given_fields(input).get("priority")),
+            Ref(input.id, "DialPlanRule", "dial plan rule"))
         return payload(DialPlanRuleUpdatePayload, outcome, "dial_plan_rule",
                        DialPlanRuleType.from_row)
 
@@ -190,9 +186,9 @@ class DialPlanMutation:
     async def dial_plan_rule_delete(self, info: Info, input: DialPlanRuleDeleteInput
                                     ) -> DialPlanRuleDeletePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "DialPlanRule", "dial plan rule",
-            lambda s, rule_id: dial_plans.delete_rule(s, viewer, rule_id))
+        outcome = await run(
+            info, lambda s, rule_id: dial_plans.delete_rule(s, viewer, rule_id),
+            Ref(input.id, "DialPlanRule", "dial plan rule"))
         return payload(DialPlanRuleDeletePayload, outcome, "deleted_id", lambda _: input.id)
 
     @strawberry.mutation(description="Set the order in which all of a dial plan's rules are "
@@ -201,7 +197,7 @@ class DialPlanMutation:
                                       ) -> DialPlanRulesReorderPayload:
         viewer = info.context.viewer
         rule_ids = [id_of(rule, "DialPlanRule") for rule in input.rules]
-        outcome = await with_reference(
-            info, input.dial_plan, "DialPlan", "dial plan", "dial_plan",
-            lambda s, plan_id: dial_plans.reorder_rules(s, viewer, plan_id, rule_ids))
+        outcome = await run(
+            info, lambda s, plan_id: dial_plans.reorder_rules(s, viewer, plan_id, rule_ids),
+            Ref(input.dial_plan, "DialPlan", "dial plan", "dial_plan"))
         return payload(DialPlanRulesReorderPayload, outcome, "dial_plan", DialPlanType.from_row)

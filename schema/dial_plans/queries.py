@@ -9,8 +9,9 @@ import strawberry
 
 from core import dial_plans
 from core.models import DialPlan
-from schema.carriers.support import named_conditions, with_reference
 from schema.context import Info
+from schema.core.filters import named_conditions
+from schema.core.mutations import Ref, run
 from schema.core.ordering import OrderDirection
 from schema.core.pagination import Connection, SortKey, paginate
 from schema.dial_plans.types import DialPlanSimulation, DialPlanType
@@ -68,11 +69,11 @@ class DialPlanQuery:
         area_code: str = "",
     ) -> DialPlanSimulation:
         viewer = info.context.viewer
-        outcome = await with_reference(
-            info, dial_plan, "DialPlan", "dial plan", "dial_plan",
-            lambda s, plan_id: dial_plans.simulate(s, viewer, plan_id, number=number,
+        outcome = await run(
+            info, lambda s, plan_id: dial_plans.simulate(s, viewer, plan_id, number=number,
                                                    country_code=country_code,
-                                                   area_code=area_code))
+                                                   area_code=area_code),
+            Ref(dial_plan, "DialPlan", "dial plan", "dial_plan"))
         if not outcome.ok:
             return DialPlanSimulation(errors=outcome.errors)
         return DialPlanSimulation.from_result(outcome.value)

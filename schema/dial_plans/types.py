@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,20 +10,14 @@ from core.dialplan_engine import SimulationResult
 from core.models import DialPlan, DialPlanRule
 from schema.context import Info
 from schema.core.errors import UserError
-from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
+from schema.core.node import RowNode, register_node
+from schema.core.owned import isp_field
 from schema.dial_plans.loaders import dial_plan_by_id, rules_by_dial_plan
-from schema.loaders import isp_by_id
-
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 
 
 @strawberry.type(name="DialPlanRule", description="A rewrite of dialled numbers; the first "
                  "rule whose match expression matches is the one used.")
-class DialPlanRuleType(Node):
+class DialPlanRuleType(RowNode):
     row: strawberry.Private[DialPlanRule]
     priority: int = strawberry.field(description="0 is tried first.")
     description: str
@@ -42,38 +35,20 @@ class DialPlanRuleType(Node):
         row = await dial_plan_by_id(info.context).load(self.row.dial_plan_id)
         return DialPlanType.from_row(row) if row else None
 
-    @classmethod
-    def from_row(cls, row: DialPlanRule) -> DialPlanRuleType:
-        return cls(id=strawberry.ID(to_global_id("DialPlanRule", row.id)), row=row,
-                   priority=row.priority, description=row.description,
-                   match_expression=row.match_expression,
-                   substitution_expression=row.substitution_expression,
-                   replacement=row.replacement, created_at=row.created_at)
-
 
 @strawberry.type(name="DialPlan", description="Rules that turn what users dial into E.164.")
-class DialPlanType(Node):
+class DialPlanType(RowNode):
     row: strawberry.Private[DialPlan]
     name: str
     description: str
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @strawberry.field(description="In the order they are tried.")
     async def rules(self, info: Info) -> list[DialPlanRuleType]:
         rows = await rules_by_dial_plan(info.context).load(self.row.id)
         return [DialPlanRuleType.from_row(row) for row in rows]
-
-    @classmethod
-    def from_row(cls, row: DialPlan) -> DialPlanType:
-        return cls(id=strawberry.ID(to_global_id("DialPlan", row.id)), row=row, name=row.name,
-                   description=row.description, created_at=row.created_at)
 
 
 @strawberry.type(description="One rule tried on the number.")

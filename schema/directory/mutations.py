@@ -10,6 +10,7 @@ at once, ``directorySyncDecide`` when the brake held changes, ``directoryUnlink`
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlmodel import Session
@@ -22,21 +23,27 @@ from core.tenants import managed_tenant
 from schema.context import Info
 from schema.core.errors import UserError, single_error
 from schema.core.ids import id_of, to_global_id
-from schema.core.mutations import Outcome, in_transaction, login_required
+from schema.core.mutations import Outcome, Ref, run
+from schema.core.node import node_of
 from schema.directory.types import (
     DirectoryLinkType,
     DirectoryPreviewRowType,
     DirectoryProviderEnum,
 )
-from schema.jobs.types import JobType
-from schema.service_plans.editing import reference_id
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 
 GOOGLE_CALLBACK = "/oauth/google/callback"
 MICROSOFT_CALLBACK = "/oauth/microsoft/callback"
 
 
-def _tenant(global_id: strawberry.ID) -> uuid.UUID | None:
-    return reference_id(global_id, "Tenant")
+def _tenant(global_id: strawberry.ID) -> Ref:
+    # "id": where the core's tenant lookup (managed_tenant) answers NOT_FOUND, too.
+    return Ref(global_id, "Tenant", "tenant")
 
 
 @strawberry.input
@@ -98,7 +105,7 @@ class DirectoryDiscoverInput:
 
 @strawberry.type
 class DirectoryJobPayload:
-    job: JobType | None = None
+    job: LazyJob | None = None
     errors: list[UserError]
 
 
@@ -171,11 +178,12 @@ def _consent_url(info: Info, provider: DirectoryProvider, state: str, domain: st
     return admin_consent_url(settings, state=state, redirect_uri=base + MICROSOFT_CALLBACK)
 
 
-async def _refused(info: Info, tenant_id: uuid.UUID | None) -> list[UserError]:
+async def _refused(info: Info, tenant: strawberry.ID) -> list[UserError]:
     """Errors when the viewer may not manage the tenant, checked before the input is, so that
     a read-only role hears NOT_PERMITTED whatever else is wrong with the request."""
     viewer = info.context.viewer
-    return (await in_transaction(info, lambda s: managed_tenant(s, viewer, tenant_id))).errors
+    return (await run(info, lambda s, tenant_id: managed_tenant(s, viewer, tenant_id),
+                      _tenant(tenant))).errors
 
 
 def _configured(info: Info, provider: DirectoryProvider) -> list[UserError]:
@@ -189,10 +197,24 @@ def _configured(info: Info, provider: DirectoryProvider) -> list[UserError]:
                         "operators", "provider")
 
 
+def _preview_change(row: DirectoryPreviewRowChange) -> directory_links.PreviewChange:
+    """The core's view of one edited row (the core checks the rows all at once)."""
+    linked = row.link_subscriber not in (None, strawberry.UNSET)
+    return directory_links.PreviewChange(
+        id=id_of(row.id, "DirectoryPreviewRow"), username=row.username,
+        alias=row.alias if row.alias not in (None, strawberry.UNSET) else None,
+        clear_alias=row.alias is None, display_name=row.display_name,
+        excluded=row.excluded,
+        link_subscriber_id=Ref(row.link_subscriber, "Subscriber", "subscriber").lookup_id()
+        if linked else None,
+        clear_link=row.link_subscriber is None,
+        import_separately=row.import_separately)
+
+
 def _job_payload(outcome: Outcome[Job]) -> DirectoryJobPayload:
     if not outcome.ok or outcome.value is None:
         return DirectoryJobPayload(errors=outcome.errors)
-    return DirectoryJobPayload(job=JobType.from_row(outcome.value), errors=[])
+    return DirectoryJobPayload(job=node_of("Job", outcome.value), errors=[])
 
 
 @strawberry.type
@@ -201,15 +223,13 @@ class DirectoryMutation:
                          "consent URL for an administrator of that directory.")
     async def directory_link_start(self, info: Info, input: DirectoryLinkStartInput
                                    ) -> DirectoryLinkStartPayload:
-        if errors := login_required(info):
-            return DirectoryLinkStartPayload(errors=errors)
         provider = DirectoryProvider(input.provider.value if hasattr(input.provider, "value")
                                      else input.provider)
-        if errors := await _refused(info, _tenant(input.tenant)):
+        if errors := await _refused(info, input.tenant):
             return DirectoryLinkStartPayload(errors=errors)
         if errors := _configured(info, provider):
             return DirectoryLinkStartPayload(errors=errors)
-        context, tenant_id = info.context, _tenant(input.tenant)
+        context = info.context
         box = secret_box(context.settings.secret_key_bytes())
         verifier = challenge = None
         if provider is DirectoryProvider.GOOGLE:
@@ -217,13 +237,13 @@ class DirectoryMutation:
 
             verifier, challenge = new_pkce()
 
-        def work(session: Session) -> directory_links.ConsentStart:
+        def work(session: Session, tenant_id: uuid.UUID) -> directory_links.ConsentStart:
             return directory_links.start_consent(
                 session, context.settings.directory_sync_interval_minutes, context.viewer,
                 tenant_id, provider, box=box, code_verifier=verifier,
                 auth_session_id=context.auth_session_id, with_groups=input.with_groups)
 
-        outcome = await in_transaction(info, work)
+        outcome = await run(info, work, _tenant(input.tenant))
         if not outcome.ok or outcome.value is None:
             return DirectoryLinkStartPayload(errors=outcome.errors)
         started = outcome.value
@@ -238,18 +258,18 @@ class DirectoryMutation:
             self, info: Info, input: DirectoryServiceAccountLinkInput) -> DirectoryLinkPayload:
         from sync.google.consent import check_service_account_key
 
-        if errors := login_required(info) or await _refused(info, _tenant(input.tenant)):
+        if errors := await _refused(info, input.tenant):
             return DirectoryLinkPayload(errors=errors)
         try:
             key = check_service_account_key(input.key_json)
         except ValueError as error:
             return DirectoryLinkPayload(errors=single_error(ErrorCode.INVALID, str(error),
                                                             "keyJson"))
-        context, tenant_id = info.context, _tenant(input.tenant)
+        context = info.context
         box = secret_box(context.settings.secret_key_bytes())
-        outcome = await in_transaction(info, lambda s: directory_links.link_service_account(
+        outcome = await run(info, lambda s, tenant_id: directory_links.link_service_account(
             s, context.settings.directory_sync_interval_minutes, context.viewer, tenant_id, box,
-            key_info=key, subject=input.admin_email.strip()))
+            key_info=key, subject=input.admin_email.strip()), _tenant(input.tenant))
         return DirectoryLinkPayload(
             directory_link=DirectoryLinkType.from_row(outcome.value) if outcome.ok else None,
             errors=outcome.errors)
@@ -258,37 +278,29 @@ class DirectoryMutation:
                          "with the defaults and extension start every imported user gets.")
     async def directory_discover(self, info: Info, input: DirectoryDiscoverInput
                                  ) -> DirectoryJobPayload:
-        if errors := login_required(info):
-            return DirectoryJobPayload(errors=errors)
-        given = directory_links.DiscoveryFields(
-            country_code=input.defaults.country_code, area_code=input.defaults.area_code,
-            security_group_id=reference_id(input.defaults.security_group, "SecurityGroup"),
-            concurrent_calls=input.defaults.concurrent_calls,
-            ring_timeout=input.defaults.ring_timeout,
-            voicemail_to_email=input.defaults.voicemail_to_email,
-            alias_start=input.sequential_start, groups=tuple(input.scope.groups),
-            org_units=tuple(input.scope.org_units))
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
-        return _job_payload(await in_transaction(
-            info, lambda s: directory_links.start_discovery(s, viewer, tenant_id, given)))
+        viewer = info.context.viewer
+        defaults = input.defaults
+
+        def work(session: Session, tenant_id: uuid.UUID) -> Job:
+            group = Ref(defaults.security_group, "SecurityGroup", "security group")
+            given = directory_links.DiscoveryFields(
+                country_code=defaults.country_code, area_code=defaults.area_code,
+                security_group_id=group.lookup_id(), concurrent_calls=defaults.concurrent_calls,
+                ring_timeout=defaults.ring_timeout,
+                voicemail_to_email=defaults.voicemail_to_email,
+                alias_start=input.sequential_start, groups=tuple(input.scope.groups),
+                org_units=tuple(input.scope.org_units))
+            return directory_links.start_discovery(session, viewer, tenant_id, given)
+
+        return _job_payload(await run(info, work, _tenant(input.tenant)))
 
     @strawberry.mutation(description="Edit or exclude rows of the preview before importing.")
     async def directory_preview_update(self, info: Info, input: DirectoryPreviewUpdateInput
                                        ) -> DirectoryPreviewUpdatePayload:
-        if errors := login_required(info):
-            return DirectoryPreviewUpdatePayload(errors=errors)
-        changes = [directory_links.PreviewChange(
-            id=id_of(row.id, "DirectoryPreviewRow"), username=row.username,
-            alias=row.alias if row.alias not in (None, strawberry.UNSET) else None,
-            clear_alias=row.alias is None, display_name=row.display_name,
-            excluded=row.excluded,
-            link_subscriber_id=reference_id(row.link_subscriber, "Subscriber")
-            if row.link_subscriber not in (None, strawberry.UNSET) else None,
-            clear_link=row.link_subscriber is None,
-            import_separately=row.import_separately) for row in input.rows]
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
-        outcome = await in_transaction(info, lambda s: directory_links.update_preview(
-            s, viewer, tenant_id, changes))
+        viewer = info.context.viewer
+        outcome = await run(info, lambda s, tenant_id: directory_links.update_preview(
+            s, viewer, tenant_id, [_preview_change(row) for row in input.rows]),
+            _tenant(input.tenant))
         return DirectoryPreviewUpdatePayload(
             rows=[DirectoryPreviewRowType.from_row(row) for row in outcome.value or []],
             errors=outcome.errors)
@@ -301,22 +313,20 @@ class DirectoryMutation:
                          "customer's maximum (subscribersAllowed).")
     async def directory_import_confirm(self, info: Info, input: DirectoryTenantInput
                                        ) -> DirectoryJobPayload:
-        if errors := login_required(info):
-            return DirectoryJobPayload(errors=errors)
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
-        return _job_payload(await in_transaction(
-            info, lambda s: directory_links.start_import(s, viewer, tenant_id)))
+        viewer = info.context.viewer
+        return _job_payload(await run(
+            info, lambda s, tenant_id: directory_links.start_import(s, viewer, tenant_id),
+            _tenant(input.tenant)))
 
     @strawberry.mutation(description="Set how often the directory is synced, the brake and "
                          "the grace period before deleted users' subscribers are removed.")
     async def directory_link_schedule(self, info: Info, input: DirectoryLinkScheduleInput
                                       ) -> DirectoryLinkPayload:
-        if errors := login_required(info):
-            return DirectoryLinkPayload(errors=errors)
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
-        outcome = await in_transaction(info, lambda s: directory_links.set_schedule(
+        viewer = info.context.viewer
+        outcome = await run(info, lambda s, tenant_id: directory_links.set_schedule(
             s, viewer, tenant_id, interval_minutes=input.interval_minutes,
-            brake_percent=input.brake_percent, removal_grace_days=input.removal_grace_days))
+            brake_percent=input.brake_percent, removal_grace_days=input.removal_grace_days),
+            _tenant(input.tenant))
         return DirectoryLinkPayload(
             directory_link=DirectoryLinkType.from_row(outcome.value) if outcome.ok else None,
             errors=outcome.errors)
@@ -324,37 +334,32 @@ class DirectoryMutation:
     @strawberry.mutation(description="Sync the directory now (a job).")
     async def directory_sync_now(self, info: Info, input: DirectoryTenantInput
                                  ) -> DirectoryJobPayload:
-        if errors := login_required(info):
-            return DirectoryJobPayload(errors=errors)
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
-        return _job_payload(await in_transaction(
-            info, lambda s: directory_links.start_sync(s, viewer, tenant_id)))
+        viewer = info.context.viewer
+        return _job_payload(await run(
+            info, lambda s, tenant_id: directory_links.start_sync(s, viewer, tenant_id),
+            _tenant(input.tenant)))
 
     @strawberry.mutation(description="Apply or drop the changes a sync held back because "
                          "they were more than the brake allows.")
     async def directory_sync_decide(self, info: Info, input: DirectorySyncDecideInput
                                     ) -> DirectoryJobPayload:
-        if errors := login_required(info):
-            return DirectoryJobPayload(errors=errors)
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
+        viewer = info.context.viewer
 
-        def work(session: Session) -> Job:
+        def work(session: Session, tenant_id: uuid.UUID) -> Job:
             return directory_links.decide_held(session, viewer, tenant_id, input.confirm)[0]
 
-        return _job_payload(await in_transaction(info, work))
+        return _job_payload(await run(info, work, _tenant(input.tenant)))
 
     @strawberry.mutation(description="Remove the tenant's directory link. Its subscribers "
                          "stay, and are no longer synced.")
     async def directory_unlink(self, info: Info, input: DirectoryTenantInput
                                ) -> DirectoryUnlinkPayload:
-        if errors := login_required(info):
-            return DirectoryUnlinkPayload(errors=errors)
-        viewer, tenant_id = info.context.viewer, _tenant(input.tenant)
+        viewer = info.context.viewer
 
-        def work(session: Session) -> DirectoryLink:
+        def work(session: Session, tenant_id: uuid.UUID) -> DirectoryLink:
             return directory_links.unlink(session, viewer, tenant_id)
 
-        outcome = await in_transaction(info, work)
+        outcome = await run(info, work, _tenant(input.tenant))
         if not outcome.ok or outcome.value is None:
             return DirectoryUnlinkPayload(errors=outcome.errors)
         return DirectoryUnlinkPayload(

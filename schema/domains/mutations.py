@@ -9,12 +9,10 @@ from sqlmodel import Session
 from core import domains
 from core.dns_check import DnsCheck, check_txt
 from core.domain_messages import check_summary
-from core.errors import ErrorCode
 from core.models import VerifiedDomain
 from schema.context import Info
-from schema.core.errors import UserError, single_error
-from schema.core.ids import id_of
-from schema.core.mutations import in_transaction, login_required, with_object
+from schema.core.errors import UserError
+from schema.core.mutations import Ref, run
 from schema.domains.types import DomainCheck, VerifiedDomainType
 
 
@@ -64,15 +62,10 @@ class DomainMutation:
     @strawberry.mutation(description="Add a domain to prove: publish the TXT record shown, "
                          "then call domainVerify.")
     async def domain_add(self, info: Info, input: DomainAddInput) -> DomainAddPayload:
-        if errors := login_required(info):
-            return DomainAddPayload(errors=errors)
         context = info.context
-        isp_id = id_of(input.isp, "Isp") if input.isp else None
-        if input.isp and isp_id is None:
-            return DomainAddPayload(errors=single_error(ErrorCode.NOT_FOUND, "ISP not found",
-                                                        "isp"))
-        outcome = await in_transaction(info, lambda s: domains.add_domain(
-            s, context.settings, context.viewer, isp_id, input.fqdn))
+        outcome = await run(info, lambda s, isp_id: domains.add_domain(
+            s, context.settings, context.viewer, isp_id, input.fqdn),
+            Ref(input.isp or None, "Isp", "ISP", "isp"))
         if not outcome.ok:
             return DomainAddPayload(errors=outcome.errors)
         return DomainAddPayload(verified_domain=VerifiedDomainType.from_row(outcome.value),
@@ -83,8 +76,9 @@ class DomainMutation:
     async def domain_verify(self, info: Info, input: DomainVerifyInput) -> DomainVerifyPayload:
         context = info.context
         viewer = context.viewer
-        loaded = await with_object(info, input.id, "VerifiedDomain", "verified domain",
-                                   lambda s, i: domains.managed_domain(s, viewer, i))
+        loaded = await run(
+            info, lambda s, i: domains.managed_domain(s, viewer, i),
+            Ref(input.id, "VerifiedDomain", "verified domain"))
         if not loaded.ok:
             return DomainVerifyPayload(errors=loaded.errors)
         record_name, record_value = domains.record_for(loaded.value)
@@ -96,7 +90,7 @@ class DomainMutation:
             domain = domains.managed_domain(session, viewer, loaded.value.id)
             return domains.apply_check(session, context.settings, viewer, domain, check)
 
-        applied = await in_transaction(info, apply)
+        applied = await run(info, apply)
         if not applied.ok:
             return DomainVerifyPayload(errors=applied.errors)
         return DomainVerifyPayload(verified_domain=VerifiedDomainType.from_row(applied.value),
@@ -105,8 +99,9 @@ class DomainMutation:
     @strawberry.mutation(description="Remove a domain no tenant uses.")
     async def domain_remove(self, info: Info, input: DomainRemoveInput) -> DomainRemovePayload:
         viewer = info.context.viewer
-        outcome = await with_object(info, input.id, "VerifiedDomain", "verified domain",
-                                    lambda s, i: domains.remove_domain(s, viewer, i))
+        outcome = await run(
+            info, lambda s, i: domains.remove_domain(s, viewer, i),
+            Ref(input.id, "VerifiedDomain", "verified domain"))
         if not outcome.ok:
             return DomainRemovePayload(errors=outcome.errors)
         return DomainRemovePayload(deleted_id=input.id, errors=[])

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.dns_check import CheckOutcome
 from core.domains import record_for
 from core.models import VerifiedDomain, VerifiedDomainStatus
-from schema.context import Info
-from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.loaders import isp_by_id
+from schema.core.node import RowNode, register_node
+from schema.core.owned import isp_field
 
 VerifiedDomainStatusEnum = strawberry.enum(
     VerifiedDomainStatus, name="VerifiedDomainStatus",
@@ -22,10 +19,6 @@ VerifiedDomainStatusEnum = strawberry.enum(
 )
 DomainCheckOutcomeEnum = strawberry.enum(CheckOutcome, name="DomainCheckOutcome")
 
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 
 
 @strawberry.type(description="What one look at the domain's TXT record found.")
@@ -37,7 +30,7 @@ class DomainCheck:
 @strawberry.type(name="VerifiedDomain",
                  description="A domain an ISP proves it controls with a TXT record; only a "
                  "verified domain can be a tenant's domain outside the ISP's namespace.")
-class VerifiedDomainType(Node):
+class VerifiedDomainType(RowNode):
     row: strawberry.Private[VerifiedDomain]
     fqdn: str = strawberry.field(description="In its ASCII (punycode) form.")
     status: VerifiedDomainStatusEnum  # type: ignore[valid-type]
@@ -48,20 +41,12 @@ class VerifiedDomainType(Node):
         description="When the domain last became verified.")
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @classmethod
     def from_row(cls, row: VerifiedDomain) -> VerifiedDomainType:
         name, value = record_for(row)
-        return cls(id=strawberry.ID(to_global_id("VerifiedDomain", row.id)), row=row,
-                   fqdn=row.fqdn, status=row.status, txt_record_name=name,
-                   txt_record_value=value, last_checked_at=row.last_checked_at,
-                   verified_at=row.verified_at, created_at=row.created_at)
+        return super().from_row(row, txt_record_name=name, txt_record_value=value)
 
 
 register_node("VerifiedDomain", VerifiedDomain, VerifiedDomainType.from_row)

@@ -8,13 +8,12 @@ import strawberry
 from sqlmodel import Session
 
 from core import administrators, api_tokens, audit, login, sessions
-from core.errors import ErrorCode
-from core.models import Administrator, Role
+from core.errors import DomainError, ErrorCode
+from core.models import Administrator, Invitation, Role
 from schema.context import Info
 from schema.core.cookies import clear_login_cookies, set_login_cookies
 from schema.core.errors import UserError, single_error
-from schema.core.ids import id_of
-from schema.core.mutations import act_as, in_transaction, login_required, with_object
+from schema.core.mutations import Ref, act_as, run
 from schema.identity.types import (
     AdministratorType,
     ApiTokenType,
@@ -180,7 +179,7 @@ class IdentityMutation:
             return outcome, new_session
 
         # Failures are committed too: they are what the throttle counts.
-        result = await in_transaction(info, work)
+        result = await run(info, work, anonymous=True)
         if not result.ok or result.value is None:
             return LoginPayload(errors=result.errors)
         outcome, new_session = result.value
@@ -196,15 +195,13 @@ class IdentityMutation:
         context = info.context
         session_id = context.auth_session_id
         if session_id is not None:
-            await in_transaction(info, lambda s: sessions.end_session(s, session_id))
+            await run(info, lambda s: sessions.end_session(s, session_id), anonymous=True)
         clear_login_cookies(context)
         return LogoutPayload(errors=[])
 
     @strawberry.mutation(description="Create a personal API token; the secret is shown once.")
     async def api_token_create(self, info: Info, input: ApiTokenCreateInput
                                ) -> ApiTokenCreatePayload:
-        if errors := login_required(info):
-            return ApiTokenCreatePayload(errors=errors)
         viewer = info.context.viewer
 
         def work(session: Session) -> api_tokens.CreatedToken:
@@ -215,7 +212,7 @@ class IdentityMutation:
                          changes={"name": created.token.name})
             return created
 
-        outcome = await in_transaction(info, work)
+        outcome = await run(info, work)
         if not outcome.ok or outcome.value is None:
             return ApiTokenCreatePayload(errors=outcome.errors)
         return ApiTokenCreatePayload(api_token=ApiTokenType.from_row(outcome.value.token),
@@ -232,7 +229,9 @@ class IdentityMutation:
                          object_id=row.id, isp_id=None)
             return row
 
-        outcome = await with_object(info, input.id, "ApiToken", "API token", work)
+        outcome = await run(
+            info, work,
+            Ref(input.id, "ApiToken", "API token"))
         if not outcome.ok:
             return ApiTokenRevokePayload(errors=outcome.errors)
         return ApiTokenRevokePayload(api_token=ApiTokenType.from_row(outcome.value), errors=[])
@@ -241,25 +240,21 @@ class IdentityMutation:
                          "customer or a tenant.")
     async def administrator_invite(self, info: Info, input: AdministratorInviteInput
                                    ) -> AdministratorInvitePayload:
-        if errors := login_required(info):
-            return AdministratorInvitePayload(errors=errors)
-        named = [(name, global_id) for name, global_id in
-                 (("isp", input.isp), ("customer", input.customer), ("tenant", input.tenant))
-                 if global_id is not None]
-        if len(named) != 1:
-            return AdministratorInvitePayload(errors=single_error(
-                ErrorCode.REQUIRED, "name exactly one of an ISP, a customer or a tenant", "isp"))
-        field, global_id = named[0]
-        object_id = id_of(global_id, {"isp": "Isp", "customer": "Customer",
-                                      "tenant": "Tenant"}[field])
-        if object_id is None:
-            return AdministratorInvitePayload(errors=_not_found(field.replace("isp", "ISP"), field))
         context = info.context
-        outcome = await in_transaction(info, lambda s: administrators.invite(
-            s, context.settings, context.viewer, email=input.email,
-            isp_id=object_id if field == "isp" else None,
-            customer_id=object_id if field == "customer" else None,
-            tenant_id=object_id if field == "tenant" else None, role=input.role))
+
+        def work(session: Session, isp_id: uuid.UUID | None, customer_id: uuid.UUID | None,
+                 tenant_id: uuid.UUID | None) -> Invitation:
+            if [isp_id, customer_id, tenant_id].count(None) != 2:
+                raise DomainError.single(
+                    ErrorCode.REQUIRED, "name exactly one of an ISP, a customer or a tenant",
+                    "isp")
+            return administrators.invite(
+                session, context.settings, context.viewer, email=input.email, isp_id=isp_id,
+                customer_id=customer_id, tenant_id=tenant_id, role=input.role)
+
+        outcome = await run(info, work, Ref(input.isp, "Isp", "ISP", "isp"),
+                            Ref(input.customer, "Customer", "customer", "customer"),
+                            Ref(input.tenant, "Tenant", "tenant", "tenant"))
         if not outcome.ok or outcome.value is None:
             return AdministratorInvitePayload(errors=outcome.errors)
         return AdministratorInvitePayload(invitation=InvitationType.from_row(outcome.value),
@@ -280,7 +275,7 @@ class IdentityMutation:
                 client_address=context.viewer.client_address, user_agent=_user_agent(info))
             return accepted.administrator, new_session
 
-        outcome = await in_transaction(info, work)
+        outcome = await run(info, work, anonymous=True)
         if not outcome.ok or outcome.value is None:
             return InvitationAcceptPayload(errors=outcome.errors)
         administrator, new_session = outcome.value
@@ -293,8 +288,9 @@ class IdentityMutation:
     async def invitation_revoke(self, info: Info, input: InvitationRevokeInput
                                 ) -> InvitationRevokePayload:
         viewer = info.context.viewer
-        outcome = await with_object(info, input.id, "Invitation", "invitation",
-                                    lambda s, i: administrators.revoke_invitation(s, viewer, i))
+        outcome = await run(
+            info, lambda s, i: administrators.revoke_invitation(s, viewer, i),
+            Ref(input.id, "Invitation", "invitation"))
         if not outcome.ok:
             return InvitationRevokePayload(errors=outcome.errors)
         return InvitationRevokePayload(invitation=InvitationType.from_row(outcome.value),
@@ -304,9 +300,9 @@ class IdentityMutation:
     async def role_grant_update(self, info: Info, input: RoleGrantUpdateInput
                                 ) -> RoleGrantUpdatePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "RoleGrant", "role grant",
-            lambda s, i: administrators.change_role(s, viewer, i, input.role))
+        outcome = await run(
+            info, lambda s, i: administrators.change_role(s, viewer, i, input.role),
+            Ref(input.id, "RoleGrant", "role grant"))
         if not outcome.ok:
             return RoleGrantUpdatePayload(errors=outcome.errors)
         return RoleGrantUpdatePayload(role_grant=RoleGrantType.from_row(outcome.value), errors=[])
@@ -316,8 +312,9 @@ class IdentityMutation:
     async def role_grant_remove(self, info: Info, input: RoleGrantRemoveInput
                                 ) -> RoleGrantRemovePayload:
         viewer = info.context.viewer
-        outcome = await with_object(info, input.id, "RoleGrant", "role grant",
-                                    lambda s, i: administrators.remove_grant(s, viewer, i))
+        outcome = await run(
+            info, lambda s, i: administrators.remove_grant(s, viewer, i),
+            Ref(input.id, "RoleGrant", "role grant"))
         if not outcome.ok:
             return RoleGrantRemovePayload(errors=outcome.errors)
         return RoleGrantRemovePayload(removed_id=input.id, errors=[])

@@ -11,10 +11,10 @@ from core.models import Administrator, ApiToken, Invitation, RoleGrant, utcnow
 from core.scoping import visible
 from schema.context import Info
 from schema.core.filters import refers_to
+from schema.core.loaders import rows_by_id
 from schema.core.ordering import OrderDirection
 from schema.core.pagination import Connection, SortKey, paginate
 from schema.identity.types import AdministratorType, ApiTokenType, InvitationType
-from schema.loaders import administrator_by_id
 
 
 @strawberry.enum
@@ -71,7 +71,7 @@ class IdentityQuery:
         viewer = info.context.viewer
         if viewer.administrator_id is None:
             return None
-        row = await administrator_by_id(info.context).load(viewer.administrator_id)
+        row = await rows_by_id(info.context, Administrator).load(viewer.administrator_id)
         return AdministratorType.from_row(row) if row else None
 
     @strawberry.field(description="People holding roles in the scopes you oversee.")

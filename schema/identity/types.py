@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.models import Administrator, ApiToken, Invitation, Role, RoleGrant, Scope
 from schema.context import Info
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.loaders import grants_by_administrator, isp_by_id
+from schema.core.node import Node, RowNode, register_node
+from schema.core.owned import isp_field
+from schema.identity.loaders import grants_by_administrator
 
 RoleEnum = strawberry.enum(Role, name="Role", description="ADMIN manages; VIEWER reads.")
 ScopeEnum = strawberry.enum(Scope, name="Scope", description="Where a role applies.")
-
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 
 
 def _global_id(type_name: str, object_id: uuid.UUID | None) -> strawberry.ID | None:
@@ -28,20 +23,13 @@ def _global_id(type_name: str, object_id: uuid.UUID | None) -> strawberry.ID | N
 
 
 @strawberry.type(name="RoleGrant", description="A role one administrator holds at one scope.")
-class RoleGrantType(Node):
+class RoleGrantType(RowNode):
     row: strawberry.Private[RoleGrant]
     scope: ScopeEnum  # type: ignore[valid-type]
     role: RoleEnum  # type: ignore[valid-type]
     created_at: dt.datetime
 
-    @strawberry.field(description="The ISP the role belongs to (null for platform roles).")
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        if self.row.isp_id is None:
-            return None
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field("The ISP the role belongs to (null for platform roles).")
 
     @strawberry.field(description="Global id of the tenant for tenant roles.")
     def tenant_id(self) -> strawberry.ID | None:
@@ -53,14 +41,9 @@ class RoleGrantType(Node):
     def customer_id(self) -> strawberry.ID | None:
         return _global_id("Customer", self.row.customer_id)
 
-    @classmethod
-    def from_row(cls, row: RoleGrant) -> RoleGrantType:
-        return cls(id=strawberry.ID(to_global_id("RoleGrant", row.id)), row=row, scope=row.scope,
-                   role=row.role, created_at=row.created_at)
-
 
 @strawberry.type(name="Administrator", description="A person who logs in.")
-class AdministratorType(Node):
+class AdministratorType(RowNode):
     row: strawberry.Private[Administrator]
     email: str
     full_name: str
@@ -73,15 +56,9 @@ class AdministratorType(Node):
         rows = await grants_by_administrator(info.context).load(self.row.id)
         return [RoleGrantType.from_row(row) for row in rows]
 
-    @classmethod
-    def from_row(cls, row: Administrator) -> AdministratorType:
-        return cls(id=strawberry.ID(to_global_id("Administrator", row.id)), row=row,
-                   email=row.email, full_name=row.full_name, is_active=row.is_active,
-                   last_login_at=row.last_login_at, created_at=row.created_at)
-
 
 @strawberry.type(name="Invitation", description="An e-mailed offer of a role at a scope.")
-class InvitationType(Node):
+class InvitationType(RowNode):
     row: strawberry.Private[Invitation]
     email: str
     scope: ScopeEnum  # type: ignore[valid-type]
@@ -91,12 +68,7 @@ class InvitationType(Node):
     revoked_at: dt.datetime | None
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @strawberry.field(description="Global id of the customer for customer roles.")
     def customer_id(self) -> strawberry.ID | None:
@@ -105,13 +77,6 @@ class InvitationType(Node):
     @strawberry.field(description="Global id of the tenant for tenant roles.")
     def tenant_id(self) -> strawberry.ID | None:
         return _global_id("Tenant", self.row.tenant_id)
-
-    @classmethod
-    def from_row(cls, row: Invitation) -> InvitationType:
-        return cls(id=strawberry.ID(to_global_id("Invitation", row.id)), row=row,
-                   email=row.email, scope=row.scope, role=row.role, expires_at=row.expires_at,
-                   accepted_at=row.accepted_at, revoked_at=row.revoked_at,
-                   created_at=row.created_at)
 
 
 @strawberry.type(name="ApiToken", description="A personal token for automation (secret not shown).")

@@ -18,9 +18,11 @@ from core.signup import (
     request_signup,
 )
 from schema.context import Info
+from schema.core.contact import ContactInput, PostalAddressInput
 from schema.core.cookies import set_login_cookies
 from schema.core.errors import FieldPaths, UserError, user_errors
-from schema.core.mutations import act_as, in_transaction
+from schema.core.mutations import act_as, run
+from schema.core.node import node_of
 from schema.core.uploads import read_upload
 from schema.isp.types import IspType
 
@@ -38,23 +40,6 @@ class IspSignUpInput:
 @strawberry.type
 class IspSignUpPayload:
     errors: list[UserError]
-
-
-@strawberry.input
-class PostalAddressInput:
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country: str = strawberry.field(default="", description="ISO 3166-1 alpha-2.")
-
-
-@strawberry.input
-class ContactInput:
-    name: str = ""
-    email: str = ""
-    phone: str = strawberry.field(default="", description="E.164 with +.")
 
 
 @strawberry.input
@@ -131,8 +116,8 @@ class IspMutation:
     )
     async def isp_sign_up(self, info: Info, input: IspSignUpInput) -> IspSignUpPayload:
         settings, client = info.context.settings, info.context.viewer.client_address
-        outcome = await in_transaction(info, lambda s: request_signup(s, settings, input.email,
-                                                                       client))
+        outcome = await run(info, lambda s: request_signup(s, settings, input.email, client),
+                            anonymous=True)
         return IspSignUpPayload(errors=outcome.errors)
 
     @strawberry.mutation(
@@ -142,8 +127,6 @@ class IspMutation:
     async def isp_sign_up_complete(
         self, info: Info, input: IspSignUpCompleteInput
     ) -> IspSignUpCompletePayload:
-        from schema.identity.types import AdministratorType as Administrator
-
         context = info.context
         logo = None
         if input.logo is not None:
@@ -165,7 +148,7 @@ class IspMutation:
             )
             return result, new_session
 
-        outcome = await in_transaction(info, work, DETAIL_PATHS)
+        outcome = await run(info, work, paths=DETAIL_PATHS, anonymous=True)
         if not outcome.ok or outcome.value is None:
             return IspSignUpCompletePayload(errors=outcome.errors)
         result, new_session = outcome.value
@@ -173,7 +156,7 @@ class IspMutation:
         await act_as(info, result.administrator.id)
         return IspSignUpCompletePayload(
             isp=IspType.from_row(result.isp),
-            administrator=Administrator.from_row(result.administrator),
+            administrator=node_of("Administrator", result.administrator),
             csrf_token=new_session.csrf_token,
             errors=[],
         )

@@ -9,28 +9,12 @@ import strawberry
 from core.logos import logo_url
 from core.models import Isp, IspStatus
 from schema.context import Info
+from schema.core.contact import Contact, PostalAddress
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
-from schema.loaders import logo_by_isp
+from schema.isp.loaders import logo_by_isp
 
 IspStatusEnum = strawberry.enum(IspStatus, name="IspStatus")
-
-
-@strawberry.type
-class PostalAddress:
-    line1: str
-    line2: str
-    city: str
-    region: str
-    postal_code: str
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2, or empty.")
-
-
-@strawberry.type
-class Contact:
-    name: str
-    email: str
-    phone: str = strawberry.field(description="E.164 with +, or empty.")
 
 
 @strawberry.type

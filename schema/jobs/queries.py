@@ -12,16 +12,16 @@ from sqlalchemy import ColumnElement, select
 from sqlmodel import Session
 
 from core import jobs as job_rules
-from core.errors import ErrorCode, not_found
-from core.jobs import TERMINAL_STATUSES
+from core.errors import DomainError, ErrorCode, not_found
+from core.jobs import TERMINAL_STATUSES, Enqueued
 from core.models import Job
 from core.scoping import get_visible, visible
 from core.selftest import start_selftest
 from schema.context import Info
-from schema.core.errors import UserError, single_error
+from schema.core.errors import UserError
 from schema.core.filters import refers_to
 from schema.core.ids import id_of
-from schema.core.mutations import in_transaction, login_required, with_object
+from schema.core.mutations import Ref, run
 from schema.core.pagination import Connection, SortKey, paginate
 from schema.jobs.types import JobStatusEnum, JobType
 
@@ -110,15 +110,16 @@ class JobMutation:
                          "background path end to end (platform operators).")
     async def platform_self_test(self, info: Info, input: PlatformSelfTestInput
                                  ) -> PlatformSelfTestPayload:
-        if errors := login_required(info):
-            return PlatformSelfTestPayload(errors=errors)
         viewer = info.context.viewer
-        if not viewer.is_platform_admin:
-            return PlatformSelfTestPayload(errors=single_error(
-                ErrorCode.NOT_PERMITTED, "only platform operators run the self-test"))
-        outcome = await in_transaction(info, lambda s: start_selftest(
-            s, steps=input.steps, step_seconds=input.step_seconds,
-            requested_by_id=viewer.administrator_id))
+
+        def work(session: Session) -> Enqueued:
+            if not viewer.is_platform_admin:
+                raise DomainError.single(ErrorCode.NOT_PERMITTED,
+                                         "only platform operators run the self-test")
+            return start_selftest(session, steps=input.steps, step_seconds=input.step_seconds,
+                                  requested_by_id=viewer.administrator_id)
+
+        outcome = await run(info, work)
         if not outcome.ok:
             return PlatformSelfTestPayload(errors=outcome.errors)
         return PlatformSelfTestPayload(job=JobType.from_row(outcome.value.job), errors=[])
@@ -134,7 +135,7 @@ class JobMutation:
             job_rules.require_canceller(viewer, job)
             return job_rules.cancel(session, job)
 
-        outcome = await with_object(info, input.id, "Job", "job", work)
+        outcome = await run(info, work, Ref(input.id, "Job", "job"))
         if not outcome.ok:
             return JobCancelPayload(errors=outcome.errors)
         return JobCancelPayload(job=JobType.from_row(outcome.value), errors=[])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -10,17 +9,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from core.numbers import ATTRIBUTES, NumberAttributes
-from schema.core.ids import id_of
 from schema.numbers.types import SMS_HELP, NumberTypeEnum
-
-# An id that names no row: a malformed id that was given answers NOT_FOUND, not "left out".
-_NO_ROW = uuid.UUID(int=0)
-
-
-def optional_id(global_id: strawberry.ID | None, type_name: str) -> uuid.UUID | None:
-    if global_id is None:
-        return None
-    return id_of(global_id, type_name) or _NO_ROW
 
 
 @strawberry.input

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
-from sqlmodel import Session
 
 from core.models import Number
 from schema.context import Info
 from schema.core.errors import UserError
-from schema.core.mutations import in_transaction, login_required
-from schema.jobs.types import JobType
+from schema.core.mutations import Ref, run
 from schema.numbers.types import NumberNode
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 
 P = TypeVar("P")
 T = TypeVar("T")
 
 
-async def respond(info: Info, payload: Callable[..., P], work: Callable[[Session], T],
-                  present: Callable[[T], dict[str, Any]]) -> P:
-    """Run a core rule for a logged-in viewer in one transaction; its result or its errors."""
-    if errors := login_required(info):
-        return payload(errors=errors)
-    outcome = await in_transaction(info, work)
+async def respond(info: Info, payload: Callable[..., P], work: Callable[..., T],
+                  present: Callable[[T], dict[str, Any]], *refs: Ref) -> P:
+    """Run a core rule (``work(session, *ids)``, see schema.core.mutations.run) and present
+    its result as the payload's fields, or answer its errors."""
+    outcome = await run(info, work, *refs)
     if not outcome.ok:
         return payload(errors=outcome.errors)
     return payload(**present(outcome.value), errors=[])
@@ -62,7 +65,7 @@ class NumberDeletePayload:
 
 @strawberry.type
 class NumberImportPayload:
-    job: JobType | None = strawberry.field(default=None,
+    job: LazyJob | None = strawberry.field(default=None,
                                            description="Follow the import here; it ends FAILED "
                                            "with INVALID_FILE and a detail per bad line.")
     errors: list[UserError]

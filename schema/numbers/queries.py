@@ -14,9 +14,9 @@ from core.models import Number
 from core.scoping import visible
 from schema.context import Info
 from schema.core.filters import refers_to
+from schema.core.ids import argument_id
 from schema.core.ordering import OrderDirection
 from schema.core.pagination import Connection, SortKey, paginate
-from schema.numbers.inputs import optional_id
 from schema.numbers.types import (
     NumberInventorySummary,
     NumberNode,
@@ -99,7 +99,7 @@ class NumberQuery:
                       "(by default the one ISP you work for); null when you may not see them.")
     async def number_inventory_summary(self, info: Info, isp: strawberry.ID | None = None
                                        ) -> NumberInventorySummary | None:
-        viewer, isp_id = info.context.viewer, optional_id(isp, "Isp")
+        viewer, isp_id = info.context.viewer, argument_id(isp, "Isp")
         async with info.context.sessions() as session:
             summary = await session.run_sync(
                 lambda s: numbers.inventory_summary(s, viewer, isp_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,12 +13,7 @@ from core.numbers import InventorySummary, sees_costs
 from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
-from schema.loaders import isp_by_id
-
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
+from schema.core.owned import isp_field
 
 NumberTypeEnum = strawberry.enum(NumberType, name="NumberType",
                                  description="Local or toll-free: they are billed differently.")
@@ -65,12 +59,7 @@ class NumberNode(Node):
     def target_subscriber_id(self) -> strawberry.ID | None:
         return _global_id("Subscriber", self.row.target_subscriber_id)
 
-    @strawberry.field(description="The ISP whose inventory holds it.")
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field("The ISP whose inventory holds it.")
 
     @classmethod
     def from_row(cls, row: Number) -> NumberNode:

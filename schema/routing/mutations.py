@@ -6,15 +6,13 @@ import strawberry
 from sqlmodel import Session
 
 from core import sip_proxies
-from core.errors import ErrorCode
+from core.errors import DomainError, ErrorCode
 from core.routing_changes import request_export
 from core.secrets import secret_box
 from schema.context import Info
-from schema.core.errors import UserError, single_error
-from schema.core.ids import id_of
-from schema.core.mutations import in_transaction, login_required
+from schema.core.errors import UserError
+from schema.core.mutations import Ref, given_fields, run
 from schema.routing.types import SipProxyType
-from schema.service_plans.editing import change, given_fields
 
 
 @strawberry.input
@@ -67,8 +65,7 @@ class RoutingMutation:
     async def sip_proxy_create(self, info: Info, input: SipProxyCreateInput) -> SipProxyPayload:
         viewer, box = info.context.viewer, secret_box(info.context.settings.secret_key_bytes())
         values = given_fields(input)
-        outcome = await change(info, lambda s: sip_proxies.create_sip_proxy(s, viewer, box,
-                                                                           values))
+        outcome = await run(info, lambda s: sip_proxies.create_sip_proxy(s, viewer, box, values))
         return SipProxyPayload(
             sip_proxy=SipProxyType.from_row(outcome.value) if outcome.ok else None,
             errors=outcome.errors)
@@ -76,10 +73,11 @@ class RoutingMutation:
     @strawberry.mutation(description="Change a SIP proxy.")
     async def sip_proxy_update(self, info: Info, input: SipProxyUpdateInput) -> SipProxyPayload:
         viewer, box = info.context.viewer, secret_box(info.context.settings.secret_key_bytes())
-        proxy_id = id_of(input.id, "SipProxy")
         changes = given_fields(input)
-        outcome = await change(info, lambda s: sip_proxies.update_sip_proxy(
-            s, viewer, box, proxy_id, changes))
+        outcome = await run(
+            info, lambda s, proxy_id: sip_proxies.update_sip_proxy(
+                s, viewer, box, proxy_id, changes),
+            Ref(input.id, "SipProxy", "SIP proxy"))
         return SipProxyPayload(
             sip_proxy=SipProxyType.from_row(outcome.value) if outcome.ok else None,
             errors=outcome.errors)
@@ -88,22 +86,22 @@ class RoutingMutation:
     async def sip_proxy_delete(self, info: Info, input: SipProxyDeleteInput
                                ) -> SipProxyDeletePayload:
         viewer = info.context.viewer
-        proxy_id = id_of(input.id, "SipProxy")
-        outcome = await change(info, lambda s: sip_proxies.delete_sip_proxy(s, viewer, proxy_id))
+        outcome = await run(
+            info, lambda s, proxy_id: sip_proxies.delete_sip_proxy(s, viewer, proxy_id),
+            Ref(input.id, "SipProxy", "SIP proxy"))
         return SipProxyDeletePayload(deleted_id=input.id if outcome.ok else None,
                                      errors=outcome.errors)
 
     @strawberry.mutation(description="Export the routing tables to every proxy database now "
                          "(platform operators); changes are exported by themselves anyway.")
     async def routing_export(self, info: Info) -> RoutingExportPayload:
-        if errors := login_required(info):
-            return RoutingExportPayload(errors=errors)
-        if not info.context.viewer.is_platform_admin:
-            return RoutingExportPayload(errors=single_error(
-                ErrorCode.NOT_PERMITTED, "only platform operators start exports"))
+        viewer = info.context.viewer
 
         def work(session: Session) -> int:
+            if not viewer.is_platform_admin:
+                raise DomainError.single(ErrorCode.NOT_PERMITTED,
+                                         "only platform operators start exports")
             return request_export(session)
 
-        outcome = await in_transaction(info, work)
+        outcome = await run(info, work)
         return RoutingExportPayload(databases=outcome.value or 0, errors=outcome.errors)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from core.route_preview import GatewayAttempt, PreviewOutcome, RoutePreview
-from schema.carriers.types import GatewayType
 from schema.core.errors import UserError
-from schema.dial_plans.types import DialPlanRuleType
-from schema.subscribers.types import SubscriberType
+from schema.core.node import node_of
+
+if TYPE_CHECKING:
+    from schema.carriers.types import GatewayType
+    from schema.dial_plans.types import DialPlanRuleType
+    from schema.subscribers.types import SubscriberType
+
+LazyGateway = Annotated["GatewayType", strawberry.lazy("schema.carriers.types")]
+LazyDialPlanRule = Annotated["DialPlanRuleType", strawberry.lazy("schema.dial_plans.types")]
+LazySubscriber = Annotated["SubscriberType", strawberry.lazy("schema.subscribers.types")]
+
 
 RoutePreviewOutcomeEnum = strawberry.enum(PreviewOutcome, name="RoutePreviewOutcome",
                                           description="EXTENSION: a subscriber of the tenant "
@@ -20,7 +30,7 @@ RoutePreviewOutcomeEnum = strawberry.enum(PreviewOutcome, name="RoutePreviewOutc
                  description="What one gateway of the tenant's carrier receives, in "
                  "failover order.")
 class RoutePreviewGatewayType:
-    gateway: GatewayType
+    gateway: LazyGateway
     request_uri_user: str = strawberry.field(description="The Request-URI user: prefix + "
                                              "the E.164 digits after strip.")
     from_user: str = strawberry.field(description="The gateway's From user, else the "
@@ -33,7 +43,7 @@ class RoutePreviewGatewayType:
 
     @classmethod
     def from_attempt(cls, attempt: GatewayAttempt) -> RoutePreviewGatewayType:
-        return cls(gateway=GatewayType.from_row(attempt.gateway),
+        return cls(gateway=node_of("Gateway", attempt.gateway),
                    request_uri_user=attempt.request_uri_user, from_user=attempt.from_user,
                    from_display=attempt.from_display,
                    p_asserted_identity=attempt.p_asserted_identity)
@@ -51,12 +61,12 @@ class RoutePreviewType:
                                           description="The reason phrase, when refused.")
     number: str | None = strawberry.field(default=None,
                                           description="The number after the dial plan.")
-    matched_rule: DialPlanRuleType | None = strawberry.field(
+    matched_rule: LazyDialPlanRule | None = strawberry.field(
         default=None, description="The dial-plan rule that rewrote the number.")
     security_group_allows: bool | None = strawberry.field(
         default=None, description="Whether the caller may call the number (domestic numbers "
         "always; others when the security group opens them).")
-    extension: SubscriberType | None = strawberry.field(
+    extension: LazySubscriber | None = strawberry.field(
         default=None, description="The subscriber that rings, for an extension.")
     gateways: list[RoutePreviewGatewayType] = strawberry.field(default_factory=list)
     errors: list[UserError] = strawberry.field(default_factory=list)
@@ -67,8 +77,8 @@ class RoutePreviewType:
         return cls(
             dialed=preview.dialled, outcome=preview.outcome, status=preview.status,
             reason=preview.reason, number=preview.number,
-            matched_rule=DialPlanRuleType.from_row(rule) if rule else None,
+            matched_rule=node_of("DialPlanRule", rule) if rule else None,
             security_group_allows=preview.allowed,
-            extension=SubscriberType.from_row(preview.extension) if preview.extension else None,
+            extension=node_of("Subscriber", preview.extension) if preview.extension else None,
             gateways=[RoutePreviewGatewayType.from_attempt(attempt)
                       for attempt in preview.gateways])

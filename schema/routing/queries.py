@@ -10,8 +10,8 @@ from core.models import RoutingChanges, RoutingDatabase, RoutingIspChange, SipPr
 from core.route_preview import preview_route
 from core.scoping import visible
 from core.viewer import Viewer
-from schema.carriers.support import with_reference
 from schema.context import Info
+from schema.core.mutations import Ref, run
 from schema.core.pagination import Connection, SortKey, paginate
 from schema.routing.preview import RoutePreviewType
 from schema.routing.types import RoutingStatus, SipProxyType
@@ -83,9 +83,9 @@ class RoutingQuery:
     async def route_preview(self, info: Info, subscriber: strawberry.ID,
                             dialed: str) -> RoutePreviewType:
         viewer = info.context.viewer
-        outcome = await with_reference(
-            info, subscriber, "Subscriber", "subscriber", "subscriber",
-            lambda s, subscriber_id: preview_route(s, viewer, subscriber_id, dialed))
+        outcome = await run(
+            info, lambda s, subscriber_id: preview_route(s, viewer, subscriber_id, dialed),
+            Ref(subscriber, "Subscriber", "subscriber", "subscriber"))
         if not outcome.ok:
             return RoutePreviewType(errors=outcome.errors)
         return RoutePreviewType.from_preview(outcome.value)

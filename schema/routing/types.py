@@ -7,12 +7,11 @@ import datetime as dt
 import strawberry
 
 from core.models import SipProxy
-from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
+from schema.core.node import RowNode, register_node
 
 
 @strawberry.type(name="SipProxy", description="A Kamailio proxy fed by the routing export.")
-class SipProxyType(Node):
+class SipProxyType(RowNode):
     row: strawberry.Private[SipProxy]
     name: str
     database: str = strawberry.field(
@@ -31,12 +30,7 @@ class SipProxyType(Node):
 
     @classmethod
     def from_row(cls, row: SipProxy) -> SipProxyType:
-        return cls(id=strawberry.ID(to_global_id("SipProxy", row.id)), row=row, name=row.name,
-                   database=row.database_display, rpc_url=row.rpc_url, enabled=row.enabled,
-                   applied_generation=row.applied_generation,
-                   last_success_at=row.last_success_at, last_error=row.last_error,
-                   last_error_at=row.last_error_at, created_at=row.created_at,
-                   updated_at=row.updated_at)
+        return super().from_row(row, database=row.database_display)
 
 
 register_node("SipProxy", SipProxy, SipProxyType.from_row)

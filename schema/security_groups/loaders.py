@@ -7,8 +7,8 @@ import uuid
 from strawberry.dataloader import DataLoader
 
 from core.models import SecurityGroup, SecurityGroupDestination
-from schema.carriers.loaders import children_by_parent, rows_by_id
 from schema.context import Context
+from schema.core.loaders import children_by_parent, rows_by_id
 
 
 def security_group_by_id(context: Context) -> DataLoader[uuid.UUID, SecurityGroup | None]:

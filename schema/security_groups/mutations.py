@@ -10,10 +10,9 @@ from core import security_groups
 from core.security_groups import SecurityGroupFields
 from schema.context import Info
 from schema.core.errors import UserError
-from schema.core.ids import id_of, to_global_id
-from schema.core.mutations import Outcome
+from schema.core.ids import to_global_id
+from schema.core.mutations import Outcome, Ref, given_fields, run
 from schema.security_groups.types import SecurityGroupType
-from schema.service_plans.editing import change, given_fields, reference_id
 
 
 @strawberry.input
@@ -74,25 +73,28 @@ class SecurityGroupMutation:
     async def security_group_create(self, info: Info, input: SecurityGroupCreateInput
                                     ) -> SecurityGroupPayload:
         viewer, fields = info.context.viewer, _fields(input)
-        tenant_id = reference_id(input.tenant, "Tenant")
-        return _payload(await change(info, lambda s: security_groups.create_security_group(
-            s, viewer, tenant_id, fields), _PATHS))
+        return _payload(await run(
+            info, lambda s, tenant_id: security_groups.create_security_group(
+                s, viewer, tenant_id, fields),
+            Ref(input.tenant, "Tenant", "tenant", "tenant"), paths=_PATHS))
 
     @strawberry.mutation(description="Change a security group; its subscribers follow at once.")
     async def security_group_update(self, info: Info, input: SecurityGroupUpdateInput
                                     ) -> SecurityGroupPayload:
         viewer, fields = info.context.viewer, _fields(input)
-        group_id = id_of(input.id, "SecurityGroup")
-        return _payload(await change(info, lambda s: security_groups.update_security_group(
-            s, viewer, group_id, fields)))
+        return _payload(await run(
+            info, lambda s, group_id: security_groups.update_security_group(
+                s, viewer, group_id, fields),
+            Ref(input.id, "SecurityGroup", "security group")))
 
     @strawberry.mutation(description="Delete a security group; its subscribers are left without "
                          "one, so international calls close for them.")
     async def security_group_delete(self, info: Info, input: SecurityGroupDeleteInput
                                     ) -> SecurityGroupDeletePayload:
-        viewer, group_id = info.context.viewer, id_of(input.id, "SecurityGroup")
-        outcome = await change(info, lambda s: security_groups.delete_security_group(
-            s, viewer, group_id))
+        viewer = info.context.viewer
+        outcome = await run(
+            info, lambda s, group_id: security_groups.delete_security_group(s, viewer, group_id),
+            Ref(input.id, "SecurityGroup", "security group"))
         if not outcome.ok:
             return SecurityGroupDeletePayload(errors=outcome.errors)
         return SecurityGroupDeletePayload(

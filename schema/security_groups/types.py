@@ -9,14 +9,14 @@ import strawberry
 from core.models import SecurityGroup
 from schema.context import Info
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
+from schema.core.node import RowNode, register_node
 from schema.security_groups.loaders import destinations_by_group
 
 
 @strawberry.type(name="SecurityGroup",
                  description="International destinations that subscribers given this group may "
                  "call; every other international destination stays closed to them.")
-class SecurityGroupType(Node):
+class SecurityGroupType(RowNode):
     row: strawberry.Private[SecurityGroup]
     name: str
     description: str
@@ -36,10 +36,8 @@ class SecurityGroupType(Node):
 
     @classmethod
     def from_row(cls, row: SecurityGroup) -> SecurityGroupType:
-        return cls(id=strawberry.ID(to_global_id("SecurityGroup", row.id)), row=row,
-                   name=row.name, description=row.description,
-                   tenant_id=strawberry.ID(to_global_id("Tenant", row.tenant_id)),
-                   created_at=row.created_at, updated_at=row.updated_at)
+        return super().from_row(row, tenant_id=strawberry.ID(to_global_id("Tenant",
+                                                                          row.tenant_id)))
 
 
 register_node("SecurityGroup", SecurityGroup, SecurityGroupType.from_row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -15,17 +15,21 @@ from core.models import RateDeckEntry, ServiceDeckEntry
 from core.service_plans import MAX_RATE_DECK_BYTES, DeckEntry, ImportMode
 from schema.context import Info
 from schema.core.errors import UserError, user_errors
-from schema.core.ids import id_of
-from schema.core.mutations import Outcome
+from schema.core.mutations import Outcome, Ref, given_fields, run
+from schema.core.node import node_of
 from schema.core.uploads import read_upload
-from schema.jobs.types import JobType
-from schema.service_plans.editing import change, given_fields, reference_id
 from schema.service_plans.types import (
     RateDeckEntryType,
     ServiceDeckEntryType,
     ServiceEnum,
     ServicePlanType,
 )
+
+if TYPE_CHECKING:
+    from schema.jobs.types import JobType
+
+LazyJob = Annotated["JobType", strawberry.lazy("schema.jobs.types")]
+
 
 ImportModeEnum = strawberry.enum(
     ImportMode, name="RateDeckImportMode",
@@ -152,26 +156,27 @@ class DeckEntryDeletePayload:
 
 async def _create_entry(info: Info, model: type[DeckEntry], input: Any) -> Outcome[Any]:
     viewer = info.context.viewer
-    plan_id = reference_id(input.service_plan, "ServicePlan")
     values = given_fields(input, skip=("service_plan",))
-    return await change(info, lambda s: service_plans.create_deck_entry(
-        s, viewer, model, plan_id, values))
+    return await run(
+        info, lambda s, plan_id: service_plans.create_deck_entry(s, viewer, model, plan_id, values),
+        Ref(input.service_plan, "ServicePlan", "service plan", "service_plan"))
 
 
 async def _update_entry(info: Info, model: type[DeckEntry], input: Any) -> Outcome[Any]:
     viewer = info.context.viewer
-    entry_id = id_of(input.id, model.__name__)
     changes = given_fields(input, clearable=("valid_to",))
-    return await change(info, lambda s: service_plans.update_deck_entry(
-        s, viewer, model, entry_id, changes))
+    return await run(
+        info, lambda s, entry_id: service_plans.update_deck_entry(
+            s, viewer, model, entry_id, changes),
+        Ref(input.id, model.__name__, service_plans.deck_label(model)))
 
 
 async def _delete_entry(info: Info, model: type[DeckEntry],
                         input: DeckEntryDeleteInput) -> DeckEntryDeletePayload:
     viewer = info.context.viewer
-    entry_id = id_of(input.id, model.__name__)
-    outcome = await change(info, lambda s: service_plans.delete_deck_entry(
-        s, viewer, model, entry_id))
+    outcome = await run(
+        info, lambda s, entry_id: service_plans.delete_deck_entry(s, viewer, model, entry_id),
+        Ref(input.id, model.__name__, service_plans.deck_label(model)))
     return DeckEntryDeletePayload(deleted_id=input.id if outcome.ok else None,
                                   errors=outcome.errors)
 
@@ -200,7 +205,7 @@ class RateDeckImportInput:
 
 @strawberry.type
 class RateDeckImportPayload:
-    job: JobType | None = strawberry.field(
+    job: LazyJob | None = strawberry.field(
         default=None, description="Follow it until it ends: a file with mistakes fails with "
         "errorCode INVALID_FILE and one detail per bad line, and nothing is imported.")
     errors: list[UserError]
@@ -220,27 +225,28 @@ class ServicePlanMutation:
     async def service_plan_create(self, info: Info, input: ServicePlanCreateInput
                                   ) -> ServicePlanPayload:
         viewer = info.context.viewer
-        isp_id = reference_id(input.isp, "Isp")
         values = given_fields(input, skip=("isp",))
-        return _plan_payload(await change(info, lambda s: service_plans.create_plan(
-            s, viewer, isp_id, values)))
+        return _plan_payload(await run(
+            info, lambda s, isp_id: service_plans.create_plan(s, viewer, isp_id, values),
+            Ref(input.isp, "Isp", "ISP", "isp")))
 
     @strawberry.mutation(description="Change a service plan.")
     async def service_plan_update(self, info: Info, input: ServicePlanUpdateInput
                                   ) -> ServicePlanPayload:
         viewer = info.context.viewer
-        plan_id = id_of(input.id, "ServicePlan")
         changes = given_fields(input)
-        return _plan_payload(await change(info, lambda s: service_plans.update_plan(
-            s, viewer, plan_id, changes)))
+        return _plan_payload(await run(
+            info, lambda s, plan_id: service_plans.update_plan(s, viewer, plan_id, changes),
+            Ref(input.id, "ServicePlan", "service plan")))
 
     @strawberry.mutation(description="Delete a service plan and its decks; refused while "
                          "customers are billed under it.")
     async def service_plan_delete(self, info: Info, input: ServicePlanDeleteInput
                                   ) -> ServicePlanDeletePayload:
         viewer = info.context.viewer
-        plan_id = id_of(input.id, "ServicePlan")
-        outcome = await change(info, lambda s: service_plans.delete_plan(s, viewer, plan_id))
+        outcome = await run(
+            info, lambda s, plan_id: service_plans.delete_plan(s, viewer, plan_id),
+            Ref(input.id, "ServicePlan", "service plan"))
         return ServicePlanDeletePayload(deleted_id=input.id if outcome.ok else None,
                                         errors=outcome.errors)
 
@@ -280,13 +286,14 @@ class ServicePlanMutation:
     async def rate_deck_import(self, info: Info, input: RateDeckImportInput
                                ) -> RateDeckImportPayload:
         viewer = info.context.viewer
-        plan_id = reference_id(input.service_plan, "ServicePlan")
         try:
             content = await read_upload(input.file, max_bytes=MAX_RATE_DECK_BYTES, field="file")
         except DomainError as error:
             return RateDeckImportPayload(errors=user_errors(error))
         filename = input.file.filename or "rate-deck.csv"
-        outcome = await change(info, lambda s: service_plans.start_rate_deck_import(
-            s, viewer, plan_id, filename=filename, content=content, mode=input.mode))
-        job = JobType.from_row(outcome.value.job) if outcome.ok else None
+        outcome = await run(
+            info, lambda s, plan_id: service_plans.start_rate_deck_import(
+                s, viewer, plan_id, filename=filename, content=content, mode=input.mode),
+            Ref(input.service_plan, "ServicePlan", "service plan", "service_plan"))
+        job = node_of("Job", outcome.value.job) if outcome.ok else None
         return RateDeckImportPayload(job=job, errors=outcome.errors)

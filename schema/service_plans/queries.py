@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import ColumnElement
 
 from core.billing import preview_rate
@@ -14,6 +13,7 @@ from core.models import Service, ServicePlan
 from core.scoping import visible
 from core.service_plans import rate_deck_template
 from schema.context import Info
+from schema.core.errors import InvalidArgumentError
 from schema.core.ids import id_of
 from schema.core.ordering import OrderDirection
 from schema.core.pagination import Connection, SortKey, paginate
@@ -42,15 +42,6 @@ def _conditions(filter: ServicePlanFilter | None) -> list[ColumnElement[bool]]:
         return []
     return [ServicePlan.name.icontains(filter.search.strip(),  # type: ignore[attr-defined]
                                        autoescape=True)]
-
-
-class InvalidArgumentError(GraphQLError):
-    """A query argument that cannot be answered, named in ``extensions.field``."""
-
-    def __init__(self, error: DomainError) -> None:
-        first = error.errors[0]
-        super().__init__(str(error), extensions={"code": first.code.value,
-                                                 "field": list(first.field)})
 
 
 @strawberry.type

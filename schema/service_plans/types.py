@@ -9,19 +9,16 @@ from enum import Enum
 import strawberry
 
 from core.billing import Deck, Rating
-from core.models import RateDeckEntry, Service, ServiceDeckEntry, ServicePlan
+from core.models import RateDeckEntry, ServiceDeckEntry, ServicePlan
 from core.scoping import visible
 from schema.context import Info
+from schema.core.enums import ServiceEnum
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
 from schema.core.ordering import OrderDirection
 from schema.core.pagination import Connection, SortKey, paginate
 from schema.service_plans.loaders import service_plan_by_id
 
-ServiceEnum = strawberry.enum(
-    Service, name="Service",
-    description="What a service deck entry prices: PSTN calls out, DID and toll-free calls in, "
-                "SIP legs.")
 DeckEnum = strawberry.enum(Deck, name="Deck", description="Which charge priced a call.")
 
 

@@ -9,9 +9,7 @@ import strawberry
 from core import smbcs
 from schema.context import Info
 from schema.core.errors import UserError
-from schema.core.ids import id_of
-from schema.core.mutations import Outcome
-from schema.service_plans.editing import change, given_fields, reference_id
+from schema.core.mutations import Outcome, Ref, given_fields, run
 from schema.smbcs.types import SmbcType
 
 
@@ -57,7 +55,8 @@ class SmbcDeletePayload:
 def _columns(given: dict[str, Any]) -> dict[str, Any]:
     values = {name: value for name, value in given.items() if name != "customer"}
     if "customer" in given:
-        values["customer_id"] = reference_id(given["customer"], "Customer")
+        values["customer_id"] = Ref(given["customer"], "Customer", "customer",
+                                    "customer").lookup_id()
     return values
 
 
@@ -71,23 +70,23 @@ class SmbcMutation:
     @strawberry.mutation(description="Create an SMBC of an ISP or of one of its customers.")
     async def smbc_create(self, info: Info, input: SmbcCreateInput) -> SmbcPayload:
         viewer = info.context.viewer
-        isp_id = reference_id(input.isp, "Isp")
-        values = _columns(given_fields(input, skip=("isp",)))
-        return _payload(await change(info, lambda s: smbcs.create_smbc(
-            s, viewer, isp_id, values)))
+        return _payload(await run(
+            info, lambda s, isp_id: smbcs.create_smbc(
+                s, viewer, isp_id, _columns(given_fields(input, skip=("isp",)))),
+            Ref(input.isp, "Isp", "ISP", "isp")))
 
     @strawberry.mutation(description="Change an SMBC.")
     async def smbc_update(self, info: Info, input: SmbcUpdateInput) -> SmbcPayload:
         viewer = info.context.viewer
-        smbc_id = id_of(input.id, "Smbc")
-        changes = _columns(given_fields(input, clearable=("customer",)))
-        return _payload(await change(info, lambda s: smbcs.update_smbc(
-            s, viewer, smbc_id, changes)))
+        return _payload(await run(
+            info, lambda s, smbc_id: smbcs.update_smbc(
+                s, viewer, smbc_id, _columns(given_fields(input, clearable=("customer",)))),
+            Ref(input.id, "Smbc", "SMBC")))
 
     @strawberry.mutation(description="Delete an SMBC; refused while tenants use it.")
     async def smbc_delete(self, info: Info, input: SmbcDeleteInput) -> SmbcDeletePayload:
         viewer = info.context.viewer
-        smbc_id = id_of(input.id, "Smbc")
-        outcome = await change(info, lambda s: smbcs.delete_smbc(s, viewer, smbc_id))
+        outcome = await run(info, lambda s, smbc_id: smbcs.delete_smbc(s, viewer, smbc_id),
+                            Ref(input.id, "Smbc", "SMBC"))
         return SmbcDeletePayload(deleted_id=input.id if outcome.ok else None,
                                  errors=outcome.errors)

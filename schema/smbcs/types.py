@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.models import Smbc
 from schema.context import Info
-from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
-from schema.customers.loaders import customer_by_id
-from schema.customers.types import CustomerType
+from schema.core.node import RowNode, load_node, register_node
+
+if TYPE_CHECKING:
+    from schema.customers.types import CustomerType
+
+LazyCustomer = Annotated["CustomerType", strawberry.lazy("schema.customers.types")]
 
 
 @strawberry.type(name="Smbc", description="A session and media border controller of an ISP, "
                  "or of one of its customers, that tenants list for their phones. Stored for "
                  "a later release: the SIP proxies do not use it yet (phones register with "
                  "the proxies directly).")
-class SmbcType(Node):
+class SmbcType(RowNode):
     row: strawberry.Private[Smbc]
     name: str
     address: str = strawberry.field(description="IP literal or FQDN, with an optional :port "
@@ -28,17 +31,8 @@ class SmbcType(Node):
     updated_at: dt.datetime
 
     @strawberry.field(description="The customer owning it; null for the ISP's own.")
-    async def customer(self, info: Info) -> CustomerType | None:
-        if self.row.customer_id is None:
-            return None
-        row = await customer_by_id(info.context).load(self.row.customer_id)
-        return CustomerType.from_row(row) if row else None
-
-    @classmethod
-    def from_row(cls, row: Smbc) -> SmbcType:
-        return cls(id=strawberry.ID(to_global_id("Smbc", row.id)), row=row, name=row.name,
-                   address=row.address, region=row.region, created_at=row.created_at,
-                   updated_at=row.updated_at)
+    async def customer(self, info: Info) -> LazyCustomer | None:
+        return await load_node(info, "Customer", self.row.customer_id)
 
 
 register_node("Smbc", Smbc, SmbcType.from_row)

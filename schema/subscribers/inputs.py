@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from core.subscribers import FORWARDS, MAX_BATCH, SubscriberFields
+from schema.core.mutations import Ref, given_fields
 from schema.core.not_applied import not_applied
-from schema.service_plans.editing import given_fields, reference_id
 from schema.subscribers.types import SubscriberStatusEnum
 
 AS_DIALLED = ("As the user would dial it (e.g. 8581, 2095550123 or +442071234567): another "
@@ -114,7 +114,8 @@ def subscriber_fields(input: object) -> SubscriberFields:
         if value is None:
             fields.clear.add(core_name)
         elif name == "security_group":
-            fields.security_group_id = reference_id(value, "SecurityGroup")
+            fields.security_group_id = Ref(value, "SecurityGroup", "security group",
+                                           "security_group").lookup_id()
         else:
             setattr(fields, core_name, value)
     return fields

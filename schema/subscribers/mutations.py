@@ -8,7 +8,7 @@ from core import subscribers
 from schema.context import Info
 from schema.core.errors import FieldPaths
 from schema.core.ids import id_of, to_global_id
-from schema.service_plans.editing import change, reference_id
+from schema.core.mutations import Ref, run
 from schema.subscribers.inputs import (
     SubscriberBulkCreateInput,
     SubscriberBulkUpdateInput,
@@ -39,10 +39,11 @@ class SubscriberMutation:
     @strawberry.mutation(description="Create a subscriber (tenant and ISP administrators).")
     async def subscriber_create(self, info: Info, input: SubscriberCreateInput
                                 ) -> SubscriberCreatePayload:
-        context, fields = info.context, subscriber_fields(input)
-        tenant_id = reference_id(input.tenant, "Tenant")
-        outcome = await change(info, lambda s: subscribers.create_subscriber(
-            s, context.settings, context.viewer, tenant_id, fields), _CREATE_PATHS)
+        context = info.context
+        outcome = await run(
+            info, lambda s, tenant_id: subscribers.create_subscriber(
+                s, context.settings, context.viewer, tenant_id, subscriber_fields(input)),
+            Ref(input.tenant, "Tenant", "tenant", "tenant"), paths=_CREATE_PATHS)
         if not outcome.ok or outcome.value is None:
             return SubscriberCreatePayload(errors=outcome.errors)
         return SubscriberCreatePayload.of(outcome.value)
@@ -50,10 +51,11 @@ class SubscriberMutation:
     @strawberry.mutation(description="Change a subscriber.")
     async def subscriber_update(self, info: Info, input: SubscriberUpdateInput
                                 ) -> SubscriberUpdatePayload:
-        context, fields = info.context, subscriber_fields(input)
-        subscriber_id = id_of(input.id, "Subscriber")
-        outcome = await change(info, lambda s: subscribers.update_subscriber(
-            s, context.settings, context.viewer, subscriber_id, fields))
+        context = info.context
+        outcome = await run(
+            info, lambda s, subscriber_id: subscribers.update_subscriber(
+                s, context.settings, context.viewer, subscriber_id, subscriber_fields(input)),
+            Ref(input.id, "Subscriber", "subscriber"))
         if not outcome.ok or outcome.value is None:
             return SubscriberUpdatePayload(errors=outcome.errors)
         return SubscriberUpdatePayload(
@@ -64,9 +66,10 @@ class SubscriberMutation:
                          "target.")
     async def subscriber_delete(self, info: Info, input: SubscriberIdInput
                                 ) -> SubscriberDeletePayload:
-        viewer, subscriber_id = info.context.viewer, id_of(input.id, "Subscriber")
-        outcome = await change(info, lambda s: subscribers.delete_subscriber(
-            s, viewer, subscriber_id))
+        viewer = info.context.viewer
+        outcome = await run(
+            info, lambda s, subscriber_id: subscribers.delete_subscriber(s, viewer, subscriber_id),
+            Ref(input.id, "Subscriber", "subscriber"))
         if not outcome.ok or outcome.value is None:
             return SubscriberDeletePayload(errors=outcome.errors)
         return SubscriberDeletePayload(
@@ -76,9 +79,11 @@ class SubscriberMutation:
                          "administrators); every reveal is in the audit log.")
     async def subscriber_reveal_sip_password(self, info: Info, input: SubscriberIdInput
                                              ) -> SubscriberRevealSipPasswordPayload:
-        context, subscriber_id = info.context, id_of(input.id, "Subscriber")
-        outcome = await change(info, lambda s: subscribers.reveal_sip_password(
-            s, context.settings, context.viewer, subscriber_id))
+        context = info.context
+        outcome = await run(
+            info, lambda s, subscriber_id: subscribers.reveal_sip_password(
+                s, context.settings, context.viewer, subscriber_id),
+            Ref(input.id, "Subscriber", "subscriber"))
         return SubscriberRevealSipPasswordPayload(sip_password=outcome.value,
                                                   errors=outcome.errors)
 
@@ -86,9 +91,11 @@ class SubscriberMutation:
                          "once; its phones must be provisioned again.")
     async def subscriber_sip_password_reset(self, info: Info, input: SubscriberIdInput
                                             ) -> SubscriberSipPasswordResetPayload:
-        context, subscriber_id = info.context, id_of(input.id, "Subscriber")
-        outcome = await change(info, lambda s: subscribers.reset_sip_password(
-            s, context.settings, context.viewer, subscriber_id))
+        context = info.context
+        outcome = await run(
+            info, lambda s, subscriber_id: subscribers.reset_sip_password(
+                s, context.settings, context.viewer, subscriber_id),
+            Ref(input.id, "Subscriber", "subscriber"))
         if not outcome.ok or outcome.value is None:
             return SubscriberSipPasswordResetPayload(errors=outcome.errors)
         return SubscriberSipPasswordResetPayload(
@@ -100,10 +107,11 @@ class SubscriberMutation:
     async def subscriber_bulk_create(self, info: Info, input: SubscriberBulkCreateInput
                                      ) -> SubscriberBulkCreatePayload:
         context = info.context
-        tenant_id = reference_id(input.tenant, "Tenant")
-        batch = [subscriber_fields(item) for item in input.subscribers]
-        outcome = await change(info, lambda s: subscribers.create_subscribers(
-            s, context.settings, context.viewer, tenant_id, batch), _CREATE_PATHS)
+        outcome = await run(
+            info, lambda s, tenant_id: subscribers.create_subscribers(
+                s, context.settings, context.viewer, tenant_id,
+                [subscriber_fields(item) for item in input.subscribers]),
+            Ref(input.tenant, "Tenant", "tenant", "tenant"), paths=_CREATE_PATHS)
         if not outcome.ok or outcome.value is None:
             return SubscriberBulkCreatePayload(errors=outcome.errors)
         return SubscriberBulkCreatePayload.of(outcome.value)
@@ -113,10 +121,10 @@ class SubscriberMutation:
     async def subscriber_bulk_update(self, info: Info, input: SubscriberBulkUpdateInput
                                      ) -> SubscriberBulkUpdatePayload:
         context = info.context
-        changes = [(id_of(item.id, "Subscriber"), subscriber_fields(item))
-                   for item in input.subscribers]
-        outcome = await change(info, lambda s: subscribers.update_subscribers(
-            s, context.settings, context.viewer, changes))
+        outcome = await run(info, lambda s: subscribers.update_subscribers(
+            s, context.settings, context.viewer,
+            [(id_of(item.id, "Subscriber"), subscriber_fields(item))
+             for item in input.subscribers]))
         if not outcome.ok or outcome.value is None:
             return SubscriberBulkUpdatePayload(errors=outcome.errors)
         return SubscriberBulkUpdatePayload.of(outcome.value)

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.models import Subscriber, SubscriberSource, SubscriberStatus
 from schema.context import Info
 from schema.core.ids import to_global_id
-from schema.core.node import Node, register_node
+from schema.core.node import Node, load_node, register_node
 from schema.core.not_applied import not_applied
-from schema.security_groups.loaders import security_group_by_id
-from schema.security_groups.types import SecurityGroupType
 
 SubscriberStatusEnum = strawberry.enum(SubscriberStatus, name="SubscriberStatus")
 SubscriberSourceEnum = strawberry.enum(
@@ -68,11 +67,8 @@ class SubscriberType(Node):
         return self.row.pin_hash is not None
 
     @strawberry.field(description="Null: international calls are closed to it.")
-    async def security_group(self, info: Info) -> SecurityGroupType | None:
-        if self.row.security_group_id is None:
-            return None
-        row = await security_group_by_id(info.context).load(self.row.security_group_id)
-        return SecurityGroupType.from_row(row) if row else None
+    async def security_group(self, info: Info) -> LazySecurityGroup | None:
+        return await load_node(info, "SecurityGroup", self.row.security_group_id)
 
     @classmethod
     def from_row(cls, row: Subscriber) -> SubscriberType:
@@ -91,5 +87,11 @@ _COLUMNS = (
     "forward_unconditional", "forward_busy", "forward_no_answer", "source", "external_id",
     "status", "disabled_at", "created_at", "updated_at",
 )
+
+if TYPE_CHECKING:
+    from schema.security_groups.types import SecurityGroupType
+
+LazySecurityGroup = Annotated["SecurityGroupType", strawberry.lazy("schema.security_groups.types")]
+
 
 register_node("Subscriber", Subscriber, SubscriberType.from_row)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
-from sqlmodel import Session
 
 from core import tenants
-from core.errors import DomainError, ErrorCollector, not_found
+from core.errors import ErrorCollector, not_found
 from core.tenants import TenantFields
 from schema.context import Info
-from schema.core.errors import UserError, user_errors
+from schema.core.errors import UserError
 from schema.core.ids import id_of
-from schema.core.mutations import in_transaction, login_required, with_object
+from schema.core.mutations import Ref, given_fields, run
 from schema.core.not_applied import not_applied
 from schema.tenants.types import TenantStatusEnum, TenantType
 
@@ -95,31 +92,28 @@ class TenantRotateInput:
     id: strawberry.ID
 
 
-def _given(value: object) -> bool:
-    return value is not strawberry.UNSET
-
-
 def _fields(source: TenantCreateInput | TenantUpdateInput) -> TenantFields:
-    """The core's view of an input: global ids decoded, not-given fields left None."""
+    """The core's view of an input: global ids decoded, not-given fields left None.
+
+    Every reference that names nothing is reported at once (NOT_FOUND on its field).
+    """
     errors = ErrorCollector()
     fields = TenantFields()
+    given = given_fields(source, clearable=tuple(REFERENCES), skip=("id", "isp"))
     for name in ("name", "domain", "default_country_code", "default_area_code", "status"):
-        value = getattr(source, name, strawberry.UNSET)
-        if _given(value) and value is not None:
-            setattr(fields, name, value)
+        if name in given:
+            setattr(fields, name, given[name])
     for name, type_name in REFERENCES.items():
-        value = getattr(source, name)
-        if not _given(value):
+        if name not in given:
             continue
-        if value is None:
+        if given[name] is None:
             fields.clear.add(f"{name}_id")
-        elif (object_id := id_of(value, type_name)) is None:
-            errors.errors.extend(not_found(name.replace("_", " "), name).errors)
         else:
-            setattr(fields, f"{name}_id", object_id)
-    if _given(source.smbcs) and source.smbcs is not None:
-        fields.smbc_ids = [i for i in (id_of(s, "Smbc") for s in source.smbcs) if i]
-        if len(fields.smbc_ids) != len(source.smbcs):
+            ref = Ref(given[name], type_name, name.replace("_", " "), name)
+            setattr(fields, f"{name}_id", errors.check(ref.decode))
+    if "smbcs" in given:
+        fields.smbc_ids = [i for i in (id_of(s, "Smbc") for s in given["smbcs"]) if i]
+        if len(fields.smbc_ids) != len(given["smbcs"]):
             errors.errors.extend(not_found("SMBC", "smbcs").errors)
     errors.raise_if_any()
     return fields
@@ -130,18 +124,10 @@ class TenantMutation:
     @strawberry.mutation(description="Create a tenant; its provisioning password is shown once.")
     async def tenant_create(self, info: Info, input: TenantCreateInput
                             ) -> TenantWithPasswordPayload:
-        if errors := login_required(info):
-            return TenantWithPasswordPayload(errors=errors)
         context = info.context
-        isp_id = id_of(input.isp, "Isp") if input.isp else None
-        try:
-            fields = _fields(input)
-        except DomainError as error:
-            return TenantWithPasswordPayload(errors=user_errors(error, _PATHS))
-        if input.isp and isp_id is None:
-            return TenantWithPasswordPayload(errors=user_errors(not_found("ISP", "isp")))
-        outcome = await in_transaction(info, lambda s: tenants.create_tenant(
-            s, context.settings, context.viewer, isp_id, fields), _PATHS)
+        outcome = await run(info, lambda s, isp_id: tenants.create_tenant(
+            s, context.settings, context.viewer, isp_id, _fields(input)),
+            Ref(input.isp or None, "Isp", "ISP", "isp"), paths=_PATHS)
         if not outcome.ok or outcome.value is None:
             return TenantWithPasswordPayload(errors=outcome.errors)
         return TenantWithPasswordPayload(
@@ -151,16 +137,9 @@ class TenantMutation:
     @strawberry.mutation(description="Change a tenant; its subscribers stay.")
     async def tenant_update(self, info: Info, input: TenantUpdateInput) -> TenantPayload:
         context = info.context
-        try:
-            fields = _fields(input)
-        except DomainError as error:
-            return TenantPayload(errors=user_errors(error, _PATHS))
-
-        def work(session: Session, tenant_id: uuid.UUID) -> object:
-            return tenants.update_tenant(session, context.settings, context.viewer, tenant_id,
-                                         fields)
-
-        outcome = await with_object(info, input.id, "Tenant", "tenant", work)
+        outcome = await run(info, lambda s, tenant_id: tenants.update_tenant(
+            s, context.settings, context.viewer, tenant_id, _fields(input)),
+            Ref(input.id, "Tenant", "tenant"), paths=_PATHS)
         if not outcome.ok:
             return TenantPayload(errors=outcome.errors)
         return TenantPayload(tenant=TenantType.from_row(outcome.value), errors=[])
@@ -168,9 +147,9 @@ class TenantMutation:
     @strawberry.mutation(description="Delete a tenant, its subscribers, and release its numbers.")
     async def tenant_delete(self, info: Info, input: TenantDeleteInput) -> TenantDeletePayload:
         viewer = info.context.viewer
-        outcome = await with_object(
-            info, input.id, "Tenant", "tenant",
-            lambda s, i: tenants.delete_tenant(s, viewer, i, input.confirm_domain))
+        outcome = await run(
+            info, lambda s, i: tenants.delete_tenant(s, viewer, i, input.confirm_domain),
+            Ref(input.id, "Tenant", "tenant"))
         if not outcome.ok:
             return TenantDeletePayload(errors=outcome.errors)
         return TenantDeletePayload(deleted_id=input.id, errors=[])
@@ -180,10 +159,10 @@ class TenantMutation:
         self, info: Info, input: TenantRotateInput
     ) -> TenantWithPasswordPayload:
         context = info.context
-        outcome = await with_object(
-            info, input.id, "Tenant", "tenant",
-            lambda s, i: tenants.rotate_provisioning_password(s, context.settings,
-                                                              context.viewer, i))
+        outcome = await run(
+            info, lambda s, i: tenants.rotate_provisioning_password(
+                s, context.settings, context.viewer, i),
+            Ref(input.id, "Tenant", "tenant"))
         if not outcome.ok or outcome.value is None:
             return TenantWithPasswordPayload(errors=outcome.errors)
         return TenantWithPasswordPayload(

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from core.models import Tenant, TenantStatus
-from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
-from schema.loaders import isp_by_id
+from schema.core.owned import isp_field
 
-if TYPE_CHECKING:
-    from schema.isp.types import IspType
-
-LazyIsp = Annotated["IspType", strawberry.lazy("schema.isp.types")]
 TenantStatusEnum = strawberry.enum(TenantStatus, name="TenantStatus")
 
 
@@ -41,12 +35,7 @@ class TenantType(Node):
     verified_domain_id: strawberry.ID | None
     created_at: dt.datetime
 
-    @strawberry.field
-    async def isp(self, info: Info) -> LazyIsp | None:
-        from schema.isp.types import IspType as Isp
-
-        row = await isp_by_id(info.context).load(self.row.isp_id)
-        return Isp.from_row(row) if row else None
+    isp = isp_field()
 
     @classmethod
     def from_row(cls, row: Tenant) -> TenantType:

@@ -182,7 +182,7 @@ async def _suspend_customer(side: Side, status: str) -> None:
 async def _suspend_isp(side: Side, status: str) -> None:
     # The platform has no mutation for an ISP's status yet: set as the operators' tooling
     # would, through core's session (whose commit asks for an export like any other).
-    with session_scope(side.platform.isp.engine, dispatch_jobs=True) as session:
+    with session_scope(side.platform.isp.engine) as session:
         decoded = from_global_id(side.platform.isp.isp_id)
         assert decoded is not None
         isp_id = decoded[1]

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from core.database import session_scope
 from core.directory_links import start_import
 from core.models import (
     Administrator,
@@ -39,7 +40,8 @@ from tests.workers.test_job_durability import (  # noqa: F401 - the fixture
     Cluster,
     cluster,
 )
-from workers.jobs import reconcile, transaction
+from workers import context
+from workers.jobs import reconcile
 
 
 def _subscribers(engine: Engine, tenant_id: uuid.UUID) -> int:
@@ -69,7 +71,7 @@ def test_an_import_killed_mid_way_reports_and_sheets_every_user(
                           isp_id=world.isp.id))
     session.commit()
     first = cluster.start_worker()
-    with transaction() as writing:
+    with session_scope(context.engine()) as writing:
         viewer = load_viewer(writing, admin.id, auth_method=AuthMethod.SESSION)
         assert viewer is not None
         job_id = start_import(writing, viewer, world.tenant.id).id

@@ -52,7 +52,8 @@ from tests.workers.test_job_durability import (  # noqa: F401 - the fixture
     Cluster,
     cluster,
 )
-from workers.jobs import reconcile, transaction
+from workers import context
+from workers.jobs import reconcile
 
 DOMAIN = "durable-sync.example"
 USERS = 6000  # twelve pages of 500
@@ -123,7 +124,7 @@ def test_a_round_killed_mid_way_still_removes_every_deleted_user(
     cluster.env.update({f"WEHOSTVOIP_{name.upper()}": value
                         for name, value in google.settings_values().items()})
     first = cluster.start_worker()
-    with transaction() as writing:
+    with session_scope(context.engine()) as writing:
         viewer = load_viewer(writing, admin.id, auth_method=AuthMethod.SESSION)
         assert viewer is not None
         job_id = start_sync(writing, viewer, world.tenant.id).id

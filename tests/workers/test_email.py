@@ -19,13 +19,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from core.database import session_scope
 from core.mail import DELIVERY, queue_email
 from core.models import Job, JobStatus
 from core.models.email import EmailMessage, EmailStatus
 from core.settings import Settings
 from tests.conftest import make_settings
 from tests.mailbox import Mailbox, links, text_body
-from workers.jobs import dispatch, transaction
+from workers import context
+from workers.jobs import dispatch
 
 TO = "new-owner@example.test"
 LINK = "https://app.example.test/signup/complete?token=worker-s3cr3t-token"
@@ -42,7 +44,7 @@ def settings(database_url: str, tmp_path: Path, mailbox: Mailbox) -> Settings:
 
 def queue_committed(subject: str = "Finish your sign-up") -> uuid.UUID:
     """What an API mutation does: queue the message with its cause; the job goes after commit."""
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         message = queue_email(session, to=TO, subject=subject, body=BODY)
     return message.id
 

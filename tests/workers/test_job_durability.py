@@ -45,7 +45,7 @@ from tests.cli.test_cli import free_port
 from tests.conftest import TEST_BASE_DOMAIN, TEST_SECRET_KEY, make_settings
 from workers import context
 from workers.broker import install_broker
-from workers.jobs import dispatch, reconcile, transaction
+from workers.jobs import dispatch, reconcile
 from workers.runtime import start_worker, stop_worker
 
 STALE_SECONDS = 2
@@ -97,7 +97,7 @@ def _succeeded(job: Job) -> bool:
 
 def enqueue_selftest(steps: int, step_seconds: float) -> uuid.UUID:
     """A self-test job committed and handed to the broker, as a mutation would."""
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         queued = start_selftest(session, steps=steps, step_seconds=step_seconds,
                                 requested_by_id=None, subject=_subject())
         assert queued.created
@@ -395,16 +395,17 @@ def in_process(database_url: str, tmp_path: Path, settings: Settings) -> Iterato
 
 
 def test_in_process_a_job_whose_worker_died_is_run_again(in_process: InProcess):
-    in_process.start_worker()
     with session_scope(context.engine()) as session:
         job_id = start_selftest(session, steps=3, step_seconds=0, requested_by_id=None,
                                 subject=_subject()).job.id
+    in_process.broker.flush_all()  # its message (sent at commit) went to the worker that died
     dead = "dead-host:1:1"
     with session_scope(context.engine()) as session:
         assert claim(session, job_id, dead) is not None
         session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - dt.timedelta(seconds=60)))
 
+    in_process.start_worker()
     assert reconcile() == 1
     job = wait_for_job(job_id, _succeeded, "SUCCEEDED after the re-run")
     assert (job.attempts, job.progress_done) == (2, 3)

@@ -10,9 +10,11 @@ import dramatiq
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from core.database import session_scope
 from core.jobs import JobSpec, PermanentJobError, TransientJobError, enqueue, register_kind
 from core.models import Job, JobStatus
-from workers.jobs import JobRun, handles, transaction
+from workers import context
+from workers.jobs import JobRun, handles
 
 SLOW = register_kind(JobSpec(kind="test.slow", subject_type="Test", max_attempts=2,
                              timeout_seconds=1))
@@ -48,7 +50,7 @@ def _until_cancelled(job: JobRun) -> None:
 
 
 def _start(kind: str) -> uuid.UUID:
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         return enqueue(session, kind, uuid.uuid4()).job.id
 
 
