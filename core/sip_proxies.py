@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, validation
 from core.errors import DomainError, ErrorCode, ErrorCollector, not_found
@@ -86,8 +86,8 @@ def _checked(session: Session, box: SecretBox, values: dict[str, Any],
                for name, value in values.items()}
     errors.raise_if_any()
     if "name" in checked:
-        clash = select(SipProxy.id).where(SipProxy.name == checked["name"],
-                                          SipProxy.id != proxy_id)
+        clash = select(col(SipProxy.id)).where(col(SipProxy.name) == checked["name"],
+                                          col(SipProxy.id) != proxy_id)
         if session.execute(clash).first() is not None:
             raise DomainError.single(ErrorCode.ALREADY_EXISTS,
                                      f"a proxy named {checked['name']!r} exists", "name")

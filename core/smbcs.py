@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, validation
 from core.customers import customer_of_isp
@@ -115,7 +115,8 @@ def _checked(session: Session, viewer: Viewer, isp_id: uuid.UUID,
 
 def _name_free(session: Session, isp_id: uuid.UUID, name: str,
                smbc_id: uuid.UUID | None = None) -> None:
-    clash = select(Smbc.id).where(Smbc.isp_id == isp_id, Smbc.name == name, Smbc.id != smbc_id)
+    clash = select(col(Smbc.id)).where(col(Smbc.isp_id) == isp_id, col(Smbc.name) == name,
+                                       col(Smbc.id) != smbc_id)
     if session.execute(clash).first() is not None:
         raise DomainError.single(ErrorCode.ALREADY_EXISTS,
                                  f"an SMBC named {name!r} already exists", "name")
@@ -153,8 +154,9 @@ def delete_smbc(session: Session, viewer: Viewer, smbc_id: uuid.UUID | None) -> 
     """Delete an SMBC; refused while tenants' phones use it."""
     smbc = _managed(session, viewer, smbc_id)
     users = session.execute(
-        select(Tenant.name).join(TenantSmbc, TenantSmbc.tenant_id == Tenant.id)
-        .where(TenantSmbc.smbc_id == smbc.id).order_by(Tenant.name).limit(10)).scalars().all()
+        select(col(Tenant.name)).join(TenantSmbc, col(TenantSmbc.tenant_id) == Tenant.id)
+        .where(col(TenantSmbc.smbc_id) == smbc.id).order_by(col(Tenant.name))
+        .limit(10)).scalars().all()
     if users:
         raise DomainError.single(
             ErrorCode.IN_USE, f"tenants use this SMBC ({', '.join(users)}); "
