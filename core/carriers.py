@@ -192,6 +192,7 @@ class OrderedChildren(Generic[T]):
                 ids: Sequence[uuid.UUID | None], what: str, field: str) -> list[T]:
         """Put the children in the order of ``ids``, which must name each of them once."""
         children = self._locked_children(session, parent_id)
+        # SQLModel's base class declares no id; every ordered model has one.
         by_id: dict[Any, T] = {child.id: child for child in children}  # type: ignore[attr-defined]
         if len(ids) != len(by_id) or set(ids) != set(by_id):
             raise DomainError.single(
@@ -207,7 +208,7 @@ class OrderedChildren(Generic[T]):
 
     def _locked_children(self, session: Session, row_or_parent_id: T | uuid.UUID) -> list[T]:
         parent_id = self._parent_id(row_or_parent_id)
-        parent_key: Any = self.parent_model.id  # type: ignore[attr-defined]
+        parent_key: Any = self.parent_model.id  # type: ignore[attr-defined]  # as above
         session.exec(select(parent_key).where(parent_key == parent_id).with_for_update()).first()
         return self.children(session, parent_id)
 
@@ -237,7 +238,9 @@ class OrderedChildren(Generic[T]):
         session.exec(update(model).where(self.parent == parent_id)
                      .values({key: self.number + above})
                      .execution_options(synchronize_session=False))
-        final = case(*((model.id == row.id, place) for place, row in enumerate(ordered)))
+        # row.id: as in reorder, an id SQLModel's base class does not declare.
+        final = case(*((model.id == row.id, place)  # type: ignore[attr-defined]
+                       for place, row in enumerate(ordered)))
         session.exec(update(model).where(self.parent == parent_id).values({key: final})
                      .execution_options(synchronize_session=False))
         for place, row in enumerate(ordered):
