@@ -29,10 +29,11 @@ RUN groupadd --system --gid 10001 wehostvoip \
         --shell /usr/sbin/nologin wehostvoip \
     && install --directory --owner=wehostvoip --group=wehostvoip /app
 
-# Install the package (with the Alembic scripts as package data) and drop the
-# sources, so every process imports the installed copy.
+# Install the locked versions (README: Dependencies), then the package (with the
+# Alembic scripts as package data) without resolving anything, and drop the sources,
+# so every process imports the installed copy.
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.txt ./
 COPY api ./api
 COPY cli ./cli
 COPY core ./core
@@ -40,7 +41,8 @@ COPY schema ./schema
 COPY sync ./sync
 COPY workers ./workers
 COPY routing_export ./routing_export
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt \
+    && pip install --no-cache-dir --no-deps --no-build-isolation . \
     && cd / \
     && rm -rf /src
 

@@ -111,7 +111,9 @@ async def authenticate_bearer(
                            client_address=client_address(connection), request_id=rid)
 
     async with session_factory() as session:
-        viewer = await session.run_sync(find)
+        # run_sync hands over the sqlmodel Session this factory makes (core.database);
+        # SQLAlchemy types it as its base class.
+        viewer = await session.run_sync(find)  # type: ignore[arg-type]
         await session.commit()
     return viewer
 
@@ -125,7 +127,8 @@ async def authenticate(
     if _bearer(connection) is None and not connection.cookies.get(SESSION_COOKIE):
         return Authentication(Viewer(client_address=client_address(connection), request_id=rid))
     async with session_factory() as session:
-        result = await session.run_sync(_authenticate, settings, connection, rid)
+        # A sqlmodel Session, typed by SQLAlchemy as its base class (see above).
+        result = await session.run_sync(_authenticate, settings, connection, rid)  # type: ignore[arg-type]
         await session.commit()  # last-seen / last-used times
     return result
 

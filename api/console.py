@@ -20,7 +20,7 @@ while the API runs is picked up.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from starlette.requests import Request
@@ -63,7 +63,7 @@ the console), or build it by hand:
 """
 
 
-def console_first(routes: list[BaseRoute], paths: frozenset[str],
+def console_first(routes: Sequence[BaseRoute], paths: frozenset[str],
                   directory: Path) -> list[BaseRoute]:
     """``routes`` with those at ``paths`` answered by the built console, when there is one."""
     index = directory.resolve() / "index.html"

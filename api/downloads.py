@@ -70,7 +70,10 @@ async def _take(session: AsyncSession, settings: Settings, viewer: Viewer, file_
                 token: str) -> Download:
     """The file, with its one download and the audit event committed before it is sent."""
     async with session.begin():
-        return await session.run_sync(take_download, settings, viewer, file_id, token)
+        # run_sync hands over the sqlmodel Session this factory makes (core.database);
+        # SQLAlchemy types it as its base class.
+        return await session.run_sync(take_download, settings, viewer, file_id,  # type: ignore[arg-type]
+                                      token)
 
 
 def _parse_uuid(text: str) -> uuid.UUID | None:

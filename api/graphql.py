@@ -173,7 +173,7 @@ class GraphQLApp(GraphQL[Context, None]):
             return _with_document_id(parsed)
         return parsed
 
-    async def execute_operation(  # type: ignore[override]
+    async def execute_operation(
         self, request: Request, request_adapter: Any,
         request_data: GraphQLRequestData | list[GraphQLRequestData], context: Context,
         root_value: None, sub_response: Response,

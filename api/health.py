@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -11,6 +12,7 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -40,8 +42,8 @@ async def readyz(request: Request) -> JSONResponse:
             await connection.execute(text("SELECT 1"))
             up_to_date = await connection.run_sync(migrations.is_up_to_date)
             proxies = (await connection.execute(
-                select(SipProxy.name, SipProxy.rpc_url).where(SipProxy.enabled)
-                .order_by(SipProxy.name))).all() if up_to_date else []
+                select(col(SipProxy.name), col(SipProxy.rpc_url)).where(col(SipProxy.enabled))
+                .order_by(col(SipProxy.name)))).all() if up_to_date else []
     except (SQLAlchemyError, OSError) as error:
         log.warning("readiness check: database unreachable: %s", error)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
@@ -51,7 +53,7 @@ async def readyz(request: Request) -> JSONResponse:
     broker = await anyio.to_thread.run_sync(_broker_state, settings.broker_url)
     with anyio.move_on_after(PROXY_CHECK_SECONDS * 2):
         states = await _proxy_states(proxies)
-    report = {"database": "ok", "broker": broker,
+    report: dict[str, Any] = {"database": "ok", "broker": broker,
               "proxies": {name: states.get(name, "unreachable") for name, _url in proxies}}
     degraded = broker != "ok" or any(state != "ok" for state in report["proxies"].values())
     return JSONResponse({"status": "degraded" if degraded else "ready", **report})
@@ -75,7 +77,7 @@ def _broker_state(url: str) -> str:
     return "ok"
 
 
-async def _proxy_states(proxies: list[Any]) -> dict[str, str]:
+async def _proxy_states(proxies: Sequence[Any]) -> dict[str, str]:
     """Each proxy's JSON-RPC answers a harmless call within a second, or not."""
     states: dict[str, str] = {}
 

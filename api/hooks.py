@@ -37,7 +37,8 @@ async def google_directory_hook(request: Request) -> Response:
         return True
 
     async with async_session_scope(request.app.state.sessions) as session:
-        known = await session.run_sync(notice)
+        # run_sync hands over the sqlmodel Session this factory makes (core.database).
+        known = await session.run_sync(notice)  # type: ignore[arg-type]
     return Response(status_code=200 if known else 404)
 
 

@@ -31,7 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -68,7 +68,7 @@ class StateCollector(Collector):
             yield from self._directory(session, now)
             yield from self._routing(session, now)
             outbox = session.execute(select(func.count()).select_from(EmailMessage).where(
-                EmailMessage.status == EmailStatus.PENDING)).scalar_one()
+                col(EmailMessage.status) == EmailStatus.PENDING)).scalar_one()
         yield GaugeMetricFamily("wehostvoip_email_outbox_depth",
                                 "E-mail messages waiting to be sent.", value=outbox)
 
@@ -76,7 +76,8 @@ class StateCollector(Collector):
         jobs = GaugeMetricFamily("wehostvoip_jobs", "Jobs by kind and status.",
                                  labels=["kind", "status"])
         for kind, status, count in session.execute(
-                select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)):
+                select(col(Job.kind), col(Job.status), func.count())
+                .group_by(col(Job.kind), col(Job.status))):
             jobs.add_metric([kind, status.value], count)
         yield jobs
 
@@ -95,8 +96,9 @@ class StateCollector(Collector):
                                       "Users the tenant's last sync run went through.",
                                       labels=["tenant", "provider"])
         last_runs = dict(session.execute(
-            select(Job.subject_id, Job.progress_done).where(Job.kind == "directory.sync")
-            .order_by(Job.created_at)).all())
+            select(col(Job.subject_id), col(Job.progress_done))
+            .where(col(Job.kind) == "directory.sync")
+            .order_by(col(Job.created_at))).all())
         for link in session.execute(select(DirectoryLink)).scalars():
             labels = [str(link.tenant_id), link.provider.value]
             if link.last_synced_at:
@@ -126,7 +128,7 @@ class StateCollector(Collector):
         for key, row in databases.items():
             generation.add_metric([key[:12]], row.generation)
             pending.add_metric([key[:12]], 1 if row.covered_request < requested else 0)
-        for proxy in session.execute(select(SipProxy).where(SipProxy.enabled)).scalars():
+        for proxy in session.execute(select(SipProxy).where(col(SipProxy.enabled))).scalars():
             database = databases.get(proxy.database_key)
             current = database.generation if database else 0
             applied.add_metric([proxy.name], proxy.applied_generation)

@@ -8,7 +8,7 @@ import uuid
 
 import click
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.jobs import TERMINAL_STATUSES
 from core.models import Job, JobStatus
@@ -31,7 +31,7 @@ def parse_job_id(text: str) -> uuid.UUID:
 
 
 def list_jobs(engine: Engine, *, status: str | None, kind: str | None, limit: int) -> None:
-    statement = select(Job).order_by(Job.created_at.desc()).limit(limit)  # type: ignore[union-attr]
+    statement = select(Job).order_by(col(Job.created_at).desc()).limit(limit)
     if status:
         statement = statement.where(Job.status == JobStatus(status))
     if kind:

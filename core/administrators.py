@@ -11,8 +11,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
 
 from core import audit, scoping, validation
 from core.api_tokens import revoke_all_tokens
@@ -71,13 +71,17 @@ def resolve_target(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,
         tenant = scoping.get_visible(session, viewer, Tenant, tenant_id)
         if tenant is None:
             raise not_found("tenant", "tenant")
-        target = Target(isp=session.get(Isp, tenant.isp_id), tenant=tenant)
+        isp = session.get(Isp, tenant.isp_id)
+        assert isp is not None  # a tenant's ISP exists (foreign key)
+        target = Target(isp=isp, tenant=tenant)
         allowed = viewer.can_manage_tenant(tenant.isp_id, tenant.id)
     elif customer_id is not None:
         customer = scoping.get_visible(session, viewer, Customer, customer_id)
         if customer is None:
             raise not_found("customer", "customer")
-        target = Target(isp=session.get(Isp, customer.isp_id), customer=customer)
+        isp = session.get(Isp, customer.isp_id)
+        assert isp is not None  # a customer's ISP exists (foreign key)
+        target = Target(isp=isp, customer=customer)
         allowed = viewer.can_manage_customer(customer.isp_id, customer.id)
     else:
         isp = scoping.get_visible(session, viewer, Isp, isp_id)
@@ -92,12 +96,14 @@ def resolve_target(session: Session, viewer: Viewer, isp_id: uuid.UUID | None,
     return target
 
 
-def _grant_filter(target: Target) -> list[object]:
+def _grant_filter(target: Target) -> list[ColumnElement[bool]]:
     if target.tenant is not None:
-        return [RoleGrant.scope == Scope.TENANT, RoleGrant.tenant_id == target.tenant.id]
+        return [col(RoleGrant.scope) == Scope.TENANT,
+                col(RoleGrant.tenant_id) == target.tenant.id]
     if target.customer is not None:
-        return [RoleGrant.scope == Scope.CUSTOMER, RoleGrant.customer_id == target.customer.id]
-    return [RoleGrant.scope == Scope.ISP, RoleGrant.isp_id == target.isp.id]
+        return [col(RoleGrant.scope) == Scope.CUSTOMER,
+                col(RoleGrant.customer_id) == target.customer.id]
+    return [col(RoleGrant.scope) == Scope.ISP, col(RoleGrant.isp_id) == target.isp.id]
 
 
 def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
@@ -107,7 +113,8 @@ def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
     email = validation.email_address(email, ("email",))
     target = resolve_target(session, viewer, isp_id, tenant_id, customer_id)
     existing = session.exec(
-        select(RoleGrant.id).join(Administrator, Administrator.id == RoleGrant.administrator_id)
+        select(RoleGrant.id)
+        .join(Administrator, col(Administrator.id) == RoleGrant.administrator_id)
         .where(Administrator.email == email, *_grant_filter(target))
     ).first()
     if existing is not None:
@@ -119,7 +126,7 @@ def invite(session: Session, settings: Settings, viewer: Viewer, *, email: str,
         Invitation.email == email, Invitation.isp_id == target.isp.id,
         Invitation.scope == target.scope,
         Invitation.customer_id == target.customer_id, Invitation.tenant_id == target.tenant_id,
-        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+        col(Invitation.accepted_at).is_(None), col(Invitation.revoked_at).is_(None),
     )):
         pending.revoked_at = now
         session.add(pending)
@@ -201,6 +208,8 @@ def _new_administrator(email: str, password: str | None, full_name: str | None) 
     name = errors.check(validation.bounded_text, full_name or "", ("full_name",),
                         max_length=200, required=True)
     errors.raise_if_any()
+    assert name is not None
+    assert password is not None
     return Administrator(email=email, full_name=name, password_hash=hash_password(password))
 
 

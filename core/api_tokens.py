@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import DomainError, ErrorCode, not_found
 from core.models import ApiToken, utcnow
@@ -85,7 +85,7 @@ def revoke_all_tokens(session: Session, administrator_id: uuid.UUID) -> int:
     now = utcnow()
     rows = session.exec(select(ApiToken).where(
         ApiToken.administrator_id == administrator_id,
-        ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        col(ApiToken.revoked_at).is_(None),
     )).all()
     for row in rows:
         row.revoked_at = now

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import scoping, validation
 from core.errors import DomainError, ErrorCode
@@ -74,6 +74,7 @@ def money(value: Decimal | None, field: tuple[str, ...]) -> Decimal:
     value = _present(value, field)
     if not value.is_finite() or value < 0:
         raise _invalid("write an amount of zero or more", field)
+    # exponent is typed int | 'n' | 'N' | 'F'; the letters are for NaN and infinity, refused above.
     if value.as_tuple().exponent < -MONEY_PLACES:  # type: ignore[operator]
         raise _invalid(f"use at most {MONEY_PLACES} decimal places", field)
     if value >= MAX_MONEY:
@@ -158,8 +159,8 @@ class Rating:
 
 def _valid_at(model: type[RateDeckEntry] | type[ServiceDeckEntry],
               at: dt.datetime) -> ColumnElement[bool]:
-    return (model.valid_from <= at) & or_(model.valid_to.is_(None),  # type: ignore[union-attr]
-                                          model.valid_to > at)  # type: ignore[operator]
+    return (col(model.valid_from) <= at) & or_(col(model.valid_to).is_(None),
+                                               col(model.valid_to) > at)
 
 
 def rate_deck_match(session: Session, plan_id: uuid.UUID, destination: str,
@@ -168,10 +169,10 @@ def rate_deck_match(session: Session, plan_id: uuid.UUID, destination: str,
     prefixes = [destination[:length] for length in range(2, len(destination) + 1)]
     statement = (
         select(RateDeckEntry)
-        .where(RateDeckEntry.service_plan_id == plan_id,
-               RateDeckEntry.prefix.in_(prefixes),  # type: ignore[attr-defined]
+        .where(col(RateDeckEntry.service_plan_id) == plan_id,
+               col(RateDeckEntry.prefix).in_(prefixes),
                _valid_at(RateDeckEntry, at))
-        .order_by(func.length(RateDeckEntry.prefix).desc(), RateDeckEntry.valid_from.desc())
+        .order_by(func.length(RateDeckEntry.prefix).desc(), col(RateDeckEntry.valid_from).desc())
         .limit(1)
     )
     return session.execute(statement).scalars().first()
@@ -182,9 +183,10 @@ def service_deck_match(session: Session, plan_id: uuid.UUID, service: Service,
     """The valid service deck entry for ``service``; the most recently started one wins."""
     statement = (
         select(ServiceDeckEntry)
-        .where(ServiceDeckEntry.service_plan_id == plan_id, ServiceDeckEntry.service == service,
+        .where(col(ServiceDeckEntry.service_plan_id) == plan_id,
+               col(ServiceDeckEntry.service) == service,
                _valid_at(ServiceDeckEntry, at))
-        .order_by(ServiceDeckEntry.valid_from.desc())
+        .order_by(col(ServiceDeckEntry.valid_from).desc())
         .limit(1)
     )
     return session.execute(statement).scalars().first()

@@ -45,7 +45,7 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     if connection.dialect.name != "postgresql":
         session.execute(insert(model), rows)
         return
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]  # set on table models, not declared
     columns = list(rows[0])
     # Only the columns whose type converts values (enums, timestamps, JSON) are processed.
     processors = [(index, process) for index, name in enumerate(columns)
@@ -53,7 +53,8 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     values_of = itemgetter(*columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+    # SQLAlchemy types the DBAPI cursor as a protocol without psycopg's context manager.
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
         for row in rows:
             values = list(values_of(row)) if len(columns) > 1 else [values_of(row)]
             for index, process in processors:
@@ -87,7 +88,7 @@ def update_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
             row = dict.fromkeys(optional) | row
         groups.setdefault(tuple(sorted(row)), []).append(row)
     connection = session.connection()
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]  # set on table models, not declared
     for names, group in groups.items():
         columns = [name for name in names if name != "id"]
         if connection.dialect.name == "postgresql":
@@ -128,7 +129,8 @@ def _update_from_json(connection: Connection, table: Table, names: tuple[str, ..
     document = json.dumps([{name: convert(row[name]) if convert and row[name] is not None
                             else row[name] for name, convert in converters}
                            for row in group])
-    with connection.connection.cursor() as cursor:
+    # SQLAlchemy types the DBAPI cursor as a protocol without psycopg's context manager.
+    with connection.connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(statement, [document])
 
 

@@ -44,7 +44,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Json
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import usage_rollup
 from core.bulk import insert_rows, update_rows
@@ -164,7 +164,7 @@ class _Context:
         key = (domain or "").lower()
         if key not in self.tenants:
             self.tenants[key] = self.session.execute(
-                select(Tenant).where(Tenant.domain == key)).scalars().first()
+                select(Tenant).where(col(Tenant.domain) == key)).scalars().first()
         return self.tenants[key]
 
     def tenant_by_id(self, tenant_id: uuid.UUID) -> Tenant | None:
@@ -184,14 +184,14 @@ class _Context:
         key = (tenant_id, username or "")
         if key not in self.subscribers:
             self.subscribers[key] = self.session.execute(select(Subscriber).where(
-                Subscriber.tenant_id == tenant_id,
-                Subscriber.username == key[1])).scalars().first()
+                col(Subscriber.tenant_id) == tenant_id,
+                col(Subscriber.username) == key[1])).scalars().first()
         return self.subscribers[key]
 
     def number(self, e164: str) -> Number | None:
         if e164 not in self.numbers:
             self.numbers[e164] = self.session.execute(
-                select(Number).where(Number.e164 == e164)).scalars().first()
+                select(Number).where(col(Number.e164) == e164)).scalars().first()
         return self.numbers[e164]
 
     def carrier(self, routing_id: int | None) -> uuid.UUID | None:
@@ -199,9 +199,9 @@ class _Context:
             return None
         if routing_id not in self.carriers:
             self.carriers[routing_id] = self.session.execute(
-                select(RoutingIdentifier.object_id).where(
-                    RoutingIdentifier.id == routing_id,
-                    RoutingIdentifier.kind == "carrier")).scalars().first()
+                select(col(RoutingIdentifier.object_id)).where(
+                    col(RoutingIdentifier.id) == routing_id,
+                    col(RoutingIdentifier.kind) == "carrier")).scalars().first()
         return self.carriers[routing_id]
 
     def gateway(self, address: str | None, *, carrier_id: uuid.UUID | None = None,
@@ -211,7 +211,7 @@ class _Context:
             return None
         if parsed not in self.gateways:
             self.gateways[parsed] = list(self.session.execute(select(Gateway).where(
-                Gateway.address == parsed[0], Gateway.port == parsed[1])).scalars())
+                col(Gateway.address) == parsed[0], col(Gateway.port) == parsed[1])).scalars())
         for gateway in self.gateways[parsed]:
             if carrier_id is not None and gateway.carrier_id == carrier_id:
                 return gateway
@@ -343,10 +343,10 @@ def _take_watermark(session: Session, database_key: str) -> CallCollection:
     # Writing first takes the row lock (PostgreSQL) or the database's (SQLite) before the
     # watermark is read, so a second collector reads it after the first one committed.
     session.execute(update(CallCollection)
-                    .where(CallCollection.proxy_database == database_key)  # type: ignore[arg-type]
+                    .where(col(CallCollection.proxy_database) == database_key)
                     .values(collected_at=utcnow()))
     state = session.execute(select(CallCollection).where(
-        CallCollection.proxy_database == database_key).execution_options(
+        col(CallCollection.proxy_database) == database_key).execution_options(
         populate_existing=True)).scalars().one()
     return state
 
@@ -435,9 +435,9 @@ def _collected_before(session: Session, database_key: str,
     """Which of these (Call-ID, From tag) pairs already are call records."""
     if not keys:
         return []
-    found = session.execute(select(CallRecord.call_id, CallRecord.from_tag).where(
-        CallRecord.proxy_database == database_key,
-        CallRecord.call_id.in_({call_id for call_id, _tag in keys}))).all()  # type: ignore[attr-defined]
+    found = session.execute(select(col(CallRecord.call_id), col(CallRecord.from_tag)).where(
+        col(CallRecord.proxy_database) == database_key,
+        col(CallRecord.call_id).in_({call_id for call_id, _tag in keys}))).all()
     return [(call_id, tag) for call_id, tag in found if (call_id, tag) in keys]
 
 
@@ -452,8 +452,8 @@ def _open_calls(session: Session, database_key: str,
     if not keys:
         return []
     found = session.execute(select(*_OPEN_COLUMNS).where(
-        CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
-        CallRecord.call_id.in_({call_id for call_id, _tag in keys}))).mappings()  # type: ignore[attr-defined]
+        col(CallRecord.proxy_database) == database_key, col(CallRecord.state) == CallState.ANSWERED,
+        col(CallRecord.call_id).in_({call_id for call_id, _tag in keys}))).mappings()
     return [dict(record) for record in found if (record["call_id"], record["from_tag"]) in keys]
 
 
@@ -462,8 +462,8 @@ def _close_lost_calls(session: Session, database_key: str, context: _Context, ra
     """Answered calls older than any dialog can be: their end is unknown, not invented."""
     cutoff = read_through - dt.timedelta(seconds=MAX_CALL_SECONDS)
     lost = [dict(record) for record in session.execute(select(*_OPEN_COLUMNS).where(
-        CallRecord.proxy_database == database_key, CallRecord.state == CallState.ANSWERED,
-        CallRecord.answered_at < cutoff)).mappings()]  # type: ignore[operator]
+        col(CallRecord.proxy_database) == database_key, col(CallRecord.state) == CallState.ANSWERED,
+        col(CallRecord.answered_at) < cutoff)).mappings()]
     update_rows(session, CallRecord, [{"id": record["id"], "state": CallState.END_UNKNOWN}
                                       for record in lost])
     legs = [leg for record in lost for leg in rate_record(record, context, rater)]
@@ -488,9 +488,10 @@ def _insert(session: Session, model: type[CallRecord] | type[CallLeg],
     json_index = columns.index("attempts") if "attempts" in columns else None
     values_of = itemgetter(*columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model.__tablename__),  # type: ignore[arg-type]
+        sql.Identifier(model.__tablename__),
         sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+    # SQLAlchemy types the DBAPI cursor as a protocol without psycopg's context manager.
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
         for row in rows:
             values = values_of(row)
             if json_index is not None:

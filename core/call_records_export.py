@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, scoping, stored_files
 from core.billing import period
@@ -118,12 +118,12 @@ def csv_lines(session: Session, request: ExportRequest) -> Iterator[str]:
 
     yield line(list(COLUMNS))
     statement = (
-        select(CallRecord, CallLeg, Tenant.domain)
-        .join(CallLeg, CallLeg.call_record_id == CallRecord.id)
-        .outerjoin(Tenant, Tenant.id == CallRecord.tenant_id)
-        .where(CallRecord.customer_id == request.customer.id,
-               CallRecord.setup_at >= request.start, CallRecord.setup_at < request.end)
-        .order_by(CallRecord.setup_at, CallRecord.id, CallLeg.side)
+        select(CallRecord, CallLeg, col(Tenant.domain))
+        .join(CallLeg, col(CallLeg.call_record_id) == CallRecord.id)
+        .outerjoin(Tenant, col(Tenant.id) == CallRecord.tenant_id)
+        .where(col(CallRecord.customer_id) == request.customer.id,
+               col(CallRecord.setup_at) >= request.start, col(CallRecord.setup_at) < request.end)
+        .order_by(col(CallRecord.setup_at), col(CallRecord.id), col(CallLeg.side))
         .execution_options(yield_per=CHUNK))
     for record, leg, domain in session.execute(statement):
         yield line([record.call_id, _iso(record.setup_at), _iso(record.answered_at),
@@ -166,6 +166,7 @@ def download_link(session: Session, settings: Settings, viewer: Viewer,
         raise DomainError.single(ErrorCode.INVALID, "the file was already downloaded or is no "
                                  "longer kept; export the calls again", "job")
     expires_at = now + LINK_LIFETIME
+    assert viewer.administrator_id is not None  # the schema asks for a login first
     token = sign_download(settings, stored.id, viewer.administrator_id, expires_at)
     audit.record(session, viewer, action="call_records.download_link",
                  object_type="StoredFile", object_id=stored.id, isp_id=stored.isp_id,

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Collection
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import Subscriber, utcnow
 
@@ -37,10 +37,10 @@ def numbers_left_tenant(session: Session, tenant_id: uuid.UUID,
     (E.164 with '+'), which the tenant no longer holds; returns how many were cleared."""
     if not numbers:
         return 0
-    result = session.execute(
+    result = session.exec(
         update(Subscriber)
-        .where(Subscriber.tenant_id == tenant_id,
-               Subscriber.caller_id.in_(sorted(numbers)))  # type: ignore[union-attr]
+        .where(col(Subscriber.tenant_id) == tenant_id,
+               col(Subscriber.caller_id).in_(sorted(numbers)))
         .values(caller_id=None, updated_at=utcnow())
         .execution_options(synchronize_session="fetch"))
     return result.rowcount

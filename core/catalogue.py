@@ -240,7 +240,9 @@ class OrderedChildren(Generic[T]):
         session.exec(update(model).where(self.parent == parent_id)
                      .values({key: self.number + above})
                      .execution_options(synchronize_session=False))
-        final = case(*((model.id == row.id, place) for place, row in enumerate(ordered)))
+        # row.id: SQLModel's base class declares no id; every ordered model has one.
+        final = case(*((model.id == row.id, place)  # type: ignore[attr-defined]
+                       for place, row in enumerate(ordered)))
         session.exec(update(model).where(self.parent == parent_id).values({key: final})
                      .execution_options(synchronize_session=False))
         for place, row in enumerate(ordered):

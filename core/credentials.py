@@ -21,8 +21,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from sqlalchemy import delete, func, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit, scoping, stored_files
 from core.database import one_of
@@ -88,7 +89,7 @@ def _selection(session: Session, tenant: Tenant,
                                  "subscribers, or leave the list out", "subscribers")
     # The tenant is visible to the viewer, and so are exactly its own subscribers.
     found = session.exec(select(Subscriber.id).where(
-        Subscriber.tenant_id == tenant.id, Subscriber.id.in_(wanted),  # type: ignore[attr-defined]
+        Subscriber.tenant_id == tenant.id, col(Subscriber.id).in_(wanted),
     )).all()
     if len(found) != len(wanted):
         raise not_found("subscriber", "subscribers")
@@ -156,8 +157,8 @@ class Sheet:
 def _first_smbc_address(session: Session, tenant_id: uuid.UUID) -> str:
     """The address of the tenant's preferred SMBC; empty when it has none."""
     address = session.exec(
-        select(Smbc.address).join(TenantSmbc, TenantSmbc.smbc_id == Smbc.id)  # type: ignore[arg-type]
-        .where(TenantSmbc.tenant_id == tenant_id).order_by(TenantSmbc.position).limit(1)
+        select(Smbc.address).join(TenantSmbc, col(TenantSmbc.smbc_id) == Smbc.id)
+        .where(TenantSmbc.tenant_id == tenant_id).order_by(col(TenantSmbc.position)).limit(1)
     ).first()
     return address or ""
 
@@ -192,10 +193,12 @@ def read_rows(session: Session, box: SecretBox, sheet: Sheet, *, after: str | No
     conditions = _chosen(session, sheet)
     if after is not None:
         conditions.append(Subscriber.username > after)
+    # sqlalchemy's select: sqlmodel's is typed for at most four columns.
     rows = session.connection().execute(
-        select(Subscriber.username, Subscriber.alias, Subscriber.sip_password_encrypted,
-               Subscriber.display_name, Subscriber.email)
-        .where(*conditions).order_by(Subscriber.username).limit(limit))
+        sa.select(col(Subscriber.username), col(Subscriber.alias),
+                  col(Subscriber.sip_password_encrypted), col(Subscriber.display_name),
+                  col(Subscriber.email))
+        .where(*conditions).order_by(col(Subscriber.username)).limit(limit))
     return [CredentialRow(username=row.username, extension=row.alias or "",
                           sip_domain=sheet.tenant_domain,
                           sip_password=box.decrypt(row.sip_password_encrypted), smbc=sheet.smbc,
@@ -281,6 +284,7 @@ def download_link(session: Session, settings: Settings, viewer: Viewer,
         raise DomainError.single(ErrorCode.INVALID, "the file was already downloaded or is no "
                                  "longer kept; export the credentials again", "job")
     expires_at = now + LINK_LIFETIME
+    assert viewer.administrator_id is not None  # the schema asks for a login first
     token = sign_download(settings, stored.id, viewer.administrator_id, expires_at)
     audit.record(session, viewer, action="credentials.download_link", object_type="StoredFile",
                  object_id=stored.id, isp_id=tenant.isp_id, tenant_id=tenant.id,
@@ -332,11 +336,11 @@ def take_download(session: Session, settings: Settings, viewer: Viewer,
                                   else Refusal.FORBIDDEN) from None
     content = stored.content
     # One conditional UPDATE decides which of two simultaneous downloads gets the file.
-    claimed = session.execute(
+    claimed = session.exec(
         update(StoredFile).where(
-            StoredFile.id == stored.id,
-            StoredFile.downloaded_at.is_(None),  # type: ignore[union-attr]
-            or_(StoredFile.expires_at.is_(None), StoredFile.expires_at > now),  # type: ignore[union-attr,operator]
+            col(StoredFile.id) == stored.id,
+            col(StoredFile.downloaded_at).is_(None),
+            or_(col(StoredFile.expires_at).is_(None), col(StoredFile.expires_at) > now),
         ).values(downloaded_at=now, content=b"").execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
@@ -353,8 +357,8 @@ def take_download(session: Session, settings: Settings, viewer: Viewer,
 
 def delete_expired_files(session: Session, now: dt.datetime) -> int:
     """Delete every stored file past its expiry (exports and uploads alike); how many."""
-    result = session.execute(
-        delete(StoredFile).where(StoredFile.expires_at <= now)  # type: ignore[operator]
+    result = session.exec(
+        delete(StoredFile).where(col(StoredFile.expires_at) <= now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, validation
 from core.catalogue import managed_object, require_free_name
@@ -103,8 +103,8 @@ def _plan_of_isp(session: Session, viewer: Viewer, isp_id: uuid.UUID,
 def subscriber_count(session: Session, customer_id: uuid.UUID) -> int:
     """Subscribers across all the customer's tenants (disabled ones hold their place too)."""
     statement = (select(func.count()).select_from(Subscriber)
-                 .join(Tenant, Tenant.id == Subscriber.tenant_id)
-                 .where(Tenant.customer_id == customer_id))
+                 .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
+                 .where(col(Tenant.customer_id) == customer_id))
     return session.execute(statement).scalar_one()
 
 
@@ -225,15 +225,15 @@ def _names(session: Session, statement: Any) -> str:
 def delete_customer(session: Session, viewer: Viewer, customer_id: uuid.UUID | None) -> Customer:
     """Delete a customer (and its own SMBCs); refused while it owns tenants or they are used."""
     customer = _managed(session, viewer, customer_id)
-    owned = _names(session, select(Tenant.name).where(Tenant.customer_id == customer.id))
+    owned = _names(session, select(col(Tenant.name)).where(col(Tenant.customer_id) == customer.id))
     if owned:
         raise DomainError.single(
             ErrorCode.IN_USE, f"the customer still owns tenants ({owned}); delete them or "
             "give them to another customer first", "id")
-    using_smbcs = _names(session, select(Tenant.name).distinct()
-                         .join(TenantSmbc, TenantSmbc.tenant_id == Tenant.id)
-                         .join(Smbc, Smbc.id == TenantSmbc.smbc_id)
-                         .where(Smbc.customer_id == customer.id))
+    using_smbcs = _names(session, select(col(Tenant.name)).distinct()
+                         .join(TenantSmbc, col(TenantSmbc.tenant_id) == Tenant.id)
+                         .join(Smbc, col(Smbc.id) == TenantSmbc.smbc_id)
+                         .where(col(Smbc.customer_id) == customer.id))
     if using_smbcs:
         raise DomainError.single(
             ErrorCode.IN_USE, f"tenants use the customer's SMBCs ({using_smbcs}); "

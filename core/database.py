@@ -138,5 +138,5 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     if session.get_bind().dialect.name == "postgresql":
         # An expression of no known type (lower(...), say) compares as text.
         item_type = String() if isinstance(column.type, NullType) else column.type
-        return column == any_(literal(list(values), ARRAY(item_type)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+        return column == any_(literal(list(values), ARRAY(item_type)))
+    return column.in_(values)

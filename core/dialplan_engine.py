@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 # The parser behind re.compile: its tree is the only faithful view of what Python
 # will match, which the backtracking rules below are written against.
-from re import _constants as sre
-from re import _parser as sre_parse
+# typeshed has no stubs for these private modules.
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Generic, Protocol, TypeVar
 
 from core.errors import DomainError, ErrorCode, ErrorCollector
@@ -431,6 +432,9 @@ def check_rule(rule: RuleText) -> CompiledRule:
     groups = substitution.groups if substitution is not None else MAX_GROUPS
     replacement = errors.check(check_replacement, rule.replacement, groups)
     errors.raise_if_any()
+    assert match is not None
+    assert substitution is not None
+    assert replacement is not None
     return CompiledRule(match=match, substitution=substitution, replacement=replacement)
 
 

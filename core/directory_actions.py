@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.bulk import update_rows
 from core.caller_ids import numbers_left_tenant
@@ -75,7 +75,8 @@ def apply_actions(session: Session, actions: Iterable[Action],
 
 def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[Action]) -> None:
     """Keep the braked run's disables and removals for an administrator to decide on."""
-    session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link_id))
+    session.execute(delete(DirectorySyncPending)
+                    .where(col(DirectorySyncPending.link_id) == link_id))
     if actions:
         session.execute(insert(DirectorySyncPending), [
             {"id": uuid.uuid4(), "link_id": link_id, "job_id": job_id,
@@ -87,12 +88,13 @@ def hold(session: Session, link_id: uuid.UUID, job_id: uuid.UUID, actions: list[
 def release_held_actions(session: Session, link_id: uuid.UUID, *, apply: bool) -> dict[str, int]:
     """Apply (or drop) what a braked run held back."""
     rows = session.execute(select(DirectorySyncPending).where(
-        DirectorySyncPending.link_id == link_id)).scalars().all()
+        col(DirectorySyncPending.link_id) == link_id)).scalars().all()
     counters: dict[str, int] = {}
     if apply:
         apply_actions(session, [Action(row.subscriber_id, row.action, row.username, row.email,
                                        row.fingerprint) for row in rows], counters)
-    session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link_id))
+    session.execute(delete(DirectorySyncPending)
+                    .where(col(DirectorySyncPending.link_id) == link_id))
     return counters
 
 
@@ -104,24 +106,26 @@ def remove_expired(session: Session, now: dt.datetime | None = None) -> int:
     their numbers go to quarantine (or back to the inventory when the ISP keeps none)."""
     now = now or utcnow()
     rows = session.execute(
-        select(Subscriber.id, Subscriber.tenant_id, Subscriber.alias,
-               Subscriber.directory_deleted_at,
-               DirectoryLink.removal_grace_days, Tenant.isp_id)
-        .join(DirectoryLink, DirectoryLink.tenant_id == Subscriber.tenant_id)
-        .join(Tenant, Tenant.id == Subscriber.tenant_id)
-        .where(Subscriber.directory_deleted_at.is_not(None))).all()  # type: ignore[union-attr]
+        select(col(Subscriber.id), col(Subscriber.tenant_id), col(Subscriber.alias),
+               col(Subscriber.directory_deleted_at),
+               col(DirectoryLink.removal_grace_days), col(Tenant.isp_id))
+        .join(DirectoryLink, col(DirectoryLink.tenant_id) == Subscriber.tenant_id)
+        .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
+        .where(col(Subscriber.directory_deleted_at).is_not(None))).all()
     expired = [row for row in rows
                if row.directory_deleted_at + dt.timedelta(days=row.removal_grace_days) <= now]
     for row in expired:
-        days = session.get(Isp, row.isp_id).number_quarantine_days  # type: ignore[union-attr]
+        isp = session.get(Isp, row.isp_id)
+        assert isp is not None  # a tenant's ISP exists (foreign key)
+        days = isp.number_quarantine_days
         until = now + dt.timedelta(days=days) if days else None
         released = session.execute(
             update(Number).where(Number.target_subscriber_id == row.id,
-                                 Number.state == NumberState.ASSIGNED)
+                                 col(Number.state) == NumberState.ASSIGNED)
             .values(state=NumberState.QUARANTINE if until else NumberState.AVAILABLE,
                     quarantine_until=until, tenant_id=None, target_subscriber_id=None,
                     updated_at=now)
-            .returning(Number.e164)).scalars().all()
+            .returning(col(Number.e164))).scalars().all()
         numbers_left_tenant(session, row.tenant_id, released)
         session.execute(delete(Subscriber).where(Subscriber.id == row.id))
         extensions_freed(session, row.tenant_id, [row.alias])

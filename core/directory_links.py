@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit, scoping
 from core.customers import subscriber_count, subscriber_room
@@ -142,6 +142,7 @@ def start_consent(session: Session, settings_interval: int, viewer: Viewer,
     session.add(link)
     session.flush()
     state = secrets.token_urlsafe(32)
+    assert viewer.administrator_id is not None  # the schema asks for a login first
     session.add(DirectoryConsentRequest(
         state_hash=_hash(state), tenant_id=tenant.id, administrator_id=viewer.administrator_id,
         session_hash=_hash(str(auth_session_id)) if auth_session_id else "",
@@ -411,14 +412,14 @@ def update_preview(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None
 
 def _kept(link: DirectoryLink) -> tuple[Any, ...]:
     return (DirectoryPreviewRow.link_id == link.id,
-            DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
+            col(DirectoryPreviewRow.excluded).is_(False))
 
 
 def undecided(link: DirectoryLink) -> tuple[Any, ...]:
     """The rows kept whose hand-made namesake waits for an administrator's choice."""
-    return (*_kept(link), DirectoryPreviewRow.hand_made_id.is_not(None),  # type: ignore[union-attr]
-            DirectoryPreviewRow.link_subscriber_id.is_(None),  # type: ignore[union-attr]
-            DirectoryPreviewRow.import_separately.is_(False))  # type: ignore[attr-defined]
+    return (*_kept(link), col(DirectoryPreviewRow.hand_made_id).is_not(None),
+            col(DirectoryPreviewRow.link_subscriber_id).is_(None),
+            col(DirectoryPreviewRow.import_separately).is_(False))
 
 
 NAMED_ROWS = 10
@@ -431,7 +432,7 @@ def _check_decisions(session: Session, link: DirectoryLink) -> None:
     if not count:
         return
     named = session.exec(select(DirectoryPreviewRow.email).where(*undecided(link))
-                         .order_by(DirectoryPreviewRow.position).limit(NAMED_ROWS)).all()
+                         .order_by(col(DirectoryPreviewRow.position)).limit(NAMED_ROWS)).all()
     more = f" and {count - len(named)} more" if count > len(named) else ""
     raise DomainError.single(
         ErrorCode.NEEDS_DECISION,
@@ -443,7 +444,7 @@ def _check_decisions(session: Session, link: DirectoryLink) -> None:
 def _check_room(session: Session, link: DirectoryLink, tenant: Tenant) -> None:
     """The customer's maximum: more new subscribers than fit import none of them."""
     creating = session.exec(select(func.count()).select_from(DirectoryPreviewRow).where(
-        *_kept(link), DirectoryPreviewRow.link_subscriber_id.is_(None))).one()  # type: ignore[union-attr]
+        *_kept(link), col(DirectoryPreviewRow.link_subscriber_id).is_(None))).one()
     room = subscriber_room(session, tenant.customer_id)
     if creating > room.left:
         raise DomainError.single(
@@ -514,7 +515,7 @@ def held_job(session: Session, link: DirectoryLink) -> Job | None:
     """The braked run whose changes wait for a decision, if any."""
     return session.exec(select(Job).where(
         Job.kind == SYNC.kind, Job.subject_id == str(link.id),
-        Job.status == JobStatus.NEEDS_CONFIRMATION).order_by(Job.created_at.desc())).first()  # type: ignore[attr-defined]
+        Job.status == JobStatus.NEEDS_CONFIRMATION).order_by(col(Job.created_at).desc())).first()
 
 
 def decide_held(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None,
@@ -540,10 +541,11 @@ def unlink(session: Session, viewer: Viewer, tenant_id: uuid.UUID | None) -> Dir
     source = (SubscriberSource.GOOGLE if link.provider is DirectoryProvider.GOOGLE
               else SubscriberSource.MICROSOFT)
     session.execute(update(Subscriber).where(
-        Subscriber.tenant_id == tenant.id, Subscriber.source == source)
+        col(Subscriber.tenant_id) == tenant.id, col(Subscriber.source) == source)
         .values(source=SubscriberSource.MANUAL, external_id=None, sync_fingerprint=None,
                 directory_deleted_at=None, updated_at=utcnow()))
-    session.execute(delete(DirectorySyncPending).where(DirectorySyncPending.link_id == link.id))
+    session.execute(delete(DirectorySyncPending)
+                    .where(col(DirectorySyncPending.link_id) == link.id))
     channels = session.exec(select(DirectoryWatchChannel).where(
         DirectoryWatchChannel.link_id == link.id)).all()
     if channels and link.credentials_encrypted:

@@ -35,7 +35,7 @@ import secrets
 import uuid
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit
 from core.catalogue import managed_object
@@ -207,11 +207,11 @@ def _held_elsewhere(session: Session, settings: Settings, name: str,
     VERIFIED, or LAPSED within the grace period (see the module docstring)."""
     grace_from = utcnow() - dt.timedelta(days=settings.domain_lapse_grace_days)
     statement = select(VerifiedDomain).where(
-        VerifiedDomain.fqdn.in_(_name_and_parents(name)),  # type: ignore[attr-defined]
+        col(VerifiedDomain.fqdn).in_(_name_and_parents(name)),
         VerifiedDomain.isp_id != isp_id,
-        (VerifiedDomain.status == VerifiedDomainStatus.VERIFIED)
-        | ((VerifiedDomain.status == VerifiedDomainStatus.LAPSED)
-           & (VerifiedDomain.lapsed_at > grace_from)),  # type: ignore[operator]
+        (col(VerifiedDomain.status) == VerifiedDomainStatus.VERIFIED)
+        | ((col(VerifiedDomain.status) == VerifiedDomainStatus.LAPSED)
+           & (col(VerifiedDomain.lapsed_at) > grace_from)),
     )
     return session.exec(statement).first()
 
@@ -314,7 +314,7 @@ def _tell_administrators(session: Session, domain: VerifiedDomain) -> None:
     message = domain_lapsed(domain.fqdn, isp.name, *record_for(domain))
     addresses = session.exec(
         select(Administrator.email)
-        .join(RoleGrant, RoleGrant.administrator_id == Administrator.id)
+        .join(RoleGrant, col(RoleGrant.administrator_id) == Administrator.id)
         .where(RoleGrant.scope == Scope.ISP, RoleGrant.isp_id == domain.isp_id,
                RoleGrant.role == Role.ADMIN, Administrator.is_active)
     ).all()
@@ -334,7 +334,7 @@ def schedule_checks(session: Session, settings: Settings) -> int:
     """
     _expire_pending(session, settings)
     live = session.exec(select(VerifiedDomain).where(
-        VerifiedDomain.status.in_(RECHECKED_STATUSES))).all()  # type: ignore[attr-defined]
+        col(VerifiedDomain.status).in_(RECHECKED_STATUSES))).all()
     queued = [enqueue(session, CHECK.kind, row.id, isp_id=row.isp_id) for row in live]
     return sum(1 for item in queued if item.created)
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import DirectoryLink
 
@@ -26,5 +26,5 @@ def extensions_freed(session: Session, tenant_id: uuid.UUID,
     if numbers:
         lowest = min(numbers)
         session.execute(update(DirectoryLink).where(
-            DirectoryLink.tenant_id == tenant_id, DirectoryLink.alias_next > lowest)
+            col(DirectoryLink.tenant_id) == tenant_id, col(DirectoryLink.alias_next) > lowest)
             .values(alias_next=lowest))

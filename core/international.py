@@ -113,7 +113,8 @@ def country_prefixes(region: str) -> tuple[str, ...]:
     if len(phonenumbers.region_codes_for_country_code(code)) == 1:
         return (f"+{code}",)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    lengths = sorted(set(metadata.general_desc.possible_length or ())) if metadata else []
+    lengths = (sorted(set(metadata.general_desc.possible_length or ()))
+               if metadata and metadata.general_desc else [])
     found = [f"+{code}{national}" for digit in "0123456789"
              for national in _national_prefixes(code, region, digit, lengths)]
     return tuple(sorted(found))

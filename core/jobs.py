@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col, select
 
 from core.errors import DomainError, ErrorCode
 from core.logs import current_request_id
@@ -146,7 +147,7 @@ def enqueue(
 def _active(session: Session, kind: str, subject_type: str, subject_id: str) -> Job | None:
     return session.exec(select(Job).where(
         Job.kind == kind, Job.subject_type == subject_type, Job.subject_id == subject_id,
-        Job.status.in_(ACTIVE_JOB_STATUSES),  # type: ignore[attr-defined]
+        col(Job.status).in_(ACTIVE_JOB_STATUSES),
     )).first()
 
 
@@ -166,14 +167,14 @@ def dispatch(job_ids: list[uuid.UUID]) -> None:
         _dispatcher(job_ids)
 
 
-def take_pending_dispatch(session: Session) -> list[uuid.UUID]:
+def take_pending_dispatch(session: OrmSession) -> list[uuid.UUID]:
     """The jobs enqueued in this session's transaction, to send once it has committed."""
     return session.info.pop(_PENDING_DISPATCH, [])
 
 
 def mark_dispatched(session: Session, job_ids: list[uuid.UUID]) -> None:
     if job_ids:
-        session.execute(update(Job).where(Job.id.in_(job_ids))  # type: ignore[attr-defined]
+        session.execute(update(Job).where(col(Job.id).in_(job_ids))
                         .values(dispatched_at=utcnow()))
 
 
@@ -189,15 +190,15 @@ def claim(session: Session, job_id: uuid.UUID, worker_id: str,
     due) is left alone: a duplicate message is harmless.
     """
     now = utcnow()
-    due = and_(Job.status == JobStatus.QUEUED,
-               or_(Job.run_after.is_(None), Job.run_after <= now))  # type: ignore[union-attr]
+    due = and_(col(Job.status) == JobStatus.QUEUED,
+               or_(col(Job.run_after).is_(None), col(Job.run_after) <= now))
     # A job whose worker died is taken over only while it has attempts left
     # (one that kills its worker every time must not run forever).
-    abandoned = and_(Job.status == JobStatus.RUNNING,
-                     Job.heartbeat_at < now - stale_after,  # type: ignore[operator]
-                     Job.attempts < Job.max_attempts)
+    abandoned = and_(col(Job.status) == JobStatus.RUNNING,
+                     col(Job.heartbeat_at) < now - stale_after,
+                     col(Job.attempts) < Job.max_attempts)
     statement = (
-        update(Job).where(Job.id == job_id, or_(due, abandoned)).values(
+        update(Job).where(col(Job.id) == job_id, or_(due, abandoned)).values(
             status=JobStatus.RUNNING, attempts=Job.attempts + 1, worker_id=worker_id,
             heartbeat_at=now, started_at=now, run_after=None, updated_at=now,
         ).returning(Job).execution_options(populate_existing=True)
@@ -221,8 +222,9 @@ def heartbeat(session: Session, job_id: uuid.UUID, worker_id: str, *,
         values["progress_total"] = total
     if counters is not None:
         values["counters"] = counters
-    result = session.execute(update(Job).where(
-        Job.id == job_id, Job.worker_id == worker_id, Job.status == JobStatus.RUNNING,
+    result = session.exec(update(Job).where(
+        col(Job.id) == job_id, col(Job.worker_id) == worker_id,
+        col(Job.status) == JobStatus.RUNNING,
     ).values(**values))
     if result.rowcount != 1:
         return Beat(owned=False, cancel_requested=False)
@@ -236,7 +238,7 @@ def save_payload(session: Session, job_id: uuid.UUID, worker_id: str, **values: 
     job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.worker_id != worker_id or job.status is not JobStatus.RUNNING:
         return False
-    session.execute(update(Job).where(Job.id == job_id, Job.worker_id == worker_id)
+    session.execute(update(Job).where(col(Job.id) == job_id, col(Job.worker_id) == worker_id)
                     .values(payload={**job.payload, **values}, updated_at=utcnow()))
     return True
 
@@ -250,8 +252,9 @@ def finish(session: Session, job_id: uuid.UUID, worker_id: str, status: JobStatu
         job = session.get(Job, job_id)
         values["error_code"] = error.code
         values["errors"] = [*(job.errors if job else []), _error_entry(error)]
-    result = session.execute(update(Job).where(
-        Job.id == job_id, Job.worker_id == worker_id, Job.status == JobStatus.RUNNING,
+    result = session.exec(update(Job).where(
+        col(Job.id) == job_id, col(Job.worker_id) == worker_id,
+        col(Job.status) == JobStatus.RUNNING,
     ).values(**values))
     return result.rowcount == 1
 
@@ -273,7 +276,8 @@ def retry_later(session: Session, job_id: uuid.UUID, worker_id: str,
         finish(session, job_id, worker_id, JobStatus.FAILED, error=error)
         return None
     delay = backoff_seconds(job.attempts, error.retry_after)
-    session.execute(update(Job).where(Job.id == job_id, Job.worker_id == worker_id).values(
+    session.execute(update(Job).where(col(Job.id) == job_id,
+                                      col(Job.worker_id) == worker_id).values(
         status=JobStatus.QUEUED, worker_id=None, updated_at=utcnow(),
         run_after=utcnow() + dt.timedelta(seconds=delay),
         errors=[*job.errors, _error_entry(error)],
@@ -309,11 +313,14 @@ def cancel(session: Session, job: Job) -> Job:
         raise DomainError.single(ErrorCode.INVALID, f"the job has already ended ({job.status})",
                                  "id")
     if job.status is JobStatus.QUEUED:
-        session.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+        session.execute(update(Job).where(col(Job.id) == job.id,
+                                          col(Job.status) == JobStatus.QUEUED)
                         .values(status=JobStatus.CANCELLED, finished_at=now, updated_at=now))
-    session.execute(update(Job).where(Job.id == job.id).values(cancel_requested_at=now))
+    session.execute(update(Job).where(col(Job.id) == job.id).values(cancel_requested_at=now))
     session.flush()
-    return session.get(Job, job.id, populate_existing=True)
+    refreshed = session.get(Job, job.id, populate_existing=True)
+    assert refreshed is not None  # the row was just updated
+    return refreshed
 
 
 WORKER_LOST = "WORKER_LOST"
@@ -325,7 +332,7 @@ def _fail_exhausted(session: Session, abandoned: Any, now: dt.datetime) -> None:
     for job in exhausted:
         error = PermanentJobError(WORKER_LOST, "the worker running the job stopped "
                                                "responding on every attempt")
-        session.execute(update(Job).where(Job.id == job.id).values(
+        session.execute(update(Job).where(col(Job.id) == job.id).values(
             status=JobStatus.FAILED, error_code=error.code, finished_at=now, updated_at=now,
             worker_id=None, errors=[*job.errors, _error_entry(error)]))
 
@@ -338,15 +345,15 @@ def recover_lost(session: Session, stale_after: dt.timedelta = STALE_AFTER,
     due and were not (re)sent recently are returned for sending.
     """
     now = utcnow()
-    abandoned = and_(Job.status == JobStatus.RUNNING,
-                     Job.heartbeat_at < now - stale_after)  # type: ignore[operator]
+    abandoned = and_(col(Job.status) == JobStatus.RUNNING,
+                     col(Job.heartbeat_at) < now - stale_after)
     _fail_exhausted(session, abandoned, now)
     session.execute(update(Job).where(abandoned).values(
         status=JobStatus.QUEUED, worker_id=None, dispatched_at=None, updated_at=now))
     lost = session.exec(select(Job.id).where(
         Job.status == JobStatus.QUEUED,
-        or_(Job.run_after.is_(None), Job.run_after <= now),  # type: ignore[union-attr]
-        or_(Job.dispatched_at.is_(None),  # type: ignore[union-attr]
-            Job.dispatched_at < now - resend_after),  # type: ignore[operator]
-    ).order_by(Job.created_at)).all()
+        or_(col(Job.run_after).is_(None), col(Job.run_after) <= now),
+        or_(col(Job.dispatched_at).is_(None),
+            col(Job.dispatched_at) < now - resend_after),
+    ).order_by(col(Job.created_at))).all()
     return list(lost)

@@ -35,11 +35,13 @@ def attempt_login(session: Session, email: str, password: str, client_address: s
     throttle.ensure_allowed(session, keys)
     administrator = session.exec(select(Administrator).where(Administrator.email == email)).first()
     password_hash = administrator.password_hash if administrator else None
-    if not verify_password(password_hash, password) or not administrator.is_active:
+    verified = verify_password(password_hash, password)
+    if not verified or administrator is None or not administrator.is_active:
         throttle.record_failure(session, keys)
         return LoginOutcome(administrator=None, error=WRONG_CREDENTIALS)
     throttle.record_success(session, email)
-    if needs_rehash(administrator.password_hash):
+    assert password_hash is not None  # verify_password accepted it
+    if needs_rehash(password_hash):
         administrator.password_hash = hash_password(password)
     administrator.last_login_at = utcnow()
     session.add(administrator)

@@ -17,7 +17,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import rate_limits
 from core.errors import DomainError, ErrorCode
@@ -57,7 +57,7 @@ def count_import(session: Session, isp_id: uuid.UUID) -> None:
 def conflict(session: Session, isp_id: uuid.UUID, first: str, last: str) -> DomainError | None:
     """Why the range from ``first`` to ``last`` (same length) cannot be added, or None."""
     # Same length, so text order is numeric order; other lengths sort in between.
-    in_range = (Number.e164.between(first, last),  # type: ignore[attr-defined]
+    in_range = (col(Number.e164).between(first, last),
                 func.length(Number.e164) == len(first))
     own = list(session.exec(select(Number.e164).where(*in_range, Number.isp_id == isp_id)
                             .order_by(Number.e164).limit(LISTED + 1)))

@@ -24,7 +24,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, ValidationResult
 from sqlalchemy import ColumnElement, delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit, number_ranges, scoping, stored_files
 from core.caller_ids import numbers_left_tenant
@@ -170,6 +170,9 @@ def checked_attributes(attributes: NumberAttributes) -> NumberAttributes:
     price = collector.check(money, attributes.price, ("price",))
     vendor_price = collector.check(money, attributes.vendor_price, ("vendor_price",))
     collector.raise_if_any()
+    assert source is not None
+    assert price is not None
+    assert vendor_price is not None
     return replace(attributes, source=source, price=price, vendor_price=vendor_price)
 
 
@@ -212,8 +215,11 @@ def create_number(session: Session, viewer: Viewer, isp_id: uuid.UUID | None, e1
     isp = managed_isp(session, viewer, isp_id)
     collector = ErrorCollector()
     number = collector.check(parse_e164, e164, ("e164",))
-    attributes = collector.check(checked_attributes, attributes)
+    checked = collector.check(checked_attributes, attributes)
     collector.raise_if_any()
+    assert number is not None
+    assert checked is not None
+    attributes = checked
     text = e164_of(number)
     row = Number(**_new_row(isp.id, text, _typed(attributes, number), utcnow()))
     try:
@@ -255,8 +261,11 @@ def create_range(session: Session, viewer: Viewer, isp_id: uuid.UUID | None, fir
     isp = managed_isp(session, viewer, isp_id)
     collector = ErrorCollector()
     checked_range = collector.check(_range, first, last)
-    attributes = collector.check(checked_attributes, attributes)
+    checked = collector.check(checked_attributes, attributes)
     collector.raise_if_any()
+    assert checked_range is not None
+    assert checked is not None
+    attributes = checked
     start, numbers = checked_range
     attributes = _typed(attributes, start)
     # The refusal names no other ISP's numbers (core.number_ranges).
@@ -275,7 +284,7 @@ def create_range(session: Session, viewer: Viewer, isp_id: uuid.UUID | None, fir
                  changes={"first": numbers[0], "last": numbers[-1], "count": len(numbers),
                           **asdict(attributes)})
     ends = {row.e164: row for row in session.exec(
-        select(Number).where(Number.e164.in_([numbers[0], numbers[-1]])))}  # type: ignore[attr-defined]
+        select(Number).where(col(Number.e164).in_([numbers[0], numbers[-1]])))}
     return CreatedRange(count=len(numbers), first=ends[numbers[0]], last=ends[numbers[-1]])
 
 
@@ -317,8 +326,8 @@ def delete_number(session: Session, viewer: Viewer, number_id: uuid.UUID | None)
     if number.state is NumberState.ASSIGNED:
         raise refused
     # Conditional: an assignment committed since the read above wins over the delete.
-    result = session.execute(delete(Number).where(Number.id == number.id,
-                                                  Number.state != NumberState.ASSIGNED))
+    result = session.exec(delete(Number).where(col(Number.id) == number.id,
+                                               col(Number.state) != NumberState.ASSIGNED))
     if result.rowcount != 1:
         raise refused
     audit.record(session, viewer, action="number.delete", object_type="Number",
@@ -332,7 +341,7 @@ def delete_number(session: Session, viewer: Viewer, number_id: uuid.UUID | None)
 def _change(session: Session, number: Number, condition: ColumnElement[bool],
             **values: Any) -> Number | None:
     """Set ``values`` if ``condition`` still holds for the row; the row as it is now, or None."""
-    statement = (update(Number).where(Number.id == number.id, condition).values(**values)
+    statement = (update(Number).where(col(Number.id) == number.id, condition).values(**values)
                  .returning(Number).execution_options(populate_existing=True))
     return session.execute(statement).scalars().first()
 
@@ -355,7 +364,7 @@ def assign_number(session: Session, viewer: Viewer, number_id: uuid.UUID | None,
         raise _invalid("the tenant belongs to another ISP", "tenant")
     if number.state is not NumberState.AVAILABLE:
         raise _not_available(number)
-    assigned = _change(session, number, Number.state == NumberState.AVAILABLE,
+    assigned = _change(session, number, col(Number.state) == NumberState.AVAILABLE,
                        state=NumberState.ASSIGNED, tenant_id=tenant.id)
     if assigned is None:
         raise _invalid("the number is no longer available", "number")
@@ -379,14 +388,17 @@ def _held_number(session: Session, viewer: Viewer, number_id: uuid.UUID | None) 
 
 
 def _still_held(number: Number) -> ColumnElement[bool]:
-    return (Number.state == NumberState.ASSIGNED) & (Number.tenant_id == number.tenant_id)
+    return (col(Number.state) == NumberState.ASSIGNED) & (col(Number.tenant_id) == number.tenant_id)
 
 
 def release_number(session: Session, viewer: Viewer, number_id: uuid.UUID | None) -> Number:
     """Take a number back from its tenant: into quarantine, or available at once with 0 days."""
     number = _held_number(session, viewer, number_id)
     tenant_id = number.tenant_id
-    days = session.get(Isp, number.isp_id).number_quarantine_days
+    assert tenant_id is not None  # an assigned number has a tenant
+    isp = session.get(Isp, number.isp_id)
+    assert isp is not None  # a number's ISP exists (foreign key)
+    days = isp.number_quarantine_days
     until = utcnow() + dt.timedelta(days=days) if days else None
     released = _change(session, number, _still_held(number),
                        state=NumberState.QUARANTINE if until else NumberState.AVAILABLE,
@@ -423,9 +435,9 @@ def set_target(session: Session, viewer: Viewer, number_id: uuid.UUID | None,
 
 def expire_quarantine(session: Session, now: dt.datetime) -> int:
     """Make the numbers whose quarantine has ended available again; returns how many."""
-    result = session.execute(
+    result = session.exec(
         update(Number)
-        .where(Number.state == NumberState.QUARANTINE, Number.quarantine_until <= now)  # type: ignore[operator]
+        .where(col(Number.state) == NumberState.QUARANTINE, col(Number.quarantine_until) <= now)
         .values(state=NumberState.AVAILABLE, quarantine_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -560,16 +572,19 @@ def _csv_flag(text: str, column: str, *, default: bool) -> bool:
 
 def _csv_attributes(values: dict[str, str]) -> NumberAttributes:
     collector = ErrorCollector()
-    attributes = NumberAttributes(
-        source=values.get("source", ""),
-        number_type=collector.check(_csv_type, values.get("type", "")),
-        price=collector.check(_csv_amount, values.get("price", ""), "price"),
-        vendor_price=collector.check(_csv_amount, values.get("vendor_price", ""), "vendor_price"),
-        voice=collector.check(_csv_flag, values.get("voice", ""), "voice", default=True),
-        sms=collector.check(_csv_flag, values.get("sms", ""), "sms", default=False),
-    )
+    number_type = collector.check(_csv_type, values.get("type", ""))
+    price = collector.check(_csv_amount, values.get("price", ""), "price")
+    vendor_price = collector.check(_csv_amount, values.get("vendor_price", ""), "vendor_price")
+    voice = collector.check(_csv_flag, values.get("voice", ""), "voice", default=True)
+    sms = collector.check(_csv_flag, values.get("sms", ""), "sms", default=False)
     collector.raise_if_any()
-    return checked_attributes(attributes)
+    assert price is not None
+    assert vendor_price is not None
+    assert voice is not None
+    assert sms is not None
+    return checked_attributes(NumberAttributes(
+        source=values.get("source", ""), number_type=number_type, price=price,
+        vendor_price=vendor_price, voice=voice, sms=sms))
 
 
 def _csv_number(values: dict[str, str]) -> tuple[str, NumberAttributes]:
@@ -578,6 +593,8 @@ def _csv_number(values: dict[str, str]) -> tuple[str, NumberAttributes]:
     number = collector.check(parse_e164, values["e164"], ("e164",))
     attributes = collector.check(_csv_attributes, values)
     collector.raise_if_any()
+    assert number is not None
+    assert attributes is not None
     return e164_of(number), _typed(attributes, number)
 
 
@@ -587,7 +604,7 @@ def _on_platform(session: Session, numbers: list[str]) -> list[tuple[str, uuid.U
     for start in range(0, len(numbers), CHUNK):
         batch = numbers[start:start + CHUNK]
         taken += session.exec(select(Number.e164, Number.isp_id)
-                              .where(Number.e164.in_(batch)))  # type: ignore[attr-defined]
+                              .where(col(Number.e164).in_(batch)))
     return taken
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import RateLimit, utcnow
 
@@ -23,15 +23,15 @@ def take(session: Session, key: str, *, limit: int, per: dt.timedelta,
     """Use one of the key's ``limit`` uses in its window; False when none is left."""
     now = now or utcnow()
     # One conditional UPDATE per case, so that two replicas cannot both take the last use.
-    renewed = session.execute(update(RateLimit).where(
-        RateLimit.key == key, RateLimit.window_ends_at <= now,
+    renewed = session.exec(update(RateLimit).where(
+        col(RateLimit.key) == key, col(RateLimit.window_ends_at) <= now,
     ).values(count=1, window_ends_at=now + per).execution_options(synchronize_session=False))
-    if renewed.rowcount == 1:  # type: ignore[attr-defined]
+    if renewed.rowcount == 1:
         return True
-    counted = session.execute(update(RateLimit).where(
-        RateLimit.key == key, RateLimit.count < limit,
+    counted = session.exec(update(RateLimit).where(
+        col(RateLimit.key) == key, col(RateLimit.count) < limit,
     ).values(count=RateLimit.count + 1).execution_options(synchronize_session=False))
-    if counted.rowcount == 1:  # type: ignore[attr-defined]
+    if counted.rowcount == 1:
         return True
     if session.get(RateLimit, key) is not None:
         return False  # the window is used up

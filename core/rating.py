@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.billing import billing_seconds, price
 from core.models import (
@@ -142,7 +142,7 @@ class Rater:
     def _rate_deck(self, plan_id: uuid.UUID) -> _PrefixDeck:
         if plan_id not in self._rate_decks:
             entries = self.session.execute(select(RateDeckEntry).where(
-                RateDeckEntry.service_plan_id == plan_id)).scalars()
+                col(RateDeckEntry.service_plan_id) == plan_id)).scalars()
             self._rate_decks[plan_id] = _PrefixDeck([_Terms.of(entry) for entry in entries])
         return self._rate_decks[plan_id]
 
@@ -151,7 +151,7 @@ class Rater:
         if plan_id not in self._service_decks:
             by_service: dict[Service, list[_Terms]] = {}
             entries = self.session.execute(select(ServiceDeckEntry).where(
-                ServiceDeckEntry.service_plan_id == plan_id)).scalars()
+                col(ServiceDeckEntry.service_plan_id) == plan_id)).scalars()
             for entry in entries:
                 by_service.setdefault(entry.service, []).append(_Terms.of(entry))
             for listed in by_service.values():
@@ -164,7 +164,7 @@ class Rater:
     def _vendor_deck(self, carrier_id: uuid.UUID) -> _PrefixDeck:
         if carrier_id not in self._vendor_decks:
             entries = self.session.execute(select(VendorRateEntry).where(
-                VendorRateEntry.carrier_id == carrier_id)).scalars()
+                col(VendorRateEntry.carrier_id) == carrier_id)).scalars()
             self._vendor_decks[carrier_id] = _PrefixDeck([_Terms.of(entry) for entry in entries])
         return self._vendor_decks[carrier_id]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, scoping, usage_rollup
 from core.billing import period
@@ -47,11 +47,11 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
     isp = session.get(Isp, customer.isp_id)
     rater = Rater(session)
     rows = session.execute(
-        select(CallLeg, CallRecord.carrier_id)
-        .join(CallRecord, CallRecord.id == CallLeg.call_record_id)
-        .where(CallLeg.customer_id == customer.id, CallLeg.setup_at >= start,
-               CallLeg.setup_at < end)
-        .order_by(CallLeg.setup_at)).all()
+        select(CallLeg, col(CallRecord.carrier_id))
+        .join(CallRecord, col(CallRecord.id) == CallLeg.call_record_id)
+        .where(col(CallLeg.customer_id) == customer.id, col(CallLeg.setup_at) >= start,
+               col(CallLeg.setup_at) < end)
+        .order_by(col(CallLeg.setup_at))).all()
     now, changed = utcnow(), 0
     replaced: list[dict[str, object]] = []
     replacing: list[dict[str, object]] = []

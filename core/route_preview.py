@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import scoping
 from core.carriers import number_for_gateway
@@ -166,7 +166,7 @@ def preview_route(session: Session, viewer: Viewer, subscriber_id: uuid.UUID | N
     if tenant.carrier_id is None:
         return _refused(preview, 503, "Service Unavailable - No Carrier")
     gateways = session.exec(select(Gateway).where(Gateway.carrier_id == tenant.carrier_id)
-                            .order_by(Gateway.position)).all()  # type: ignore[arg-type]
+                            .order_by(col(Gateway.position))).all()
     if not gateways:
         return _refused(preview, 503, "Service Unavailable - No Route")
     caller_id = _held_caller_id(session, subscriber)

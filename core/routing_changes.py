@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, orm, select, update
 from sqlalchemy.orm import ORMExecuteState
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
@@ -58,11 +58,11 @@ _PARENT_COLUMNS = {
     "dial_plan_rule": "dial_plan_id", "security_group_destination": "security_group_id",
 }
 _PARENT_ISP = {
-    "tenant_id": select(Tenant.id, Tenant.isp_id),
-    "carrier_id": select(Carrier.id, Carrier.isp_id),
-    "dial_plan_id": select(DialPlan.id, DialPlan.isp_id),
-    "security_group_id": select(SecurityGroup.id, Tenant.isp_id).join(
-        Tenant, Tenant.id == SecurityGroup.tenant_id),
+    "tenant_id": select(col(Tenant.id), col(Tenant.isp_id)),
+    "carrier_id": select(col(Carrier.id), col(Carrier.isp_id)),
+    "dial_plan_id": select(col(DialPlan.id), col(DialPlan.isp_id)),
+    "security_group_id": select(col(SecurityGroup.id), col(Tenant.isp_id)).join(
+        Tenant, col(Tenant.id) == SecurityGroup.tenant_id),
 }
 
 
@@ -71,7 +71,7 @@ def _routing_table(obj: Any) -> str | None:
     return name if name in ROUTING_TABLES else None
 
 
-def _attribute(session: Session, table: str, values: Any) -> None:
+def _attribute(session: orm.Session, table: str, values: Any) -> None:
     """Note whose row this is; ``values`` is the row (an object or a dict of columns)."""
     get = values.get if isinstance(values, dict) else lambda name: getattr(values, name, None)
     parent_column = _PARENT_COLUMNS.get(table)
@@ -157,25 +157,25 @@ def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset()
     ``isp_ids`` made the change (``unattributed``: someone who cannot be told): each one's
     last request is what its routing status waits for.
     """
-    keys = session.execute(select(SipProxy.database_key).where(SipProxy.enabled)
+    keys = session.execute(select(col(SipProxy.database_key)).where(col(SipProxy.enabled))
                            .distinct()).scalars().all()
     if not keys:
         return 0
     # The row lock taken here serialises concurrent change requests until they commit.
-    counted = session.execute(update(RoutingChanges).where(RoutingChanges.id == 1).values(
+    counted = session.exec(update(RoutingChanges).where(col(RoutingChanges.id) == 1).values(
         requested=RoutingChanges.requested + 1, requested_at=utcnow()))
-    if counted.rowcount == 0:  # type: ignore[attr-defined]
+    if counted.rowcount == 0:
         session.add(RoutingChanges(id=1, requested=1, requested_at=utcnow()))
         session.flush()
-    request = session.execute(select(RoutingChanges.requested)
-                              .where(RoutingChanges.id == 1)).scalar_one()
+    request = session.execute(select(col(RoutingChanges.requested))
+                              .where(col(RoutingChanges.id) == 1)).scalar_one()
     if unattributed:
-        session.execute(update(RoutingChanges).where(RoutingChanges.id == 1)
+        session.execute(update(RoutingChanges).where(col(RoutingChanges.id) == 1)
                         .values(unattributed=request))
     for isp_id in isp_ids:
-        noted = session.execute(update(RoutingIspChange).where(
-            RoutingIspChange.isp_id == isp_id).values(requested=request))
-        if noted.rowcount == 0:  # type: ignore[attr-defined]
+        noted = session.exec(update(RoutingIspChange).where(
+            col(RoutingIspChange.isp_id) == isp_id).values(requested=request))
+        if noted.rowcount == 0:
             session.add(RoutingIspChange(isp_id=isp_id, requested=request))
     for key in keys:
         queue_export(session, key)

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import PeriodicTaskRun, utcnow
 
@@ -25,11 +25,11 @@ def claim_run(session: Session, name: str, interval: dt.timedelta, scheduler_id:
         except IntegrityError:
             pass  # another scheduler created it first
     now = utcnow()
-    result = session.execute(
+    result = session.exec(
         update(PeriodicTaskRun)
-        .where(PeriodicTaskRun.name == name,
-               or_(PeriodicTaskRun.last_started_at.is_(None),  # type: ignore[union-attr]
-                   PeriodicTaskRun.last_started_at <= now - interval))  # type: ignore[operator]
+        .where(col(PeriodicTaskRun.name) == name,
+               or_(col(PeriodicTaskRun.last_started_at).is_(None),
+                   col(PeriodicTaskRun.last_started_at) <= now - interval))
         .values(last_started_at=now, last_scheduler=scheduler_id)
     )
     return result.rowcount == 1

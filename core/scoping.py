@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, or_, select, true
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from core.models import (
     Administrator,
@@ -80,6 +80,7 @@ def get_visible(session: Session, viewer: Viewer, model: type[T], object_id: Any
     """The row with this id if it exists and the viewer may see it, else None."""
     if not isinstance(object_id, uuid.UUID):
         return None
+    # SQLModel's base class declares no id; every table model here has one.
     statement = select(model).where(model.id == object_id, visible(viewer, model))  # type: ignore[attr-defined]
     return session.execute(statement).scalars().first()
 
@@ -110,14 +111,15 @@ def _administrator(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.is_platform:
         return true()
     # People holding a role in a scope the viewer oversees, and the viewer.
-    overseen = select(RoleGrant.administrator_id).where(
+    overseen = select(col(RoleGrant.administrator_id)).where(
         or_(
             _in(RoleGrant.isp_id, viewer.isp_ids()),
             _in(RoleGrant.customer_id, viewer.customer_ids()),
             _in(RoleGrant.tenant_id, viewer.tenant_ids()),
         )
     )
-    return or_(Administrator.id == viewer.administrator_id, Administrator.id.in_(overseen))
+    return or_(col(Administrator.id) == viewer.administrator_id,
+               col(Administrator.id).in_(overseen))
 
 
 @rule(RoleGrant)
@@ -125,7 +127,7 @@ def _role_grant(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.is_platform:
         return true()
     return or_(
-        RoleGrant.administrator_id == viewer.administrator_id,
+        col(RoleGrant.administrator_id) == viewer.administrator_id,
         _in(RoleGrant.isp_id, viewer.isp_ids()),
         _in(RoleGrant.customer_id, viewer.customer_ids()),
         _in(RoleGrant.tenant_id, viewer.tenant_ids()),
@@ -138,8 +140,9 @@ def _invitation(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     return or_(
         _in(Invitation.isp_id, viewer.isp_ids()),
-        (Invitation.scope == Scope.CUSTOMER) & _in(Invitation.customer_id, viewer.customer_ids()),
-        (Invitation.scope == Scope.TENANT) & _in(Invitation.tenant_id, viewer.tenant_ids()),
+        (col(Invitation.scope) == Scope.CUSTOMER)
+        & _in(Invitation.customer_id, viewer.customer_ids()),
+        (col(Invitation.scope) == Scope.TENANT) & _in(Invitation.tenant_id, viewer.tenant_ids()),
     )
 
 
@@ -156,14 +159,14 @@ def _job(viewer: Viewer) -> ColumnElement[bool]:
     return or_(
         _in(Job.isp_id, viewer.isp_ids()),
         _in(Job.tenant_id, viewer.tenant_ids()),
-        Job.requested_by_id == viewer.administrator_id,
+        col(Job.requested_by_id) == viewer.administrator_id,
     )
 
 
 @rule(ApiToken)
 def _api_token(viewer: Viewer) -> ColumnElement[bool]:
     # Tokens are personal: not even a platform operator lists someone else's.
-    return ApiToken.administrator_id == viewer.administrator_id
+    return col(ApiToken.administrator_id) == viewer.administrator_id
 
 
 # The ISP's catalogue --------------------------------------------------------------------------
@@ -246,7 +249,7 @@ def _verified_domain(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _in_visible_tenant(column: Any, viewer: Viewer) -> ColumnElement[bool]:
-    return column.in_(select(Tenant.id).where(visible(viewer, Tenant)))
+    return column.in_(select(col(Tenant.id)).where(visible(viewer, Tenant)))
 
 
 @rule(Subscriber)
@@ -271,8 +274,8 @@ def _directory_link(viewer: Viewer) -> ColumnElement[bool]:
 
 @rule(DirectoryPreviewRow)
 def _directory_preview_row(viewer: Viewer) -> ColumnElement[bool]:
-    return DirectoryPreviewRow.link_id.in_(  # type: ignore[attr-defined]
-        select(DirectoryLink.id).where(_directory_link(viewer)))
+    return col(DirectoryPreviewRow.link_id).in_(
+        select(col(DirectoryLink.id)).where(_directory_link(viewer)))
 
 
 @rule(StoredFile)
@@ -284,7 +287,7 @@ def _stored_file(viewer: Viewer) -> ColumnElement[bool]:
     return or_(
         _in(StoredFile.isp_id, viewer.isp_ids(admin_only=True)),
         _in(StoredFile.tenant_id, viewer.tenant_ids(admin_only=True)),
-        StoredFile.created_by_id == viewer.administrator_id,
+        col(StoredFile.created_by_id) == viewer.administrator_id,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit, scoping, validation
 from core.catalogue import require_free_name
@@ -97,14 +97,14 @@ def _replace_destinations(session: Session, group: SecurityGroup,
     """Write the lists that were given in place of the group's current ones."""
     if checked.countries is not None:
         session.execute(delete(SecurityGroupDestination).where(
-            SecurityGroupDestination.security_group_id == group.id,
-            SecurityGroupDestination.country.is_not(None)))
+            col(SecurityGroupDestination.security_group_id) == group.id,
+            col(SecurityGroupDestination.country).is_not(None)))
         session.add_all(SecurityGroupDestination(security_group_id=group.id, country=country)
                         for country in checked.countries)
     if checked.prefixes is not None:
         session.execute(delete(SecurityGroupDestination).where(
-            SecurityGroupDestination.security_group_id == group.id,
-            SecurityGroupDestination.prefix.is_not(None)))
+            col(SecurityGroupDestination.security_group_id) == group.id,
+            col(SecurityGroupDestination.prefix).is_not(None)))
         session.add_all(SecurityGroupDestination(security_group_id=group.id, prefix=prefix)
                         for prefix in checked.prefixes)
     session.flush()
@@ -127,6 +127,7 @@ def create_security_group(session: Session, viewer: Viewer, tenant_id: uuid.UUID
     if given.name is None:
         raise DomainError.single(ErrorCode.REQUIRED, "this field is required", "name")
     checked = _checked(given)
+    assert checked.name is not None  # given.name was, and checking keeps it
     _name_free(session, tenant.id, checked.name or "")
     group = SecurityGroup(tenant_id=tenant.id, name=checked.name,
                           description=checked.description or "")

@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, billing, stored_files, validation
 from core.catalogue import managed_object, require_free_name
@@ -125,8 +125,9 @@ def update_plan(session: Session, viewer: Viewer, plan_id: uuid.UUID | None,
 def delete_plan(session: Session, viewer: Viewer, plan_id: uuid.UUID | None) -> ServicePlan:
     """Delete a plan and its decks; refused while customers are billed under it."""
     plan = managed_plan(session, viewer, plan_id)
-    users = session.execute(select(Customer.name).where(Customer.service_plan_id == plan.id)
-                            .order_by(Customer.name).limit(10)).scalars().all()
+    users = session.execute(select(col(Customer.name))
+                            .where(col(Customer.service_plan_id) == plan.id)
+                            .order_by(col(Customer.name)).limit(10)).scalars().all()
     if users:
         raise DomainError.single(
             ErrorCode.IN_USE,
@@ -182,8 +183,8 @@ def _key_free(session: Session, model: type[DeckEntry], entry: DeckEntry) -> Non
     if deck.key is None:
         return
     value = getattr(entry, deck.key)
-    clash = select(model.id).where(model.service_plan_id == entry.service_plan_id,
-                                   getattr(model, deck.key) == value, model.id != entry.id)
+    clash = select(col(model.id)).where(col(model.service_plan_id) == entry.service_plan_id,
+                                   getattr(model, deck.key) == value, col(model.id) != entry.id)
     if session.execute(clash).first() is not None:
         raise DomainError.single(ErrorCode.ALREADY_EXISTS,
                                  f"the deck already has an entry for {deck.key} {value}",
@@ -373,14 +374,14 @@ def _write_in_chunks(session: Session, statement: Any, rows: list[dict[str, Any]
 
 
 def _existing_prefixes(session: Session, plan_id: uuid.UUID) -> dict[str, uuid.UUID]:
-    statement = select(RateDeckEntry.prefix, RateDeckEntry.id).where(
-        RateDeckEntry.service_plan_id == plan_id)
+    statement = select(col(RateDeckEntry.prefix), col(RateDeckEntry.id)).where(
+        col(RateDeckEntry.service_plan_id) == plan_id)
     return dict(session.execute(statement).all())
 
 
 def _clear_deck(session: Session, plan_id: uuid.UUID) -> int:
-    statement = delete(RateDeckEntry).where(RateDeckEntry.service_plan_id == plan_id)
-    return session.execute(statement).rowcount
+    statement = delete(RateDeckEntry).where(col(RateDeckEntry.service_plan_id) == plan_id)
+    return session.exec(statement).rowcount
 
 
 def _requester(session: Session,

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.models import AuthSession, utcnow
 from core.settings import Settings
@@ -67,7 +67,8 @@ def find_session(session: Session, settings: Settings, token: str) -> AuthSessio
 
 
 def csrf_matches(row: AuthSession, csrf_token: str | None) -> bool:
-    return bool(csrf_token) and same_digest(csrf_token, row.csrf_token_hash)
+    return csrf_token is not None and bool(csrf_token) and same_digest(csrf_token,
+                                                                       row.csrf_token_hash)
 
 
 def end_session(session: Session, session_id: uuid.UUID) -> None:
@@ -82,7 +83,7 @@ def end_all_sessions(session: Session, administrator_id: uuid.UUID) -> None:
     now = utcnow()
     rows = session.exec(
         select(AuthSession).where(
-            AuthSession.administrator_id == administrator_id, AuthSession.revoked_at.is_(None)  # type: ignore[union-attr]
+            AuthSession.administrator_id == administrator_id, col(AuthSession.revoked_at).is_(None)
         )
     )
     for row in rows:

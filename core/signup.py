@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit, logos, rate_limits, validation
 from core.errors import DomainError, ErrorCode, ErrorCollector
@@ -97,7 +98,7 @@ def request_signup(session: Session, settings: Settings, email: str,
     recent = session.exec(
         select(SignupRequest).where(
             SignupRequest.email == email,
-            SignupRequest.used_at.is_(None),  # type: ignore[union-attr]
+            col(SignupRequest.used_at).is_(None),
             SignupRequest.created_at > now - RESEND_AFTER,
         )
     ).first()
@@ -131,10 +132,10 @@ def _redeemable(session: Session, token: str) -> SignupRequest:
     return request
 
 
-def _checked_isp(details: IspDetails, errors: ErrorCollector) -> dict[str, object]:
+def _checked_isp(details: IspDetails, errors: ErrorCollector) -> dict[str, Any]:
     """The ISP's columns, validated and normalised; mistakes go to ``errors``."""
     v, at = validation, ("isp",)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "name": errors.check(v.bounded_text, details.name, (*at, "name"), max_length=200,
                              required=True),
         "namespace_label": errors.check(v.namespace_label, details.namespace_label,
@@ -185,6 +186,7 @@ def complete_signup(session: Session, settings: Settings, completion: SignupComp
         errors.add(ErrorCode.ALREADY_EXISTS, "this e-mail address already has an account",
                    "token")
     errors.raise_if_any()
+    assert full_name is not None
 
     administrator = Administrator(email=request.email, full_name=full_name,
                                   password_hash=hash_password(completion.password))

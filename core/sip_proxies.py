@@ -85,9 +85,9 @@ def _checked(session: Session, box: SecretBox, values: dict[str, Any],
     checked = {name: errors.check(_CHECKS[name], value, (name,))
                for name, value in values.items()}
     errors.raise_if_any()
-    if "name" in checked:
-        require_free_name(session, SipProxy, checked["name"],
-                          f"a proxy named {checked['name']!r} exists", exclude_id=proxy_id)
+    if (name := checked.get("name")) is not None:
+        require_free_name(session, SipProxy, name, f"a proxy named {name!r} exists",
+                          exclude_id=proxy_id)
     url = checked.pop("database_url", None)
     if url is not None:
         checked.update(database_url_encrypted=box.encrypt(url), database_display=shown_url(url),

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, validation
 from core.catalogue import managed_object, require_free_name
@@ -147,8 +147,9 @@ def delete_smbc(session: Session, viewer: Viewer, smbc_id: uuid.UUID | None) -> 
     """Delete an SMBC; refused while tenants' phones use it."""
     smbc = _managed(session, viewer, smbc_id)
     users = session.execute(
-        select(Tenant.name).join(TenantSmbc, TenantSmbc.tenant_id == Tenant.id)
-        .where(TenantSmbc.smbc_id == smbc.id).order_by(Tenant.name).limit(10)).scalars().all()
+        select(col(Tenant.name)).join(TenantSmbc, col(TenantSmbc.tenant_id) == Tenant.id)
+        .where(col(TenantSmbc.smbc_id) == smbc.id).order_by(col(Tenant.name))
+        .limit(10)).scalars().all()
     if users:
         raise DomainError.single(
             ErrorCode.IN_USE, f"tenants use this SMBC ({', '.join(users)}); "

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 import phonenumbers
 import pycountry
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import audit, scoping, validation
 from core.customers import ensure_subscriber_capacity
@@ -232,7 +232,7 @@ def _openings_by_group(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID
     rows = session.exec(
         select(SecurityGroup.id, SecurityGroupDestination.country, SecurityGroupDestination.prefix)
         .outerjoin(SecurityGroupDestination,
-                   SecurityGroupDestination.security_group_id == SecurityGroup.id)
+                   col(SecurityGroupDestination.security_group_id) == SecurityGroup.id)
         .where(SecurityGroup.tenant_id == tenant_id))
     groups: dict[uuid.UUID, list[Opening]] = defaultdict(list)
     for group_id, country, prefix in rows:
@@ -354,16 +354,17 @@ def _plain_values(errors: ErrorCollector, given: SubscriberFields) -> dict[str, 
 def _tenant_values(errors: ErrorCollector, tenancy: _Tenancy, given: SubscriberFields,
                    holder: uuid.UUID, position: int) -> dict[str, Any]:
     """The values checked against the tenant: unique names, its numbers, its groups."""
-    checks: dict[str, Callable[[], Any]] = {
-        "username": lambda: tenancy.usernames.claim(
-            _username(given.username, ("username",)), holder, position, "username"),
-        "alias": lambda: tenancy.aliases.claim(
-            _alias(tenancy, given.alias, ("alias",)), holder, position, "alias"),
-        "caller_id": lambda: _caller_id(tenancy, given.caller_id, ("caller_id",)),
-        "security_group_id": lambda: _security_group(tenancy, given.security_group_id,
-                                                      ("security_group",)),
+    # Each check gets the given value, which is never None (those fields are left alone).
+    checks: dict[str, Callable[[Any], Any]] = {
+        "username": lambda value: tenancy.usernames.claim(
+            _username(value, ("username",)), holder, position, "username"),
+        "alias": lambda value: tenancy.aliases.claim(
+            _alias(tenancy, value, ("alias",)), holder, position, "alias"),
+        "caller_id": lambda value: _caller_id(tenancy, value, ("caller_id",)),
+        "security_group_id": lambda value: _security_group(tenancy, value,
+                                                            ("security_group",)),
     }
-    values = {name: errors.check(check) for name, check in checks.items()
+    values = {name: errors.check(check, getattr(given, name)) for name, check in checks.items()
               if getattr(given, name) is not None}
     return {name: value for name, value in values.items() if value is not None}
 
@@ -549,7 +550,7 @@ def create_subscriber(session: Session, settings: Settings, viewer: Viewer,
 def _rows_to_change(session: Session, viewer: Viewer, ids: Sequence[uuid.UUID | None],
                     prefix: tuple[str, ...] | None) -> list[Subscriber]:
     """The subscribers named, each once; NOT_FOUND where the viewer sees none."""
-    statement = select(Subscriber).where(Subscriber.id.in_([i for i in ids if i]),
+    statement = select(Subscriber).where(col(Subscriber.id).in_([i for i in ids if i]),
                                          visible(viewer, Subscriber))
     # Read again if already loaded: they are read under the tenants' locks.
     found = {row.id: row for row in session.exec(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from sqlmodel import Session, SQLModel, delete, select
+from sqlmodel import Session, SQLModel, col, delete, select
 
 from core import audit, scoping, validation
 from core.domains import check_tenant_domain
@@ -81,7 +81,7 @@ def area_code(value: str, field_name: str = "default_area_code") -> str:
 def _reference(session: Session, viewer: Viewer, model: type[SQLModel], object_id: uuid.UUID,
                isp: Isp, field_name: str) -> Any:
     """A catalogue row of the tenant's ISP, or NOT_FOUND on the field."""
-    row = scoping.get_visible(session, viewer, model, object_id)
+    row: Any = scoping.get_visible(session, viewer, model, object_id)
     if row is None or row.isp_id != isp.id:
         raise not_found(field_name.replace("_id", "").replace("_", " "), field_name)
     return row
@@ -122,7 +122,7 @@ def _check_fields(session: Session, settings: Settings, viewer: Viewer, isp: Isp
 
 
 def _set_smbcs(session: Session, tenant: Tenant, smbc_ids: list[uuid.UUID]) -> None:
-    session.execute(delete(TenantSmbc).where(TenantSmbc.tenant_id == tenant.id))
+    session.execute(delete(TenantSmbc).where(col(TenantSmbc.tenant_id) == tenant.id))
     session.flush()
     for position, smbc_id in enumerate(dict.fromkeys(smbc_ids)):  # order kept, repeats dropped
         session.add(TenantSmbc(tenant_id=tenant.id, smbc_id=smbc_id, position=position))
@@ -173,6 +173,7 @@ def update_tenant(session: Session, settings: Settings, viewer: Viewer,
     """Change a tenant; its subscribers stay whatever its domain becomes."""
     tenant = managed_tenant(session, viewer, tenant_id, isp_wide=True)
     isp = session.get(Isp, tenant.isp_id)
+    assert isp is not None  # a tenant's ISP exists (foreign key)
     values = _check_fields(session, settings, viewer, isp, given, tenant)
     for name, value in values.items():
         setattr(tenant, name, value)

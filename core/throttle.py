@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import DomainError, ErrorCode
 from core.models import LoginThrottle, utcnow
@@ -36,7 +36,7 @@ def _threshold(key: str) -> int:
 
 
 def _rows(session: Session, keys: list[str]) -> dict[str, LoginThrottle]:
-    statement = select(LoginThrottle).where(LoginThrottle.key.in_(keys))  # type: ignore[attr-defined]
+    statement = select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))
     return {row.key: row for row in session.exec(statement)}
 
 

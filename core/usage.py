@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import String, case, cast, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import scoping
 from core.billing import CENT_FRACTION, period
@@ -99,7 +99,7 @@ class UsageSummary:
 Sums = dict[tuple[str, str], list[Any]]
 
 
-def _add(sums: Sums, leg_type: object, where: object, legs: object, seconds: object,
+def _add(sums: Sums, leg_type: object, where: object, legs: Any, seconds: Any,
          charges: object, cost: object) -> None:
     total = sums.setdefault((str(leg_type), str(where)), [0, 0, Decimal(0), Decimal(0)])
     total[0] += int(legs or 0)
@@ -111,20 +111,20 @@ def _add(sums: Sums, leg_type: object, where: object, legs: object, seconds: obj
 def _from_legs(session: Session, customer_id: uuid.UUID, start: dt.datetime,
                end: dt.datetime, sums: Sums) -> tuple[int, int]:
     """Add the legs set up in [start, end) to ``sums``; their calls and answered calls."""
-    in_period = (CallLeg.customer_id == customer_id, CallLeg.setup_at >= start,
-                 CallLeg.setup_at < end)
+    in_period = (col(CallLeg.customer_id) == customer_id, col(CallLeg.setup_at) >= start,
+                 col(CallLeg.setup_at) < end)
     calls, answered = session.execute(select(
-        func.count(), func.coalesce(func.sum(case((CallLeg.answered, 1), else_=0)), 0))
-        .where(*in_period, CallLeg.side == CallLegSide.A)).one()
+        func.count(), func.coalesce(func.sum(case((col(CallLeg.answered), 1), else_=0)), 0))
+        .where(*in_period, col(CallLeg.side) == CallLegSide.A)).one()
     # Legs no rate deck priced are summed by their type (as usage_rollup does).
     destination = func.coalesce(func.nullif(CallLeg.destination, ""),
                                 cast(CallLeg.leg_type, String))
     for row in session.execute(
-            select(CallLeg.leg_type, destination, func.count(),
+            select(col(CallLeg.leg_type), destination, func.count(),
                    func.sum(CallLeg.billing_seconds), func.sum(CallLeg.price),
                    func.sum(CallLeg.cost))
-            .where(*in_period, CallLeg.billing_seconds > 0)
-            .group_by(CallLeg.leg_type, destination)):
+            .where(*in_period, col(CallLeg.billing_seconds) > 0)
+            .group_by(col(CallLeg.leg_type), destination)):
         _add(sums, *row)
     return int(calls), int(answered)
 
@@ -134,13 +134,13 @@ def _from_days(session: Session, customer_id: uuid.UUID, first: dt.date, end: dt
     """Add the daily totals of days [first, end) to ``sums``; their calls and answered."""
     calls = answered = 0
     for row in session.execute(
-            select(CallUsageDay.leg_type, CallUsageDay.destination,
+            select(col(CallUsageDay.leg_type), col(CallUsageDay.destination),
                    func.sum(CallUsageDay.billed_legs), func.sum(CallUsageDay.billed_seconds),
                    func.sum(CallUsageDay.charges), func.sum(CallUsageDay.cost),
                    func.sum(CallUsageDay.calls), func.sum(CallUsageDay.answered_calls))
-            .where(CallUsageDay.customer_id == customer_id, CallUsageDay.day >= first,
-                   CallUsageDay.day < end)
-            .group_by(CallUsageDay.leg_type, CallUsageDay.destination)):
+            .where(col(CallUsageDay.customer_id) == customer_id, col(CallUsageDay.day) >= first,
+                   col(CallUsageDay.day) < end)
+            .group_by(col(CallUsageDay.leg_type), col(CallUsageDay.destination))):
         _add(sums, *row[:6])
         calls += int(row[6] or 0)
         answered += int(row[7] or 0)
@@ -186,16 +186,16 @@ def usage_summary(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
                         _money(cost) if costs else None)
              for (leg_type, where), (legs, seconds, charges, cost) in sorted(sums.items())
              if legs]
-    tenant_ids = select(Tenant.id).where(Tenant.customer_id == customer.id)
+    tenant_ids = select(col(Tenant.id)).where(col(Tenant.customer_id) == customer.id)
     subscribers = session.execute(select(func.count()).select_from(Subscriber).where(
-        Subscriber.tenant_id.in_(tenant_ids),  # type: ignore[attr-defined]
-        Subscriber.status == SubscriberStatus.ACTIVE)).scalar_one()
+        col(Subscriber.tenant_id).in_(tenant_ids),
+        col(Subscriber.status) == SubscriberStatus.ACTIVE)).scalar_one()
     per_did = plan.monthly_price_per_did if plan else Decimal(0)
     dids, did_charges, did_cost = session.execute(select(
-        func.count(), func.sum(case((Number.price > 0, Number.price), else_=per_did)),
+        func.count(), func.sum(case((col(Number.price) > 0, Number.price), else_=per_did)),
         func.sum(Number.vendor_price)).where(
-        Number.tenant_id.in_(tenant_ids),  # type: ignore[union-attr]
-        Number.state == NumberState.ASSIGNED)).one()
+        col(Number.tenant_id).in_(tenant_ids),
+        col(Number.state) == NumberState.ASSIGNED)).one()
     per_subscriber = plan.monthly_price_per_subscriber if plan else Decimal(0)
     return UsageSummary(
         customer=customer, start=start, end=end,

@@ -60,7 +60,7 @@ def add(session: Session, legs: Iterable[Mapping[str, Any]], *, sign: int = 1) -
                 str(item[0][0]), item[0][1], item[0][2], item[0][3]))]
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = CallUsageDay.__table__  # type: ignore[attr-defined]
+    table = CallUsageDay.__table__  # type: ignore[attr-defined]  # set on table models, not declared
     # One multi-row statement per chunk: an executemany would be a round trip per row.
     for index in range(0, len(rows), _CHUNK):
         statement = insert(CallUsageDay).values(rows[index:index + _CHUNK])

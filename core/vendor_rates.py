@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import audit, scoping
 from core.errors import DomainError, ErrorCode, not_found
@@ -32,7 +32,7 @@ def replace_vendor_rates(session: Session, viewer: Viewer, carrier_id: uuid.UUID
                                  "only the ISP's administrators change vendor rates")
     entries = read_rate_deck(content)
     session.execute(delete(VendorRateEntry).where(
-        VendorRateEntry.carrier_id == carrier.id))  # type: ignore[arg-type]
+        col(VendorRateEntry.carrier_id) == carrier.id))
     rows = [{"id": uuid.uuid4(), "carrier_id": carrier.id, **entry} for entry in entries]
     for index in range(0, len(rows), _CHUNK):
         session.execute(insert(VendorRateEntry), rows[index:index + _CHUNK])

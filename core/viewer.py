@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.models import Administrator, Role, RoleGrant, Scope, Tenant
 
@@ -137,5 +137,5 @@ def _customer_tenants(session: Session, grants: tuple[Grant, ...]
     if not roles:
         return ()
     rows = session.exec(select(Tenant.id, Tenant.customer_id)
-                        .where(Tenant.customer_id.in_(roles)))  # type: ignore[attr-defined]
+                        .where(col(Tenant.customer_id).in_(roles)))
     return tuple((tenant_id, roles[customer_id]) for tenant_id, customer_id in rows)

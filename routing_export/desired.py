@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.carriers import proxy_strip
 from core.dialplan_engine import check_rule, substitute_placeholders
@@ -45,6 +45,8 @@ from core.models import (
 )
 
 Row = tuple[object, ...]
+# A select of any columns (Select[Any] would be a select of one column).
+AnySelect = Select[*tuple[Any, ...]]
 
 # The proxy variables holding the caller's codes (loaded with the caller's credentials).
 CALLER_COUNTRY_CODE = "$avp(cc)"
@@ -83,15 +85,17 @@ def allocate_identifiers(session: Session) -> Identifiers:
     """
     by_kind: dict[str, dict[uuid.UUID, int]] = {}
     for kind, model in _IDENTIFIED.items():
-        known = dict(session.execute(select(RoutingIdentifier.object_id, RoutingIdentifier.id)
-                                     .where(RoutingIdentifier.kind == kind)).all())
+        known = dict(session.execute(select(col(RoutingIdentifier.object_id),
+                                            col(RoutingIdentifier.id))
+                                     .where(col(RoutingIdentifier.kind) == kind)).all())
+        # SQLModel's base class declares no id; every identified model has one.
         ids = session.execute(select(model.id)).scalars().all()  # type: ignore[attr-defined]
         new = [RoutingIdentifier(kind=kind, object_id=object_id)
                for object_id in ids if object_id not in known]
         if new:
             session.add_all(new)
             session.flush()
-            known.update({row.object_id: row.id for row in new})  # type: ignore[misc]
+            known.update({row.object_id: row.id for row in new})
         by_kind[kind] = known
     return Identifiers(by_kind)
 
@@ -110,7 +114,7 @@ class DesiredState:
         producer: Callable[[], Iterator[Row]] = getattr(self, f"_{table}")
         return producer()
 
-    def _rows(self, statement: Select[Any]) -> list[Row]:
+    def _rows(self, statement: AnySelect) -> Sequence[Row]:
         """Plain tuples from the driver, for the large tables.
 
         Within the session's transaction (same snapshot), but without building
@@ -131,9 +135,9 @@ class DesiredState:
 
     def _tenants(self) -> Iterator[tuple[Tenant, Customer, Isp]]:
         statement = (select(Tenant, Customer, Isp)
-                     .join(Customer, Customer.id == Tenant.customer_id)
-                     .join(Isp, Isp.id == Tenant.isp_id).order_by(Tenant.domain))
-        yield from self.session.execute(statement)  # type: ignore[misc]
+                     .join(Customer, col(Customer.id) == Tenant.customer_id)
+                     .join(Isp, col(Isp.id) == Tenant.isp_id).order_by(Tenant.domain))
+        yield from self.session.execute(statement)
 
     def _domain(self) -> Iterator[Row]:
         for tenant, _customer, _isp in self._tenants():
@@ -166,21 +170,21 @@ class DesiredState:
         # it when the number leaves; this keeps a stale one from ever reaching a carrier).
         held = aliased(Number)
         statement = (
-            select(Subscriber.username, Tenant.domain, literal(""), Subscriber.ha1,
-                   Subscriber.ha1b,
-                   case((Subscriber.status == SubscriberStatus.ACTIVE, 1), else_=0),
-                   Subscriber.country_code,
+            select(col(Subscriber.username), col(Tenant.domain), literal(""), col(Subscriber.ha1),
+                   col(Subscriber.ha1b),
+                   case((col(Subscriber.status) == SubscriberStatus.ACTIVE, 1), else_=0),
+                   col(Subscriber.country_code),
                    func.coalesce(func.nullif(Subscriber.area_code, ""),
                                  Tenant.default_area_code),
                    func.coalesce(held.e164, ""), func.coalesce(group.id, 0),
-                   Subscriber.concurrent_calls, Subscriber.ring_timeout,
-                   Subscriber.display_name, literal(""), literal(""), literal(""))
-            .join(Tenant, Tenant.id == Subscriber.tenant_id)
-            .outerjoin(group, and_(group.kind == "security_group",
-                                   group.object_id == Subscriber.security_group_id))
-            .outerjoin(held, and_(held.e164 == Subscriber.caller_id,
-                                  held.tenant_id == Subscriber.tenant_id,
-                                  held.state == NumberState.ASSIGNED)))
+                   col(Subscriber.concurrent_calls), col(Subscriber.ring_timeout),
+                   col(Subscriber.display_name), literal(""), literal(""), literal(""))
+            .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
+            .outerjoin(group, and_(col(group.kind) == "security_group",
+                                   col(group.object_id) == Subscriber.security_group_id))
+            .outerjoin(held, and_(col(held.e164) == Subscriber.caller_id,
+                                  col(held.tenant_id) == Subscriber.tenant_id,
+                                  col(held.state) == NumberState.ASSIGNED)))
         rows = self._rows(statement)
         forwards = self._forwards()
         if forwards:
@@ -194,22 +198,22 @@ class DesiredState:
         the subscriber may call: see core.forwards)."""
         forwarding = self.session.execute(
             select(Subscriber, Tenant)
-            .join(Tenant, Tenant.id == Subscriber.tenant_id)
-            .where(or_(Subscriber.forward_unconditional.is_not(None),  # type: ignore[union-attr]
-                       Subscriber.forward_busy.is_not(None),  # type: ignore[union-attr]
-                       Subscriber.forward_no_answer.is_not(None)))).all()  # type: ignore[union-attr]
+            .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
+            .where(or_(col(Subscriber.forward_unconditional).is_not(None),
+                       col(Subscriber.forward_busy).is_not(None),
+                       col(Subscriber.forward_no_answer).is_not(None)))).all()
         if not forwarding:
             return {}
         tenant_ids = {tenant.id for _subscriber, tenant in forwarding}
         aliases: dict[uuid.UUID, set[str]] = {}
         for tenant_id, alias in self.session.execute(
-                select(Subscriber.tenant_id, Subscriber.alias)
-                .where(Subscriber.tenant_id.in_(tenant_ids),  # type: ignore[attr-defined]
-                       Subscriber.alias.is_not(None))):  # type: ignore[union-attr]
+                select(col(Subscriber.tenant_id), col(Subscriber.alias))
+                .where(col(Subscriber.tenant_id).in_(tenant_ids),
+                       col(Subscriber.alias).is_not(None))):
             aliases.setdefault(tenant_id, set()).add(alias)
         rules: dict[uuid.UUID, list[DialPlanRule]] = {}
         for rule in self.session.execute(select(DialPlanRule).order_by(
-                DialPlanRule.dial_plan_id, DialPlanRule.priority)).scalars():
+                col(DialPlanRule.dial_plan_id), col(DialPlanRule.priority))).scalars():
             rules.setdefault(rule.dial_plan_id, []).append(rule)
         openings = self._openings()
         result: dict[tuple[object, object], Row] = {}
@@ -242,28 +246,29 @@ class DesiredState:
     def _openings(self) -> dict[uuid.UUID, list[Opening]]:
         openings: dict[uuid.UUID, list[Opening]] = {}
         for group_id, country, prefix in self.session.execute(select(
-                SecurityGroupDestination.security_group_id, SecurityGroupDestination.country,
-                SecurityGroupDestination.prefix)):
+                col(SecurityGroupDestination.security_group_id),
+                col(SecurityGroupDestination.country),
+                col(SecurityGroupDestination.prefix))):
             openings.setdefault(group_id, []).append(Opening(country=country, prefix=prefix))
         return openings
 
     @staticmethod
-    def _in_service(statement: Select[Any]) -> Select[Any]:
+    def _in_service(statement: AnySelect) -> AnySelect:
         """Only subscribers that are active in an active tenant of an active customer of an
         active ISP: suspended at any level means nothing reaches them (``statement`` selects
         from Subscriber joined to Tenant)."""
-        return (statement.join(Customer, Customer.id == Tenant.customer_id)
-                .join(Isp, Isp.id == Tenant.isp_id)
-                .where(Subscriber.status == SubscriberStatus.ACTIVE,
-                       Tenant.status == TenantStatus.ACTIVE,
-                       Customer.status == CustomerStatus.ACTIVE,
-                       Isp.status == IspStatus.ACTIVE))
+        return (statement.join(Customer, col(Customer.id) == Tenant.customer_id)
+                .join(Isp, col(Isp.id) == Tenant.isp_id)
+                .where(col(Subscriber.status) == SubscriberStatus.ACTIVE,
+                       col(Tenant.status) == TenantStatus.ACTIVE,
+                       col(Customer.status) == CustomerStatus.ACTIVE,
+                       col(Isp.status) == IspStatus.ACTIVE))
 
     def _htable_alias(self) -> Iterator[Row]:
-        statement = (select(Tenant.domain + ":" + Subscriber.alias, literal(0), literal(HT_STRING),
-                            Subscriber.username, literal(0))
-                     .join(Tenant, Tenant.id == Subscriber.tenant_id)
-                     .where(Subscriber.alias.is_not(None)))  # type: ignore[union-attr]
+        statement = (select(col(Tenant.domain) + ":" + Subscriber.alias, literal(0),
+                            literal(HT_STRING), col(Subscriber.username), literal(0))
+                     .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
+                     .where(col(Subscriber.alias).is_not(None)))
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_did(self) -> Iterator[Row]:
@@ -275,12 +280,12 @@ class DesiredState:
 
     def _numbers(self, enabled: Any) -> Iterator[Row]:
         """Assigned numbers with the flag ``enabled`` whose target is in service."""
-        statement = (select(Number.e164, literal(0), literal(HT_STRING),
-                            Subscriber.username + "@" + Tenant.domain, literal(0))
-                     .join(Subscriber, and_(Subscriber.id == Number.target_subscriber_id,
-                                            Subscriber.tenant_id == Number.tenant_id))
-                     .join(Tenant, Tenant.id == Number.tenant_id)
-                     .where(Number.state == NumberState.ASSIGNED, enabled))
+        statement = (select(col(Number.e164), literal(0), literal(HT_STRING),
+                            col(Subscriber.username) + "@" + Tenant.domain, literal(0))
+                     .join(Subscriber, and_(col(Subscriber.id) == Number.target_subscriber_id,
+                                            col(Subscriber.tenant_id) == Number.tenant_id))
+                     .join(Tenant, col(Tenant.id) == Number.tenant_id)
+                     .where(col(Number.state) == NumberState.ASSIGNED, enabled))
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_sg(self) -> Iterator[Row]:
@@ -293,8 +298,8 @@ class DesiredState:
     # Dial plans ------------------------------------------------------------------------------
 
     def _dialplan(self) -> Iterator[Row]:
-        statement = select(DialPlanRule).order_by(DialPlanRule.dial_plan_id,
-                                                  DialPlanRule.priority)
+        statement = select(DialPlanRule).order_by(col(DialPlanRule.dial_plan_id),
+                                                  col(DialPlanRule.priority))
         for rule in self.session.execute(statement).scalars():
             dpid = self.ids.of("dial_plan", rule.dial_plan_id)
             if not self._rule_is_valid(dpid, rule):
@@ -316,9 +321,9 @@ class DesiredState:
     # Carriers --------------------------------------------------------------------------------
 
     def _gateways(self) -> Iterator[tuple[Gateway, Carrier]]:
-        statement = (select(Gateway, Carrier).join(Carrier, Carrier.id == Gateway.carrier_id)
-                     .order_by(Gateway.carrier_id, Gateway.position))
-        yield from self.session.execute(statement)  # type: ignore[misc]
+        statement = (select(Gateway, Carrier).join(Carrier, col(Carrier.id) == Gateway.carrier_id)
+                     .order_by(col(Gateway.carrier_id), col(Gateway.position)))
+        yield from self.session.execute(statement)
 
     def _dr_gateways(self) -> Iterator[Row]:
         for gateway, carrier in self._gateways():

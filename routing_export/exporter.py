@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.database import is_sqlite, session_scope
 from core.models import RoutingChanges, RoutingDatabase, SipProxy, utcnow
@@ -177,7 +177,8 @@ def _refuse_control_plane(connection: psycopg.Connection) -> None:
 def _targets(engine: Engine, box: SecretBox, key: str) -> tuple[list[SipProxy], str, int, int]:
     with Session(engine) as session:
         proxies = list(session.execute(select(SipProxy).where(
-            SipProxy.database_key == key, SipProxy.enabled).order_by(SipProxy.name)).scalars())
+            col(SipProxy.database_key) == key, col(SipProxy.enabled))
+            .order_by(SipProxy.name)).scalars())
         changes = session.get(RoutingChanges, 1)
         database = session.get(RoutingDatabase, key)
     if not proxies:
@@ -314,8 +315,8 @@ def catch_up(engine: Engine, box: SecretBox, key: str) -> list[ProxyOutcome]:
 
 def database_keys(engine: Engine) -> list[str]:
     with Session(engine) as session:
-        return list(session.execute(select(SipProxy.database_key).where(SipProxy.enabled)
-                                    .distinct().order_by(SipProxy.database_key)).scalars())
+        return list(session.execute(select(col(SipProxy.database_key)).where(col(SipProxy.enabled))
+                                    .distinct().order_by(col(SipProxy.database_key))).scalars())
 
 
 def export_outstanding(engine: Engine, key: str) -> bool:

@@ -49,8 +49,8 @@ class ProxyClient:
         if not isinstance(answer, dict):
             raise ReloadError(f"{method}: unexpected answer {answer!r}")
         if "error" in answer:
-            error = answer["error"] or {}
-            message = error.get("message", "") if isinstance(error, dict) else str(error)
+            failure = answer["error"] or {}
+            message = failure.get("message", "") if isinstance(failure, dict) else str(failure)
             raise ReloadError(f"{method}: {message}".strip())
         return answer.get("result")
 

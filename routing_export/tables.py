@@ -13,6 +13,7 @@ with htable's schema. ``README.md`` beside this file says what the rows mean.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -231,5 +232,5 @@ def missing_versions(connection: psycopg.Connection) -> list[str]:
     """Tables whose ``version`` row is absent or different: Kamailio would refuse them."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT table_name, table_version FROM version")
-        present = dict(cursor.fetchall())
+        present: dict[str, Any] = dict(cursor.fetchall())
     return [name for name, (_body, version) in DDL.items() if present.get(name) != version]

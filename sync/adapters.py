@@ -19,8 +19,12 @@ def adapter_for(settings: Settings, link: DirectoryLink, domain: str,
                 credentials: dict[str, Any]) -> DirectoryAdapter:
     """Google: the refresh token or service account; Microsoft: the Entra tenant id."""
     if link.provider is DirectoryProvider.GOOGLE:
+        from google.auth.credentials import Credentials
+
         from sync.google.consent import oauth_credentials, service_account_credentials
         from sync.google.directory import GoogleDirectory
+
+        google: Credentials
 
         if credentials.get("kind") == "service_account":
             google = service_account_credentials(settings, credentials["key"],

@@ -28,12 +28,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, delete, func, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.bulk import insert_rows, update_rows
 from core.customers import subscriber_room
@@ -133,12 +133,14 @@ class TenantView:
 
     def _synced_rows(self, session: Session, *conditions: Any) -> None:
         rows = session.connection().execute(select(
-            Subscriber.external_id, Subscriber.id, Subscriber.sync_fingerprint,
-            Subscriber.status, Subscriber.directory_deleted_at.is_not(None),  # type: ignore[union-attr]
-            Subscriber.username, Subscriber.email).where(
-            Subscriber.tenant_id == self.tenant.id, Subscriber.source == self.source,
+            col(Subscriber.external_id), col(Subscriber.id), col(Subscriber.sync_fingerprint),
+            col(Subscriber.status), col(Subscriber.directory_deleted_at).is_not(None),
+            col(Subscriber.username), col(Subscriber.email)).where(
+            col(Subscriber.tenant_id) == self.tenant.id, col(Subscriber.source) == self.source,
             *conditions))
-        self.synced.update((external_id, Synced(*values)) for external_id, *values in rows)
+        for external_id, *values in rows:
+            assert external_id is not None  # every caller's condition requires one
+            self.synced[external_id] = Synced._make(values)
 
     def know(self, session: Session, external_ids: list[str]) -> None:
         """Read the synced subscribers of these directory users (those not read yet)."""
@@ -151,17 +153,20 @@ class TenantView:
 
     def know_everyone(self, session: Session) -> None:
         if not self._everyone:
-            self._synced_rows(session, Subscriber.external_id.is_not(None))  # type: ignore[union-attr]
+            self._synced_rows(session, col(Subscriber.external_id).is_not(None))
             self._everyone = True
 
     def know_fingerprints(self, session: Session) -> None:
         if self.listed is None:
             rows = session.connection().execute(select(
-                Subscriber.external_id, Subscriber.sync_fingerprint,
-                Subscriber.directory_deleted_at.is_not(None)).where(  # type: ignore[union-attr]
-                Subscriber.tenant_id == self.tenant.id, Subscriber.source == self.source,
-                Subscriber.external_id.is_not(None)))  # type: ignore[union-attr]
-            self.listed = {external_id: (known, deleted) for external_id, known, deleted in rows}
+                col(Subscriber.external_id), col(Subscriber.sync_fingerprint),
+                col(Subscriber.directory_deleted_at).is_not(None)).where(
+                col(Subscriber.tenant_id) == self.tenant.id, col(Subscriber.source) == self.source,
+                col(Subscriber.external_id).is_not(None)))
+            self.listed = {}
+            for external_id, known, deleted in rows:
+                assert external_id is not None  # the condition above requires one
+                self.listed[external_id] = (known, deleted)
 
     def creating(self, session: Session) -> tuple[set[str], AliasAllocator, dict[str, uuid.UUID]]:
         """Usernames and extensions in use, and hand-made subscribers by e-mail."""
@@ -170,8 +175,9 @@ class TenantView:
             aliases: list[str] = []
             manual: dict[str, uuid.UUID] = {}
             for row in session.connection().execute(select(
-                    Subscriber.id, Subscriber.username, Subscriber.alias, Subscriber.email,
-                    Subscriber.source).where(Subscriber.tenant_id == self.tenant.id)):
+                    col(Subscriber.id), col(Subscriber.username), col(Subscriber.alias),
+                    col(Subscriber.email),
+                    col(Subscriber.source)).where(col(Subscriber.tenant_id) == self.tenant.id)):
                 usernames.add(row.username)
                 if row.alias:
                     aliases.append(row.alias)
@@ -185,9 +191,9 @@ class TenantView:
 
     def numbers(self, session: Session) -> frozenset[str]:
         if self._numbers is None:
-            self._numbers = frozenset(session.execute(select(Number.e164).where(
-                Number.tenant_id == self.tenant.id,
-                Number.state == NumberState.ASSIGNED)).scalars())
+            self._numbers = frozenset(session.execute(select(col(Number.e164)).where(
+                col(Number.tenant_id) == self.tenant.id,
+                col(Number.state) == NumberState.ASSIGNED)).scalars())
         return self._numbers
 
     # Making subscribers: from the sets when the whole tenant was read, else by asking
@@ -207,9 +213,9 @@ class TenantView:
         self._asked_manual.update(dict.fromkeys(unknown))
         for start in range(0, len(unknown), LOOKUP_BATCH):
             self._asked_manual.update(session.execute(select(
-                func.lower(Subscriber.email), Subscriber.id).where(
-                Subscriber.tenant_id == self.tenant.id,
-                Subscriber.source == SubscriberSource.MANUAL,
+                func.lower(Subscriber.email), col(Subscriber.id)).where(
+                col(Subscriber.tenant_id) == self.tenant.id,
+                col(Subscriber.source) == SubscriberSource.MANUAL,
                 one_of(session, func.lower(Subscriber.email),
                        unknown[start:start + LOOKUP_BATCH]))).all())
 
@@ -218,8 +224,8 @@ class TenantView:
         self._asked_usernames.update(unknown)
         for start in range(0, len(unknown), LOOKUP_BATCH):
             batch = unknown[start:start + LOOKUP_BATCH]
-            self._taken_usernames.update(session.execute(select(Subscriber.username).where(
-                Subscriber.tenant_id == self.tenant.id,
+            self._taken_usernames.update(session.execute(select(col(Subscriber.username)).where(
+                col(Subscriber.tenant_id) == self.tenant.id,
                 one_of(session, Subscriber.username, batch))).scalars())
 
     def username_for(self, session: Session, base: str) -> str:
@@ -231,11 +237,11 @@ class TenantView:
         candidates = [base]
         while True:
             self._ask_usernames(session, candidates)
-            username = next((name for name in candidates if name not in self._taken_usernames),
-                            None)
-            if username is not None:
-                self._taken_usernames.add(username)
-                return username
+            found = next((name for name in candidates if name not in self._taken_usernames),
+                         None)
+            if found is not None:
+                self._taken_usernames.add(found)
+                return found
             # base2, base3...: the same order as free_username's.
             candidates = [base[:MAX_USERNAME - len(str(number))] + str(number)
                           for number in range(first, first + USERNAME_CANDIDATES)]
@@ -248,8 +254,8 @@ class TenantView:
         upcoming = self._window.upcoming(max(ALIAS_WINDOW, wanted))
         for start in range(0, len(upcoming), LOOKUP_BATCH):
             batch = upcoming[start:start + LOOKUP_BATCH]
-            for alias in session.execute(select(Subscriber.alias).where(
-                    Subscriber.tenant_id == self.tenant.id,
+            for alias in session.execute(select(col(Subscriber.alias)).where(
+                    col(Subscriber.tenant_id) == self.tenant.id,
                     one_of(session, Subscriber.alias, batch))).scalars():
                 self._window.take(alias)
         self._window_end = upcoming[-1] if upcoming else None
@@ -298,9 +304,9 @@ def load_view(session: Session, link: DirectoryLink, *, alias_start: int | None 
     tenant = session.get(Tenant, link.tenant_id)
     assert tenant is not None  # the link is deleted with its tenant
     start = alias_start if alias_start is not None else (link.alias_start or DEFAULT_ALIAS_START)
-    excluded = frozenset(session.execute(select(DirectoryPreviewRow.external_id).where(
-        DirectoryPreviewRow.link_id == link.id,
-        DirectoryPreviewRow.excluded)).scalars())  # the partial index
+    excluded = frozenset(session.execute(select(col(DirectoryPreviewRow.external_id)).where(
+        col(DirectoryPreviewRow.link_id) == link.id,
+        col(DirectoryPreviewRow.excluded))).scalars())  # the partial index
     view = TenantView(tenant=tenant, link=link, alias_position=max(start, link.alias_next or 0),
                       rejects=_rejects(session, tenant), excluded=excluded)
     if everything:
@@ -316,9 +322,9 @@ def _save_position(session: Session, view: TenantView, position: int) -> None:
     run starts from the freed one."""
     known = view.link.alias_next
     if position > (known or view.alias_position):
-        not_moved_back = (DirectoryLink.alias_next.is_(None) if known is None  # type: ignore[union-attr]
-                          else DirectoryLink.alias_next >= known)  # type: ignore[operator]
-        session.execute(update(DirectoryLink).where(DirectoryLink.id == view.link.id,
+        not_moved_back = (col(DirectoryLink.alias_next).is_(None) if known is None
+                          else col(DirectoryLink.alias_next) >= known)
+        session.execute(update(DirectoryLink).where(col(DirectoryLink.id) == view.link.id,
                                                     not_moved_back)
                         .values(alias_next=position))
         view.link.alias_next = position
@@ -410,7 +416,8 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
              alias_start: int, progress: Progress) -> dict[str, int]:
     """List the directory into the link's preview (replacing any earlier preview)."""
     with session_scope(engine) as writing:
-        writing.execute(delete(DirectoryPreviewRow).where(DirectoryPreviewRow.link_id == link_id))
+        writing.execute(delete(DirectoryPreviewRow)
+                        .where(col(DirectoryPreviewRow.link_id) == link_id))
         link = writing.get(DirectoryLink, link_id)
         assert link is not None
         view = load_view(writing, link, alias_start=alias_start)
@@ -443,7 +450,7 @@ def discover(engine: Engine, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
             progress(position, **counters)
     _write_preview(engine, rows)
     with session_scope(engine) as session:
-        session.execute(update(DirectoryLink).where(DirectoryLink.id == link_id)
+        session.execute(update(DirectoryLink).where(col(DirectoryLink.id) == link_id)
                         .values(discovered_state=next_round))
     return counters
 
@@ -487,24 +494,26 @@ IMPORT_BATCH = 5000
 ANALYZE_AFTER_ROWS = 1000
 
 
-_PREVIEW_COLUMNS = (DirectoryPreviewRow.position, DirectoryPreviewRow.external_id,
-                    DirectoryPreviewRow.email, DirectoryPreviewRow.display_name,
-                    DirectoryPreviewRow.username, DirectoryPreviewRow.alias,
-                    DirectoryPreviewRow.caller_id, DirectoryPreviewRow.link_subscriber_id,
-                    DirectoryPreviewRow.import_separately, DirectoryPreviewRow.fingerprint)
+_PREVIEW_COLUMNS = (col(DirectoryPreviewRow.position), col(DirectoryPreviewRow.external_id),
+                    col(DirectoryPreviewRow.email), col(DirectoryPreviewRow.display_name),
+                    col(DirectoryPreviewRow.username), col(DirectoryPreviewRow.alias),
+                    col(DirectoryPreviewRow.caller_id),
+                    col(DirectoryPreviewRow.link_subscriber_id),
+                    col(DirectoryPreviewRow.import_separately),
+                    col(DirectoryPreviewRow.fingerprint))
 
 
-def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[list[Any]]:
+def _preview_batches(engine: Engine, link_id: uuid.UUID) -> Iterator[Sequence[Any]]:
     """The rows kept, in order, a batch at a time (plain rows read without the ORM:
     there are many)."""
     last = -1
     while True:
         with engine.connect() as connection:
             batch = connection.execute(
-                select(*_PREVIEW_COLUMNS).where(DirectoryPreviewRow.link_id == link_id,
-                                                DirectoryPreviewRow.position > last,
-                                                DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
-                .order_by(DirectoryPreviewRow.position).limit(IMPORT_BATCH)).all()
+                select(*_PREVIEW_COLUMNS).where(col(DirectoryPreviewRow.link_id) == link_id,
+                                                col(DirectoryPreviewRow.position) > last,
+                                                col(DirectoryPreviewRow.excluded).is_(False))
+                .order_by(col(DirectoryPreviewRow.position)).limit(IMPORT_BATCH)).all()
         if not batch:
             return
         yield batch
@@ -593,13 +602,13 @@ def imported_subscribers(engine: Engine, link_id: uuid.UUID) -> ImportOutcome:
         assert link is not None
         tenant_id, source = link.tenant_id, SOURCE[link.provider]
         rows = session.connection().execute(
-            select(Subscriber.id, DirectoryPreviewRow.link_subscriber_id)
-            .join(Subscriber, (Subscriber.tenant_id == tenant_id)
+            select(col(Subscriber.id), col(DirectoryPreviewRow.link_subscriber_id))
+            .join(Subscriber, (col(Subscriber.tenant_id) == tenant_id)
                   & (Subscriber.source == source)
                   & (Subscriber.external_id == DirectoryPreviewRow.external_id))
-            .where(DirectoryPreviewRow.link_id == link_id,
-                   DirectoryPreviewRow.excluded.is_(False))  # type: ignore[attr-defined]
-            .order_by(DirectoryPreviewRow.position))
+            .where(col(DirectoryPreviewRow.link_id) == link_id,
+                   col(DirectoryPreviewRow.excluded).is_(False))
+            .order_by(col(DirectoryPreviewRow.position)))
         for subscriber_id, linked in rows:
             (outcome.linked if linked is not None else outcome.created).append(subscriber_id)
     return outcome
@@ -622,8 +631,8 @@ def _import_problem(usernames: set[str], aliases: AliasAllocator,
 def _link_manual(session: Session, view: TenantView, preview: Any) -> None:
     """An administrator chose to hand a subscriber created by hand over to the directory."""
     session.execute(update(Subscriber).where(
-        Subscriber.id == preview.link_subscriber_id, Subscriber.tenant_id == view.tenant.id,
-        Subscriber.source == SubscriberSource.MANUAL)
+        Subscriber.id == preview.link_subscriber_id, col(Subscriber.tenant_id) == view.tenant.id,
+        col(Subscriber.source) == SubscriberSource.MANUAL)
         .values(source=view.source, external_id=preview.external_id,
                 sync_fingerprint=preview.fingerprint, email=preview.email or Subscriber.email,
                 updated_at=utcnow()))
@@ -865,9 +874,9 @@ def _brake(session: Session, view: TenantView, changes: int, created: int) -> bo
     # few changes does not count a large tenant's subscribers.
     enough = -(-changes * 100 // percent)
     counted = session.execute(select(func.count()).select_from(
-        select(Subscriber.id).where(
-            Subscriber.tenant_id == view.tenant.id, Subscriber.source == view.source,
-            Subscriber.directory_deleted_at.is_(None))  # type: ignore[union-attr]
+        select(col(Subscriber.id)).where(
+            col(Subscriber.tenant_id) == view.tenant.id, col(Subscriber.source) == view.source,
+            col(Subscriber.directory_deleted_at).is_(None))
         .limit(enough + created).subquery())).scalar_one()
     return changes * 100 > percent * (counted - created)
 

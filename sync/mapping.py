@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import phonenumbers
 
@@ -41,13 +42,13 @@ class Defaults:
         return values
 
     @classmethod
-    def from_json(cls, values: dict[str, object], country_code: str) -> Defaults:
+    def from_json(cls, values: dict[str, Any], country_code: str) -> Defaults:
         group = values.get("security_group_id")
         return cls(country_code=str(values.get("country_code") or country_code),
                    area_code=str(values.get("area_code") or ""),
                    security_group_id=uuid.UUID(str(group)) if group else None,
-                   concurrent_calls=int(values.get("concurrent_calls") or 2),  # type: ignore[call-overload]
-                   ring_timeout=int(values.get("ring_timeout") or 20),  # type: ignore[call-overload]
+                   concurrent_calls=int(values.get("concurrent_calls") or 2),
+                   ring_timeout=int(values.get("ring_timeout") or 20),
                    voicemail_to_email=bool(values.get("voicemail_to_email", False)))
 
 

@@ -15,7 +15,7 @@ import logging
 
 import psycopg
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import call_collection
 from core.call_collection import BATCH_SIZE, CollectionReport
@@ -38,14 +38,14 @@ MAX_BATCHES = 200
 
 def database_keys(engine: Engine) -> list[str]:
     with Session(engine) as session:
-        return list(session.execute(select(SipProxy.database_key).where(SipProxy.enabled)
-                                    .distinct().order_by(SipProxy.database_key)).scalars())
+        return list(session.execute(select(col(SipProxy.database_key)).where(col(SipProxy.enabled))
+                                    .distinct().order_by(col(SipProxy.database_key))).scalars())
 
 
 def _database_url(engine: Engine, box: SecretBox, key: str) -> str | None:
     with Session(engine) as session:
         proxy = session.execute(select(SipProxy).where(
-            SipProxy.database_key == key, SipProxy.enabled).order_by(SipProxy.name)
+            col(SipProxy.database_key) == key, col(SipProxy.enabled)).order_by(SipProxy.name)
         ).scalars().first()
         return proxy_database_url(box, proxy) if proxy else None
 

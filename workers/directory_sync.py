@@ -17,10 +17,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.credentials import CredentialsFormat, start_export
 from core.database import session_scope
@@ -65,6 +65,9 @@ from sync.directory import (
 from workers import context
 from workers.jobs import JobRun, handles
 from workers.registry import PERIODIC_TASKS, PeriodicTask
+
+if TYPE_CHECKING:
+    from sync.google.directory import GoogleDirectory
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +188,8 @@ def import_users(job: JobRun) -> str | None:
         # The preview is used up: later users arrive by re-sync, with the same defaults.
         # The users an administrator dropped stay on it, so that no re-sync brings them in.
         session.execute(delete(DirectoryPreviewRow).where(
-            DirectoryPreviewRow.link_id == link_id,
-            DirectoryPreviewRow.excluded.is_(False)))  # type: ignore[attr-defined]
+            col(DirectoryPreviewRow.link_id) == link_id,
+            col(DirectoryPreviewRow.excluded).is_(False)))
         sheet = _credentials_sheet(session, job, link, made.created + made.linked)
     if outcome.errors:
         log.warning("directory import of link %s skipped %d users: %s", link_id,
@@ -287,12 +290,13 @@ CHANNEL_TTL_SECONDS = 6 * 3600
 CHANNEL_RENEW_BEFORE = dt.timedelta(hours=1)
 
 
-def _google(link: DirectoryLink, credentials: dict[str, object]) -> object:
+def _google(link: DirectoryLink, credentials: dict[str, object]) -> GoogleDirectory:
     with Session(context.engine()) as session:
         tenant = session.get(Tenant, link.tenant_id)
         assert tenant is not None
         domain = sync_domain(session, tenant)
-    return adapter_for(context.settings(), link, domain, credentials)
+    # A Google link's adapter is the Google directory (imported lazily, as adapter_for does).
+    return cast("GoogleDirectory", adapter_for(context.settings(), link, domain, credentials))
 
 
 def renew_channels() -> None:
@@ -320,37 +324,40 @@ def _renew_link_channels(link: DirectoryLink, address: str, events: tuple[str, .
         current = {channel.event: channel for channel in session.exec(
             select(DirectoryWatchChannel).where(DirectoryWatchChannel.link_id == link.id))}
     due = [event for event in events if event not in current or (
-        current[event].expires_at is not None
-        and current[event].expires_at - CHANNEL_RENEW_BEFORE <= now)]
+        (expires_at := current[event].expires_at) is not None
+        and expires_at - CHANNEL_RENEW_BEFORE <= now)]
     if not due:
         return
     google = _google(link, credentials_of(_box(), link))
     for event in due:
         token, token_hash = new_channel_token()
-        opened = google.watch_users(channel_id=str(uuid.uuid4()), token=token,  # type: ignore[attr-defined]
+        opened = google.watch_users(channel_id=str(uuid.uuid4()), token=token,
                                     address=address, ttl_seconds=CHANNEL_TTL_SECONDS,
                                     event=event)
         with session_scope(context.engine()) as session:
             old = current.get(event)
             if old is not None:
                 session.execute(delete(DirectoryWatchChannel).where(
-                    DirectoryWatchChannel.id == old.id))
+                    col(DirectoryWatchChannel.id) == old.id))
             session.add(DirectoryWatchChannel(
                 link_id=link.id, event=event, channel_id=opened.channel_id,
                 resource_id=opened.resource_id, token_hash=token_hash,
                 expires_at=opened.expires_at))
         if old is not None:
-            google.stop_channel(old.channel_id, old.resource_id)  # type: ignore[attr-defined]
+            google.stop_channel(old.channel_id, old.resource_id)
 
 
 @handles(STOP_CHANNELS.kind)
 def stop_channels(job: JobRun) -> None:
     """Stop the channels of a link that was removed, with the grant it had."""
+    from google.auth.credentials import Credentials
+
     from sync.google.consent import oauth_credentials, service_account_credentials
     from sync.google.directory import GoogleDirectory
 
     settings = context.settings()
     credentials = json.loads(_box().decrypt(job.payload["credentials_encrypted"]))
+    google_credentials: Credentials
     if credentials.get("kind") == "service_account":
         google_credentials = service_account_credentials(settings, credentials["key"],
                                                          credentials["subject"])

@@ -29,7 +29,7 @@ def actor(**options: Any) -> Callable[[Callable[P, R]], dramatiq.Actor[P, R]]:
     """Declare a dramatiq actor of this project (options as for ``dramatiq.actor``)."""
 
     def declare(function: Callable[P, R]) -> dramatiq.Actor[P, R]:
-        declared = dramatiq.actor(function, broker=_PLACEHOLDER_BROKER, **options)
+        declared = dramatiq.actor(broker=_PLACEHOLDER_BROKER, **options)(function)
         _ACTORS.append(declared)
         return declared
 
@@ -57,7 +57,7 @@ class PeriodicTask:
     name: str
     # Seconds, or a function giving them (read from the settings at each tick).
     interval_seconds: float | Callable[[], float]
-    run: Callable[[], None]
+    run: Callable[[], object]
 
 
 # Periodic tasks run by the scheduler; later features add theirs here.

@@ -15,7 +15,7 @@ import logging
 import time
 
 import psycopg
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core import routing_changes
 from core.database import session_scope
@@ -71,7 +71,7 @@ def queue_export(key: str) -> None:
         routing_changes.queue_export(session, key)
         unsent = [job.id for job in session.exec(select(Job).where(
             Job.kind == EXPORT.kind, Job.status == JobStatus.QUEUED,
-            Job.dispatched_at.is_(None)))]  # type: ignore[union-attr]
+            col(Job.dispatched_at).is_(None)))]
     if unsent:
         dispatch(unsent)
 

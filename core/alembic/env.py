@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -16,7 +16,8 @@ from core.models.base import UTCDateTime
 target_metadata = core.models.metadata
 
 
-def render_item(type_: str, item: Any, _autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, item: Any,
+                _autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our column types as plain SQLAlchemy types, so revisions import nothing of ours."""
     if type_ == "type" and isinstance(item, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -43,7 +44,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _configure_and_run(connection)
         return
-    engine = make_sync_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None  # core.migrations.alembic_config always sets it
+    engine = make_sync_engine(url)
     with engine.connect() as connection:
         _configure_and_run(connection)
     engine.dispose()

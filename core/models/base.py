@@ -92,12 +92,13 @@ def foreign_key(
     the referencing rows are gone by the end of the statement (which lets an
     ISP's cascade remove siblings that reference each other).
     """
+    options: dict[str, Any] = {"ondelete": ondelete} if ondelete else {}
     return Field(
         default=None if nullable else ...,
         nullable=nullable,
         foreign_key=target,
         index=index,
-        **({"ondelete": ondelete} if ondelete else {}),
+        **options,
     )
 
 

@@ -146,7 +146,8 @@ def parse_notification(headers: Mapping[str, str]) -> Notification:
 def directory_user(raw: Mapping[str, Any], *, groups: tuple[str, ...] = ()) -> DirectoryUser:
     """One ``users.list`` entry as the engine sees it; suspended or archived users are
     SUSPENDED (their extension is disabled, and enabled again when they come back)."""
-    name = raw.get("name") if isinstance(raw.get("name"), Mapping) else {}
+    name_value = raw.get("name")
+    name: Mapping[str, Any] = name_value if isinstance(name_value, Mapping) else {}
     given = str(name.get("givenName") or "")
     family = str(name.get("familyName") or "")
     display = str(name.get("fullName") or "") or " ".join(part for part in (given, family) if part)
