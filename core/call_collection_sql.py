@@ -45,16 +45,12 @@ _COLUMN_NAMES = ", ".join(column.split()[0] for column in _ACC_COLUMNS.split(", 
 
 
 def _e164(column: str) -> str:
-    """core.call_collection._e164 in SQL: a number gets its '+', anything else stays."""
+    """core.call_collection._e164 in SQL: a number gets its '+', anything else stays. (The
+    first test is the common case, a number as the cfg writes it, in one regex.)"""
     text = f"btrim(COALESCE({column}, ''), E' \\t\\n\\r\\f\\v')"
-    return (f"CASE WHEN {text} ~ '^\\+?[1-9][0-9]{{1,14}}$' "
+    return (f"CASE WHEN {column} ~ '^\\+[1-9][0-9]{{1,14}}$' THEN {column} "
+            f"WHEN {text} ~ '^\\+?[1-9][0-9]{{1,14}}$' "
             f"THEN '+' || ltrim({text}, '+') ELSE {text} END")
-
-
-def _host_port(column: str) -> tuple[str, str]:
-    """core.call_collection._address in SQL: 'host:port' (an IPv6 host in brackets)."""
-    match = f"regexp_match({column}, '^(.*):([0-9]{{1,9}})$')"
-    return f"btrim(({match})[1], '[]')", f"(({match})[2])::integer"
 
 
 def _duration(answered: str, ended: str, longest: int) -> str:
@@ -124,7 +120,6 @@ def _new_calls(cursor: psycopg.Cursor, database_key: str, now: dt.datetime, id_p
     """The temporary table new_call: a call record (CallRecord's columns) for each call's
     first outcome in the batch, attributed as core.call_collection._new_record does
     (tenant_id NULL: no ISP can be named), completed when its BYE is in the batch too."""
-    host, port = _host_port("CASE WHEN o.inbound THEN o.src_ip ELSE o.gateway END")
     now_at, prefix, key = (_literal(cursor, value) for value in (now, id_prefix, database_key))
     cursor.execute(f"""
         CREATE TEMP TABLE new_call ON COMMIT DROP AS
@@ -133,17 +128,26 @@ def _new_calls(cursor: psycopg.Cursor, database_key: str, now: dt.datetime, id_p
                    COALESCE(source, '') = 'carrier' AS inbound,
                    {_e164('callee')} AS callee_e164,
                    COALESCE(to_timestamp(time_epoch), {now_at}) AS at,
+                   CASE WHEN COALESCE(source, '') = 'carrier' THEN src_ip ELSE gateway END
+                       AS address,
                    CASE WHEN sip_code ~ '^[0-9]{{1,9}}$' THEN sip_code::integer
                         ELSE 0 END AS code
             FROM acc_batch WHERE method = 'INVITE' ORDER BY callid, from_tag, id),
+        address AS MATERIALIZED (
+            -- core.call_collection._address: 'host:port' (an IPv6 host in brackets), read
+            -- once per address (a batch names a handful).
+            SELECT address, btrim(part[1], '[]') AS host, part[2]::integer AS port
+            FROM (SELECT address, regexp_match(address, '^(.*):([0-9]{{1,9}})$') AS part
+                  FROM (SELECT DISTINCT address FROM outcome) AS named) AS parsed),
         placed AS (
-            SELECT o.*, num.target_subscriber_id AS number_subscriber,
+            SELECT o.*, num.target_subscriber_id AS number_subscriber, address.host,
+                   address.port,
                    CASE WHEN o.inbound AND num.tenant_id IS NOT NULL THEN num.tenant_id
                         ELSE by_domain.id END AS tenant_ref,
                    CASE WHEN NOT o.inbound AND o.destination IS DISTINCT FROM 'extension'
-                        THEN route.object_id END AS route_carrier,
-                   {host} AS host, {port} AS port
+                        THEN route.object_id END AS route_carrier
             FROM outcome o
+            LEFT JOIN address ON address.address = o.address
             LEFT JOIN number num ON o.inbound AND num.e164 = o.callee_e164
             LEFT JOIN tenant by_domain
                  ON by_domain.domain = lower(COALESCE(o.tenant_domain, ''))
@@ -203,7 +207,6 @@ def _new_calls(cursor: psycopg.Cursor, database_key: str, now: dt.datetime, id_p
                COALESCE(c.attempts, '[]'::json) AS attempts,
                {now_at}::timestamptz AS collected_at
         FROM called c""")
-    cursor.execute("ANALYZE new_call")
 
 
 _RECORD_COLUMNS = ("id, proxy_database, call_id, from_tag, to_tag, isp_id, customer_id, "
@@ -222,13 +225,24 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
     """Collect and rate the ``batch_size`` acc rows after ``after_id``, in the session's
     transaction (the caller holds the watermark and moves it).
 
-    ``read_through``: up to when the proxy's rows are read (None: ``now`` unless the
-    batch is full, then its last row's time); answered calls older than that minus
+    ``read_through``: up to when the proxy's rows are read (None: ``now``; a full batch:
+    its last row's time); answered calls older than that minus
     ``longest_call_seconds`` are closed END_UNKNOWN. ``id_prefix`` gives a new 24-hex-digit
     prefix of ordered ids per call; ``attempts_of`` the Python path's failed attempts.
     """
     batch = SqlBatch()
     cursor = session.connection().connection.cursor()  # type: ignore[attr-defined]
+    # For this batch's transaction only: the temporary tables' row counts are known only
+    # roughly, and a merge join the planner then picks for a prefix match can degrade to
+    # comparing every leg with every prefix; hash joins stay linear. JIT compiling these
+    # one-off statements costs more than it saves.
+    cursor.execute("SET LOCAL enable_mergejoin = off")
+    cursor.execute("SET LOCAL jit = off")
+    # The daily totals of a batch group by prefix and day: tens of thousands of groups.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    # The temporary tables are analyzed (the planner knows nothing of them otherwise), from
+    # a small sample: their columns are few and uniform.
+    cursor.execute("SET LOCAL default_statistics_target = 10")
     _copy_rows(cursor, proxy, after_id, batch_size)
     cursor.execute("SELECT count(*), max(id), to_timestamp(max(time_epoch) FILTER ("
                    "WHERE id = (SELECT max(id) FROM acc_batch))) FROM acc_batch")
@@ -268,10 +282,10 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
             RETURNING r.*)
         INSERT INTO ended SELECT {_ENDED_NAMES} FROM closed""").rowcount
     # Answered calls older than any dialog can be: their end is unknown, not invented.
-    if read_through is None:
-        read_through = now
-        if batch.rows == batch_size and batch.last_time is not None:
-            read_through = batch.last_time
+    # A full batch reads up to its last row's time (the BYEs after it are in the next one).
+    read_through = read_through or now
+    if batch.rows == batch_size and batch.last_time is not None:
+        read_through = batch.last_time
     cutoff = read_through - dt.timedelta(seconds=longest_call_seconds)
     batch.end_unknown = cursor.execute(f"""
         WITH lost AS (
@@ -280,6 +294,5 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
             RETURNING *)
         INSERT INTO ended SELECT {_ENDED_NAMES} FROM lost""",  # noqa: S608
         (database_key, cutoff)).rowcount
-    cursor.execute("ANALYZE ended")
     batch.charges = rate_ended_calls(cursor, "ended", rated_at=now, id_prefix=id_prefix())
     return batch

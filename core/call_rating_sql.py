@@ -116,7 +116,6 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
         LEFT JOIN isp i ON i.id = e.isp_id
         LEFT JOIN number num ON e.direction = 'INBOUND' AND num.e164 = e.callee""").format(
         ended=table))
-    cursor.execute("ANALYZE leg_input")
     cursor.execute(_timeline(
         "rate_timeline", "rate_deck_entry", "service_plan_id",
         "service_plan_id IN (SELECT plan_id FROM leg_input WHERE b_type = 'PSTN')"))
