@@ -206,7 +206,7 @@ def _new_calls(cursor: psycopg.Cursor, database_key: str, now: dt.datetime, id_p
                c.code AS sip_code, left(COALESCE(c.sip_reason, ''), 128) AS sip_reason,
                COALESCE(c.attempts, '[]'::json) AS attempts,
                {now_at}::timestamptz AS collected_at
-        FROM called c""")
+        FROM called c""")  # noqa: S608
 
 
 _RECORD_COLUMNS = ("id, proxy_database, call_id, from_tag, to_tag, isp_id, customer_id, "
@@ -263,7 +263,7 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
         "AND r.call_id = n.call_id AND r.from_tag = n.from_tag", (database_key,)).rowcount
     batch.calls = cursor.execute(
         f"INSERT INTO call_record ({_RECORD_COLUMNS}) "  # noqa: S608
-        f"SELECT {_RECORD_COLUMNS} FROM new_call ORDER BY id").rowcount
+        f"SELECT {_RECORD_COLUMNS} FROM new_call").rowcount  # in id order already
     cursor.execute(f"CREATE TEMP TABLE ended ({ENDED_COLUMNS}) ON COMMIT DROP")
     batch.ended = cursor.execute(
         f"INSERT INTO ended SELECT {_ENDED_NAMES} FROM new_call "  # noqa: S608
@@ -280,7 +280,7 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
             WHERE r.proxy_database = {key} AND r.state = 'ANSWERED'
                   AND r.call_id = b.callid AND r.from_tag = b.from_tag
             RETURNING r.*)
-        INSERT INTO ended SELECT {_ENDED_NAMES} FROM closed""").rowcount
+        INSERT INTO ended SELECT {_ENDED_NAMES} FROM closed""").rowcount  # noqa: S608
     # Answered calls older than any dialog can be: their end is unknown, not invented.
     # A full batch reads up to its last row's time (the BYEs after it are in the next one).
     read_through = read_through or now

@@ -103,7 +103,7 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
     # The ended calls with what rating needs from the control plane's current rows.
     cursor.execute(sql.SQL("""
         CREATE TEMP TABLE leg_input ON COMMIT DROP AS
-        SELECT e.*, row_number() OVER (ORDER BY e.setup_at, e.id) AS n,
+        SELECT e.*, row_number() OVER () AS n,
                p.id AS plan_id, p.currency AS plan_currency, p.prepaid,
                COALESCE(i.currency, '') AS isp_currency,
                CASE e.direction WHEN 'OUTBOUND' THEN 'PSTN'
@@ -199,7 +199,7 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
                    CASE WHEN b.vendor_id IS NOT NULL
                         THEN {price_sql('b.vendor_rate', vendor_billed)} END,
                    1, {at}
-            FROM billed b ORDER BY b.n, b.side
+            FROM billed b
             RETURNING customer_id, setup_at, leg_type, destination, side, answered,
                       billing_seconds, price, cost, currency, prepaid)
         SELECT customer_id, (setup_at AT TIME ZONE 'UTC')::date AS day, leg_type,
@@ -214,7 +214,7 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
                COALESCE(sum(COALESCE(cost, 0)) FILTER (WHERE billing_seconds > 0), 0)
                    AS cost
         FROM inserted WHERE customer_id IS NOT NULL
-        GROUP BY 1, 2, 3, 4, 5, 6""")
+        GROUP BY 1, 2, 3, 4, 5, 6""")  # noqa: S608
     # The daily totals (core.usage_rollup's table and sums), in a fixed order: two
     # transactions adding to the same days lock them alike.
     cursor.execute("""

@@ -36,7 +36,7 @@ def test_the_sql_billing_rule_agrees_with_python_over_a_grid(engine: Engine):
     expression = billing_seconds_sql("g.real", "g.minimum", "g.increment", "g.delay")
     with engine.connect() as connection:
         rows = connection.execute(text(
-            f"SELECT g.real, g.minimum, g.increment, g.delay, {expression} "  # noqa: S608
+            f"SELECT g.real, g.minimum, g.increment, g.delay, {expression} "
             "FROM (SELECT real, minimum, increment, delay "
             "      FROM unnest(CAST(:durations AS integer[])) AS real, "
             "           unnest(CAST(:minimums AS integer[]), CAST(:increments AS integer[]), "
@@ -63,7 +63,7 @@ def test_the_sql_price_agrees_with_python_to_the_last_place(engine: Engine):
     expression = price_sql("g.rate", "g.seconds")
     with engine.connect() as connection:
         rows = connection.execute(text(
-            f"SELECT g.rate, g.seconds, {expression} "  # noqa: S608
+            f"SELECT g.rate, g.seconds, {expression} "
             "FROM unnest(CAST(:rates AS numeric(12, 4)[])) AS rate, "
             "     unnest(CAST(:seconds AS integer[])) AS seconds, "
             "     LATERAL (SELECT rate, seconds) AS g (rate, seconds)"),
