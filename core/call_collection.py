@@ -376,9 +376,13 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
         batch_size = call_collection_sql.BATCH_SIZE if set_based else BATCH_SIZE
     state = _take_watermark(session, database_key)
     if set_based:
-        return _collect_set_based(session, proxy, database_key, state, batch_size, now)
-    return _collect_in_python(session, proxy, database_key, state, rater or Rater(session),
-                              batch_size, now)
+        report = _collect_set_based(session, proxy, database_key, state, batch_size, now)
+    else:
+        report = _collect_in_python(session, proxy, database_key, state,
+                                    rater or Rater(session), batch_size, now)
+    # Here, inside the batch's transaction, the batch's rated charges per customer are
+    # known (report.charges, either path): where a prepaid balance is decremented.
+    return report
 
 
 def _collect_set_based(session: Session, proxy: psycopg.Connection, database_key: str,
