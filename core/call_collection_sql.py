@@ -185,7 +185,7 @@ def _new_calls(cursor: psycopg.Cursor, database_key: str, now: dt.datetime, id_p
             LEFT JOIN first_bye bye ON bye.callid = p.callid AND bye.from_tag = p.from_tag
             LEFT JOIN attempts_batch attempts ON attempts.callid = p.callid
                  AND attempts.from_tag = p.from_tag)
-        SELECT ({prefix} || lpad(to_hex(row_number() OVER (ORDER BY c.id)), 8, '0'))::uuid
+        SELECT ({prefix} || lpad(to_hex(row_number() OVER ()), 8, '0'))::uuid
                    AS id,
                {key}::text AS proxy_database, c.callid AS call_id, c.from_tag,
                COALESCE(c.to_tag, '') AS to_tag, c.isp_id, c.customer_id, c.tenant_id,
