@@ -12,7 +12,7 @@ and a third database for the baseline. Prints:
 - collection (`workers.call_records.collect_database`: read, build records, split into
   legs, rate, write, watermark), wall time;
 - a raw psycopg COPY of the same `acc` rows out of the proxy database and into a table of
-  the third database, wall time, and the ratio (goal: at most 5x);
+  the third database, wall time, and the ratio (goal: at most 5x), with the load average;
 - `core.usage.usage_summary` for the customer and the month (every leg of the run), the
   median of 5 runs after one warm-up (goal: under 200 ms).
 """
@@ -20,6 +20,7 @@ and a third database for the baseline. Prints:
 from __future__ import annotations
 
 import datetime as dt
+import os
 import statistics
 import sys
 import time
@@ -194,6 +195,9 @@ def main() -> None:
         print(f"raw COPY of the same rows (out of the proxy, into another database): "
               f"{copied:,} rows in {copy_seconds:.2f} s")
         print(f"ratio: {collect_seconds / copy_seconds:.2f}x (goal: at most 5x)")
+        # The machine may be shared: the figures mean little without its load.
+        print("load average (1, 5, 15 min): "
+              + " ".join(f"{load:.2f}" for load in os.getloadavg()))
 
         viewer = Viewer(administrator_id=uuid.uuid4(),
                         grants=(Grant(scope=Scope.ISP, role=Role.ADMIN, isp_id=isp_id),))
