@@ -99,10 +99,10 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
     ``id_prefix``: 24 hex digits the legs' ids start with (core.call_collection's ordered
     ids); the rest is a counter, so one prefix serves one batch.
     """
-    table = sql.Identifier(ended)
-    # The ended calls with what rating needs from the control plane's current rows.
-    cursor.execute(sql.SQL("""
-        CREATE TEMP TABLE leg_input ON COMMIT DROP AS
+    # The ended calls with what rating needs from the control plane's current rows (a
+    # subquery of the statement below, not a table of its own: one write of the batch
+    # less).
+    leg_input = sql.SQL("""
         SELECT e.*, row_number() OVER () AS n,
                p.id AS plan_id, p.currency AS plan_currency, p.prepaid,
                COALESCE(i.currency, '') AS isp_currency,
@@ -115,16 +115,18 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
         LEFT JOIN service_plan p ON p.id = c.service_plan_id
         LEFT JOIN isp i ON i.id = e.isp_id
         LEFT JOIN number num ON e.direction = 'INBOUND' AND num.e164 = e.callee""").format(
-        ended=table))
-    cursor.execute(_timeline(
-        "rate_timeline", "rate_deck_entry", "service_plan_id",
-        "service_plan_id IN (SELECT plan_id FROM leg_input WHERE b_type = 'PSTN')"))
-    cursor.execute(_timeline(
-        "service_timeline", "service_deck_entry", "service_plan_id",
-        "service_plan_id IN (SELECT plan_id FROM leg_input)"))
+        ended=sql.Identifier(ended)).as_string(cursor)
+    plans = sql.SQL(
+        "service_plan_id IN (SELECT c.service_plan_id FROM customer c "
+        "WHERE c.id IN (SELECT customer_id FROM {}))").format(
+        sql.Identifier(ended)).as_string(cursor)
+    cursor.execute(_timeline("rate_timeline", "rate_deck_entry", "service_plan_id", plans))
+    cursor.execute(_timeline("service_timeline", "service_deck_entry", "service_plan_id",
+                             plans))
     cursor.execute(_timeline(
         "vendor_timeline", "vendor_rate_entry", "carrier_id",
-        "carrier_id IN (SELECT carrier_id FROM leg_input WHERE b_type = 'PSTN')"))
+        sql.SQL("carrier_id IN (SELECT carrier_id FROM {} WHERE direction = 'OUTBOUND')")
+        .format(sql.Identifier(ended)).as_string(cursor)))
     rate_joins, rate_entry = _longest_prefix(cursor, "rate_timeline", "plan_id", "r")
     vendor_joins, vendor_entry = _longest_prefix(cursor, "vendor_timeline", "carrier_id", "v")
     entry_billed = billing_seconds_sql("p.seconds", "p.minimum_duration", "p.increment",
@@ -138,7 +140,7 @@ def rate_ended_calls(cursor: Cursor, ended: str, *, rated_at: dt.datetime,
             SELECT li.*, COALESCE(li.duration_seconds, 0) AS seconds,
                    {rate_entry} AS rate_entry, {vendor_entry} AS vendor_entry,
                    service_a.entry AS service_a, service_b.entry AS service_b
-            FROM leg_input li {rate_joins} {vendor_joins}
+            FROM ({leg_input}) AS li {rate_joins} {vendor_joins}
             LEFT JOIN service_timeline service_a ON service_a.key = li.plan_id
                  AND service_a.part = 'SIP' AND {_in_segment('service_a')}
             LEFT JOIN service_timeline service_b ON service_b.key = li.plan_id
