@@ -84,11 +84,14 @@ def _copy_rows(cursor: psycopg.Cursor, proxy: psycopg.Connection, after_id: int,
                batch_size: int) -> None:
     """The next ``batch_size`` acc rows, into the temporary table acc_batch."""
     cursor.execute(f"CREATE TEMP TABLE acc_batch ({_ACC_COLUMNS}) ON COMMIT DROP")
+    # Binary: no text to print and parse again (varchar and text share their binary form;
+    # the other columns' types are acc's own).
     out_statement = sql.SQL(
-        "COPY (SELECT {} FROM acc WHERE id > {} ORDER BY id LIMIT {}) TO STDOUT").format(
+        "COPY (SELECT {} FROM acc WHERE id > {} ORDER BY id LIMIT {}) TO STDOUT "
+        "(FORMAT BINARY)").format(
         sql.SQL(_COLUMN_NAMES), sql.Literal(after_id), sql.Literal(batch_size))
     with proxy.cursor().copy(out_statement) as out, \
-            cursor.copy("COPY acc_batch FROM STDIN") as into:
+            cursor.copy("COPY acc_batch FROM STDIN (FORMAT BINARY)") as into:
         for chunk in out:
             into.write(chunk)
     cursor.execute("ANALYZE acc_batch")
@@ -242,6 +245,9 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
     # The temporary tables are analyzed (the planner knows nothing of them otherwise), from
     # a small sample: their columns are few and uniform.
     cursor.execute("SET LOCAL default_statistics_target = 10")
+    # A batch lost in a crash right after its commit is collected again (its watermark
+    # is lost with it): no need to wait for the commit's flush.
+    cursor.execute("SET LOCAL synchronous_commit = off")
     _copy_rows(cursor, proxy, after_id, batch_size)
     cursor.execute("SELECT count(*), max(id), to_timestamp(max(time_epoch) FILTER ("
                    "WHERE id = (SELECT max(id) FROM acc_batch))) FROM acc_batch")
