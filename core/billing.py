@@ -14,12 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from core import scoping, validation
@@ -36,24 +39,76 @@ T = TypeVar("T")
 
 
 # The billing rule --------------------------------------------------------------------------
+#
+# Written once, over a small set of operations, and evaluated two ways: on Python integers
+# and Decimals (billing_seconds, price: ratePreview, rating in Python) and as SQL
+# expressions (billing_seconds_sql, price_sql: set-based rating on PostgreSQL,
+# core.call_rating_sql). tests/core/test_billing_rule.py proves the two agree over a grid.
+
+
+@dataclass(frozen=True)
+class _Operations:
+    """What the rule needs besides + - * and <=, for one kind of operand."""
+
+    when: Callable[[Any, Any, Any], Any]  # when(condition, then, otherwise)
+    greatest: Callable[[Any, Any], Any]
+    ceil_div: Callable[[Any, Any], Any]  # for a dividend >= 0 and a divisor >= 1
+    to_money: Callable[[Any], Any]  # to MONEY_PLACES decimal places, half up
+
+
+def _billing_rule(ops: _Operations, real: Any, minimum: Any, increment: Any, delay: Any) -> Any:
+    # Nothing at or below the delay (a call that barely connected); otherwise the minimum
+    # duration, plus whole increments, rounded up, for what exceeds it.
+    return ops.when(real <= delay, 0,
+                    minimum + ops.ceil_div(ops.greatest(real - minimum, 0), increment)
+                    * increment)
+
+
+def _price_rule(ops: _Operations, rate_per_minute: Any, seconds: Any) -> Any:
+    return ops.to_money(rate_per_minute * seconds / 60)
+
+
+_PYTHON = _Operations(
+    when=lambda condition, then, otherwise: then if condition else otherwise,
+    greatest=max,
+    ceil_div=lambda dividend, divisor: -(-dividend // divisor),
+    to_money=lambda amount: amount.quantize(CENT_FRACTION, rounding=ROUND_HALF_UP))
+# PostgreSQL: integer / integer truncates, so (a + b - 1) / b is the ceiling for a >= 0;
+# round(numeric, n) rounds half away from zero, which is half up for amounts >= 0.
+_SQL = _Operations(
+    when=lambda condition, then, otherwise: sa.case((condition, then), else_=otherwise),
+    greatest=func.greatest,
+    ceil_div=lambda dividend, divisor: (dividend + divisor - 1) // divisor,
+    to_money=lambda amount: func.round(amount, MONEY_PLACES))
 
 
 def billing_seconds(real_seconds: int, *, minimum: int, increment: int, delay: int) -> int:
-    """The seconds billed for a call that lasted ``real_seconds``.
-
-    Nothing at or below the delay (a call that barely connected); otherwise the
-    minimum duration, plus whole increments, rounded up, for what exceeds it.
-    """
-    if real_seconds <= delay:
-        return 0
-    beyond_minimum = max(real_seconds - minimum, 0)
-    increments = -(-beyond_minimum // increment)  # ceiling division on integers
-    return minimum + increments * increment
+    """The seconds billed for a call that lasted ``real_seconds``."""
+    return int(_billing_rule(_PYTHON, real_seconds, minimum, increment, delay))
 
 
 def price(rate_per_minute: Decimal, seconds: int) -> Decimal:
     """What ``seconds`` cost at ``rate_per_minute``, to the stored precision (half up)."""
-    return (rate_per_minute * seconds / 60).quantize(CENT_FRACTION, rounding=ROUND_HALF_UP)
+    return Decimal(_price_rule(_PYTHON, rate_per_minute, seconds))
+
+
+def _sql(expression: sa.ColumnElement[Any]) -> str:
+    return str(expression.compile(dialect=postgresql.dialect(),
+                                  compile_kwargs={"literal_binds": True}))
+
+
+def billing_seconds_sql(real_seconds: str, minimum: str, increment: str, delay: str) -> str:
+    """The billing rule as a PostgreSQL expression over these integer SQL expressions."""
+    def column(text: str) -> sa.ColumnElement[int]:
+        return sa.literal_column(f"({text})", sa.Integer)
+    return _sql(_billing_rule(_SQL, column(real_seconds), column(minimum), column(increment),
+                              column(delay)))
+
+
+def price_sql(rate_per_minute: str, seconds: str) -> str:
+    """The price rule as a PostgreSQL expression (a numeric rate, integer seconds)."""
+    return _sql(_price_rule(_SQL, sa.literal_column(f"({rate_per_minute})", sa.Numeric),
+                            sa.literal_column(f"({seconds})", sa.Integer)))
 
 
 # Checking deck values ------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from core import usage_rollup
+from core import call_collection_sql, usage_rollup
 from core.bulk import insert_rows, update_rows
 from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
@@ -69,7 +69,7 @@ from core.models import (
     Tenant,
     utcnow,
 )
-from core.rating import Rater
+from core.rating import CustomerCharges, Rater, charges_of
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,9 @@ class BatchReport:
     duplicates: int = 0  # outcomes of calls already collected (the first one counts)
     last_id: int = 0
     busy: bool = False  # another collector holds this database
+    # The batch's rated charges per customer (and currency): what prepaid balances are
+    # decremented by, in the batch's transaction.
+    charges: list[CustomerCharges] = field(default_factory=list)
 
 
 @dataclass
@@ -125,6 +128,12 @@ def ordered_id() -> uuid.UUID:
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
     return uuid.UUID(int=value)
+
+
+def ordered_id_prefix() -> str:
+    """The first 24 of an ordered id's 32 hex digits (time, version, variant, 42 random
+    bits): the set-based path appends a counter, so the ids of one statement increase."""
+    return ordered_id().hex[:24]
 
 
 def _epoch(value: float | None) -> dt.datetime | None:
@@ -352,13 +361,59 @@ def _take_watermark(session: Session, database_key: str) -> CallCollection:
 
 
 def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str, *,
-                  rater: Rater | None = None, batch_size: int = BATCH_SIZE,
-                  now: dt.datetime | None = None) -> BatchReport:
-    """Collect and rate the next ``batch_size`` accounting rows; the caller commits."""
-    if rater is None:
-        rater = Rater(session)
-    rater.session = session
+                  rater: Rater | None = None, batch_size: int | None = None,
+                  now: dt.datetime | None = None,
+                  set_based: bool | None = None) -> BatchReport:
+    """Collect and rate the next ``batch_size`` accounting rows; the caller commits.
+
+    On PostgreSQL the batch is set-based (core.call_collection_sql) unless ``set_based``
+    is False; elsewhere (SQLite) it is this module's Python loop. Both give the same
+    records and legs.
+    """
+    if set_based is None:
+        set_based = session.connection().dialect.name == "postgresql"
+    if batch_size is None:
+        batch_size = call_collection_sql.BATCH_SIZE if set_based else BATCH_SIZE
     state = _take_watermark(session, database_key)
+    if set_based:
+        report = _collect_set_based(session, proxy, database_key, state, batch_size, now)
+    else:
+        report = _collect_in_python(session, proxy, database_key, state,
+                                    rater or Rater(session), batch_size, now)
+    # Here, inside the batch's transaction, the batch's rated charges per customer are
+    # known (report.charges, either path): where a prepaid balance is decremented.
+    return report
+
+
+def _collect_set_based(session: Session, proxy: psycopg.Connection, database_key: str,
+                       state: CallCollection, batch_size: int,
+                       now: dt.datetime | None) -> BatchReport:
+    batch = call_collection_sql.collect_rows(
+        session, proxy, database_key, after_id=state.acc_last_id, batch_size=batch_size,
+        now=utcnow(), read_through=now, longest_call_seconds=MAX_CALL_SECONDS,
+        id_prefix=ordered_id_prefix, attempts_of=_attempts)
+    report = BatchReport(rows=batch.rows, calls=batch.calls, ended=batch.ended,
+                         end_unknown=batch.end_unknown, unattributed=batch.unattributed,
+                         duplicates=batch.duplicates, last_id=state.acc_last_id,
+                         charges=batch.charges)
+    return _move_watermark(session, state, report, batch.last_id)
+
+
+def _move_watermark(session: Session, state: CallCollection, report: BatchReport,
+                    last_id: int | None) -> BatchReport:
+    if last_id is not None:
+        report.last_id = state.acc_last_id = int(last_id)
+        state.calls_collected += report.calls
+    state.last_error = None
+    session.add(state)
+    session.flush()
+    return report
+
+
+def _collect_in_python(session: Session, proxy: psycopg.Connection, database_key: str,
+                       state: CallCollection, rater: Rater, batch_size: int,
+                       now: dt.datetime | None) -> BatchReport:
+    rater.session = session
     report = BatchReport(last_id=state.acc_last_id)
     with proxy.cursor(row_factory=dict_row) as cursor:
         cursor.execute(_READ_ACC, (state.acc_last_id, batch_size))
@@ -418,16 +473,11 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
     read_through = now or context.now
     if len(rows) == batch_size:
         read_through = _epoch(rows[-1]["time_epoch"]) or read_through
-    report.end_unknown = _close_lost_calls(session, database_key, context, rater,
-                                           read_through)
+    lost_legs = _close_lost_calls(session, database_key, context, rater, read_through)
+    report.end_unknown = len(lost_legs) // 2
     report.rows, report.calls, report.ended = len(rows), len(created), len(ended)
-    if rows:
-        report.last_id = state.acc_last_id = int(rows[-1]["id"])
-        state.calls_collected += len(created)
-    state.last_error = None
-    session.add(state)
-    session.flush()
-    return report
+    report.charges = charges_of([*legs, *lost_legs])
+    return _move_watermark(session, state, report, rows[-1]["id"] if rows else None)
 
 
 def _collected_before(session: Session, database_key: str,
@@ -458,8 +508,9 @@ def _open_calls(session: Session, database_key: str,
 
 
 def _close_lost_calls(session: Session, database_key: str, context: _Context, rater: Rater,
-                      read_through: dt.datetime) -> int:
-    """Answered calls older than any dialog can be: their end is unknown, not invented."""
+                      read_through: dt.datetime) -> list[dict[str, Any]]:
+    """Answered calls older than any dialog can be: their end is unknown, not invented.
+    Their legs, rated."""
     cutoff = read_through - dt.timedelta(seconds=MAX_CALL_SECONDS)
     lost = [dict(record) for record in session.execute(select(*_OPEN_COLUMNS).where(
         col(CallRecord.proxy_database) == database_key, col(CallRecord.state) == CallState.ANSWERED,
@@ -469,7 +520,7 @@ def _close_lost_calls(session: Session, database_key: str, context: _Context, ra
     legs = [leg for record in lost for leg in rate_record(record, context, rater)]
     _insert(session, CallLeg, legs)
     usage_rollup.add(session, legs)
-    return len(lost)
+    return legs
 
 
 def _insert(session: Session, model: type[CallRecord] | type[CallLeg],

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -217,8 +219,35 @@ class Rater:
         return self._priced(entry, seconds)[1]
 
 
+@dataclass(frozen=True)
+class CustomerCharges:
+    """What one collection batch's rated legs charge one customer, in one currency: where
+    prepaid balances learn of new charges (both collection paths report these)."""
+
+    customer_id: uuid.UUID
+    currency: str
+    prepaid: bool  # the plan the legs were rated under is prepaid
+    legs: int  # legs with a charge (billed seconds > 0)
+    amount: Decimal
+
+
+def charges_of(legs: Iterable[Mapping[str, Any]]) -> list[CustomerCharges]:
+    """The per-customer totals of these rated legs (CallLeg columns as mappings)."""
+    totals: dict[tuple[uuid.UUID, str, bool], list[Any]] = {}
+    for leg in legs:
+        if leg["customer_id"] is None or leg["billing_seconds"] <= 0:
+            continue
+        total = totals.setdefault((leg["customer_id"], leg["currency"], leg["prepaid"]),
+                                  [0, ZERO])
+        total[0] += 1
+        total[1] += leg["price"]
+    return [CustomerCharges(customer, currency, prepaid, legs, amount)
+            for (customer, currency, prepaid), (legs, amount) in sorted(
+                totals.items(), key=lambda item: (str(item[0][0]), item[0][1], item[0][2]))]
+
+
 def _destination(entry: _Terms) -> str:
     return f"{entry.prefix} {entry.description}".strip()[:200]
 
 
-__all__ = ["LegRating", "Rater"]
+__all__ = ["CustomerCharges", "LegRating", "Rater", "charges_of"]

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlmodel import Session, col
 
-from core import call_collection
+from core import call_collection, call_collection_sql
 from core.call_collection import BATCH_SIZE, CollectionReport
 from core.database import session_scope
 from core.jobs import TransientJobError
@@ -51,10 +51,14 @@ def _database_url(engine: Engine, box: SecretBox, key: str) -> str | None:
 
 
 def collect_database(engine: Engine, box: SecretBox, key: str, *,
-                     batch_size: int = BATCH_SIZE,
+                     batch_size: int | None = None,
                      max_batches: int = MAX_BATCHES) -> CollectionReport:
-    """Collect one proxy database until it has no more rows (or ``max_batches``)."""
+    """Collect one proxy database until it has no more rows (or ``max_batches``); batches
+    of ``batch_size`` rows (default: the size of the database's collection path)."""
     report = CollectionReport()
+    if batch_size is None:
+        batch_size = (call_collection_sql.BATCH_SIZE if engine.dialect.name == "postgresql"
+                      else BATCH_SIZE)
     url = _database_url(engine, box, key)
     if url is None:
         return report
@@ -74,6 +78,13 @@ def collect_database(engine: Engine, box: SecretBox, key: str, *,
         with session_scope(engine) as session:
             call_collection.record_failure(session, key, str(error))
         raise
+    if engine.dialect.name == "postgresql" and len(report.batches) > 1:
+        # A backlog just went in faster than autovacuum notices: without fresh statistics
+        # the planner takes the daily totals for an empty table, and usageSummary sorts
+        # a month of them on disk instead of hashing them (5x slower).
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE call_usage_day"))
+            connection.commit()
     return report
 
 

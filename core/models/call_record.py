@@ -72,11 +72,12 @@ class CallRecord(IdMixin, table=True):
     call_id: str = Field(max_length=255)
     from_tag: str = Field(max_length=128)
     to_tag: str = Field(default="", max_length=128)
-    # The ISP's calls go with it. The other references are history, not constraints: a
-    # record keeps naming a customer, tenant, subscriber, carrier or gateway deleted since
-    # (nothing rewrites millions of rows, nothing refuses a deletion, and collection does
-    # not pay a foreign-key check per row).
-    isp_id: uuid.UUID = foreign_key("isp.id", ondelete="CASCADE", index=False)
+    # The references are history, not constraints: a record keeps naming a customer,
+    # tenant, subscriber, carrier or gateway deleted since (nothing rewrites millions of
+    # rows, nothing refuses a deletion, and collection does not pay a foreign-key check
+    # per row: an index probe and a row lock each). The ISP's calls go with it all the
+    # same: a trigger on isp deletes them (migration 0017).
+    isp_id: uuid.UUID
     customer_id: uuid.UUID | None = None
     tenant_id: uuid.UUID | None = None
     subscriber_id: uuid.UUID | None = Field(default=None, index=True)
@@ -109,7 +110,9 @@ class CallLeg(IdMixin, table=True):
         sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
     )
 
-    call_record_id: uuid.UUID = foreign_key("call_record.id", ondelete="CASCADE", index=False)
+    # Written with its call, deleted with it (by the ISP's trigger): no foreign key, for
+    # the reason given on CallRecord.
+    call_record_id: uuid.UUID
     side: CallLegSide = Field(sa_type=enum_type(CallLegSide, "call_leg_side"))
     leg_type: Service = Field(sa_type=enum_type(Service, "service"))
     direction: CallDirection = Field(sa_type=enum_type(CallDirection, "call_direction"))
