@@ -46,7 +46,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core import usage_rollup
+from core import prepaid, usage_rollup
 from core.bulk import insert_rows, update_rows
 from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
@@ -420,6 +420,8 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
         read_through = _epoch(rows[-1]["time_epoch"]) or read_through
     report.end_unknown = _close_lost_calls(session, database_key, context, rater,
                                            read_through)
+    # Prepaid customers pay for this batch's legs in this batch's transaction (exactly once).
+    prepaid.charge_collected(session, database_key, context.now)
     report.rows, report.calls, report.ended = len(rows), len(created), len(ended)
     if rows:
         report.last_id = state.acc_last_id = int(rows[-1]["id"])

@@ -107,6 +107,9 @@ class CallLeg(IdMixin, table=True):
         sa.UniqueConstraint("call_record_id", "side"),
         # usageSummary: one customer's legs of a period, by type and destination.
         sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
+        # core.prepaid: the prepaid legs of one collected batch (postpaid legs stay out).
+        sa.Index("ix_call_leg_prepaid_rated", "rated_at",
+                 postgresql_where=sa.text("prepaid"), sqlite_where=sa.text("prepaid")),
     )
 
     call_record_id: uuid.UUID = foreign_key("call_record.id", ondelete="CASCADE", index=False)

@@ -6,11 +6,14 @@ import datetime as dt
 
 import strawberry
 
-from core.models import Customer, CustomerStatus
+from core.models import Customer, CustomerStatus, PrepaidLedgerEntry
+from core.scoping import visible
 from schema.context import Info
 from schema.core.ids import to_global_id
 from schema.core.node import Node, register_node
+from schema.core.pagination import Connection, SortKey, paginate
 from schema.isp.types import Contact, PostalAddress
+from schema.prepaid.types import PrepaidBalanceType, PrepaidLedgerEntryType, balance_by_customer
 from schema.service_plans.loaders import service_plan_by_id
 from schema.service_plans.types import ServicePlanType
 
@@ -36,6 +39,36 @@ class CustomerType(Node):
             return None
         row = await service_plan_by_id(info.context).load(self.row.service_plan_id)
         return ServicePlanType.from_row(row) if row else None
+
+    @strawberry.field(description="The customer's prepaid balance; null unless its service "
+                      "plan is prepaid.")
+    async def prepaid_balance(self, info: Info) -> PrepaidBalanceType | None:
+        if self.row.service_plan_id is None:
+            return None
+        plan = await service_plan_by_id(info.context).load(self.row.service_plan_id)
+        if plan is None or not plan.prepaid:
+            return None
+        row = await balance_by_customer(info.context).load(self.row.id)
+        return PrepaidBalanceType.from_row(row, plan.currency)
+
+    @strawberry.field(description="Every change of the prepaid balance, newest first: top-ups, "
+                      "adjustments, call charges per collection, re-rating differences.")
+    async def prepaid_ledger(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PrepaidLedgerEntryType]:
+        return await paginate(
+            info, PrepaidLedgerEntry,
+            where=[visible(info.context.viewer, PrepaidLedgerEntry),
+                   PrepaidLedgerEntry.customer_id == self.row.id],
+            order=SortKey(PrepaidLedgerEntry.created_at, descending=True),
+            to_node=PrepaidLedgerEntryType.from_row,
+            first=first, after=after, last=last, before=before,
+        )
 
     @classmethod
     def from_row(cls, row: Customer) -> CustomerType:
