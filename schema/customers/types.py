@@ -45,11 +45,7 @@ class CustomerType(Node):
     async def prepaid_balance(self, info: Info) -> PrepaidBalanceType | None:
         if self.row.service_plan_id is None:
             return None
-        plan = await service_plan_by_id(info.context).load(self.row.service_plan_id)
-        if plan is None or not plan.prepaid:
-            return None
-        row = await balance_by_customer(info.context).load(self.row.id)
-        return PrepaidBalanceType.from_row(row, plan.currency)
+        return await balance_by_customer(info.context).load(self.row.id)
 
     @strawberry.field(description="Every change of the prepaid balance, newest first: top-ups, "
                       "adjustments, call charges per collection, re-rating differences.")

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import select, true
 from strawberry.dataloader import DataLoader
 
 from core import prepaid
-from core.models import PrepaidBalance, PrepaidEntryKind, PrepaidLedgerEntry
+from core.models import Customer, PrepaidBalance, PrepaidEntryKind, PrepaidLedgerEntry, ServicePlan
 from core.scoping import visible
 from schema.context import Context
 from schema.core.ids import to_global_id
@@ -71,15 +71,23 @@ class PrepaidLedgerEntryType(Node):
 register_node("PrepaidLedgerEntry", PrepaidLedgerEntry, PrepaidLedgerEntryType.from_row)
 
 
-def balance_by_customer(context: Context) -> DataLoader[uuid.UUID, PrepaidBalance | None]:
-    """Customers' balance rows (one query per page of customers), within the viewer's scope."""
+def balance_by_customer(context: Context) -> DataLoader[uuid.UUID, PrepaidBalanceType | None]:
+    """Customers' balances, None unless on a prepaid plan; one query per page of customers.
 
-    async def load(ids: list[uuid.UUID]) -> Sequence[PrepaidBalance | None]:
-        statement = select(PrepaidBalance).where(
-            PrepaidBalance.customer_id.in_(ids),  # type: ignore[attr-defined]
-            visible(context.viewer, PrepaidBalance))
+    The plan is read with the customer, not through the viewer's own scope of plans: a
+    customer's administrators see their balance without seeing the ISP's catalogue.
+    """
+
+    async def load(ids: list[uuid.UUID]) -> Sequence[PrepaidBalanceType | None]:
+        statement = (
+            select(Customer.id, ServicePlan.currency, PrepaidBalance)
+            .join(ServicePlan, ServicePlan.id == Customer.service_plan_id)
+            .outerjoin(PrepaidBalance, PrepaidBalance.customer_id == Customer.id)
+            .where(Customer.id.in_(ids), ServicePlan.prepaid == true(),  # type: ignore[attr-defined]
+                   visible(context.viewer, Customer)))
         async with context.sessions() as session:
-            rows = {row.customer_id: row for row in (await session.execute(statement)).scalars()}
-        return [rows.get(customer_id) for customer_id in ids]
+            found = {customer_id: PrepaidBalanceType.from_row(balance, currency)
+                     for customer_id, currency, balance in await session.execute(statement)}
+        return [found.get(customer_id) for customer_id in ids]
 
     return context.loader("PrepaidBalance_by_customer", lambda: DataLoader(load_fn=load))

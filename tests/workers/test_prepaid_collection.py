@@ -149,12 +149,17 @@ def test_an_interrupted_batch_charges_nothing_and_its_rerun_charges_once(platfor
     for index in range(5):
         write_call(platform, f"c{index}", talk=47)
 
-    with pytest.raises(InterruptedError), \
-            psycopg.connect(platform.proxy_url) as proxy, \
-            session_scope(platform.engine) as session:
-        collect_batch(session, proxy, platform.key, batch_size=4)
-        assert session.get(PrepaidBalance, customer.id).amount < 10  # type: ignore[union-attr]
-        raise InterruptedError  # the process dies before the batch commits
+    def interrupted_batch() -> None:
+        with psycopg.connect(platform.proxy_url) as proxy, \
+                session_scope(platform.engine) as session:
+            collect_batch(session, proxy, platform.key, batch_size=4)
+            balance = session.get(PrepaidBalance, customer.id)
+            assert balance is not None
+            assert balance.amount == 10 - 4 * Decimal("0.48")  # charged, not committed
+            raise InterruptedError  # the process dies before the batch commits
+
+    with pytest.raises(InterruptedError):
+        interrupted_batch()
 
     assert _balance(platform, customer) == Decimal("10")
     platform.collect(batch_size=4)
