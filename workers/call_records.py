@@ -62,7 +62,9 @@ def collect_database(engine: Engine, box: SecretBox, key: str, *,
         with psycopg.connect(url, connect_timeout=10) as proxy:
             rater: Rater | None = None
             for _batch in range(max_batches):
-                with session_scope(engine) as session:
+                # A batch that spends a prepaid balance queues an export (core.prepaid):
+                # sent as soon as the batch commits.
+                with session_scope(engine, dispatch_jobs=True) as session:
                     rater = rater or Rater(session)
                     batch = call_collection.collect_batch(session, proxy, key, rater=rater,
                                                           batch_size=batch_size)
