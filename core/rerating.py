@@ -74,10 +74,13 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
                                     billing_seconds=leg.billing_seconds, price=leg.price,
                                     cost=leg.cost, rated_at=leg.rated_at, replaced_at=now))
         replaced.append(usage_rollup.snapshot(leg))
-        prepaid_before += leg.price if leg.prepaid else 0
+        # A leg charged to the balance when collected has its correction charged there
+        # too (whatever the plan says now: a plan changed since moves no old call).
+        charged = leg.prepaid
+        prepaid_before += leg.price if charged else 0
         rating.apply(leg)
-        prepaid_after += leg.price if leg.prepaid else 0
-        prepaid_legs += 1 if leg.prepaid else 0
+        prepaid_after += leg.price if charged else 0
+        prepaid_legs += 1 if charged else 0
         replacing.append(usage_rollup.snapshot(leg))
         leg.revision += 1
         leg.rated_at = now
