@@ -1,7 +1,8 @@
-# ruff: noqa: F811  (the test_calls fixture `calls` is a parameter name here)
+# ruff: noqa: F811  (the fixtures `calls` and `office` are parameter names here)
 """A prepaid customer through a real Kamailio: it calls out while it has credit; once the
 collected calls have spent its balance, the export tells the proxy and calls out get 402
 (accounted), while extension calls and its DID keep working; a top-up lets it out again.
+Forwards out (test_forwards' ``office``) stop and resume the same way.
 
 The tenant is test_calls' ``acme``. Its customer's plan is prepaid in USD and prices
 +1209 at 0.02 a minute on 30/6/3: a call of a few seconds bills 30 s, 0.0100.
@@ -25,6 +26,12 @@ from tests.e2e.test_calls import (
     Calls,
     _reason,
     calls,  # noqa: F401  (the fixture, used by name below)
+)
+from tests.e2e.test_forwards import (
+    OUTSIDE,
+    OUTSIDE_E164,
+    Office,
+    office,  # noqa: F401  (the fixture, used by name below)
 )
 
 TOP_UP = f"""mutation($customer: ID!, $amount: Decimal!) {{ prepaidTopUp(input: {{
@@ -115,3 +122,34 @@ async def test_a_spent_balance_stops_calls_out_until_a_top_up(
             for edge in node["prepaidLedger"]["edges"]] == [
         ("CALL_CHARGES", "-0.0100"), ("TOP_UP", "1.0000"), ("CALL_CHARGES", "-0.0100"),
         ("TOP_UP", "0.0100")]
+
+
+async def test_a_spent_balance_stops_forwards_out_but_not_the_call(office: Office):
+    platform = office.platform
+    tenant = (await platform.isp.client.execute(
+        """query($id: ID!) { node(id: $id) { ... on Tenant { customerId } } }""",
+        {"id": office.tenant["id"]}))["node"]
+    plan = (await platform.mutate(f"""mutation {{ servicePlanCreate(input: {{name: "Prepaid",
+        currency: "USD", prepaid: true}}) {{ servicePlan {{ id }} {ERRORS} }} }}"""))[
+        "servicePlan"]
+    await platform.mutate(f"""mutation($id: ID!, $plan: ID!) {{ customerUpdate(input: {{
+        id: $id, servicePlan: $plan}}) {{ {ERRORS} }} }}""",
+                          {"id": tenant["customerId"], "plan": plan["id"]})
+    # Never credited: no credit. bob forwards everything outside.
+    await office.update(office.bob, forwardUnconditional=OUTSIDE)
+
+    # The forward out is not carried: nothing reaches the gateway, and the call ends as
+    # any call whose forward cannot be carried (bob has no phone registered: 404).
+    with sipp_uas("uas_answer.xml", office.gateway, wait=0) as gateway:
+        office.call(office.alice, "102", expect=404)
+        gateway_received = gateway.received()
+    assert gateway_received == []
+    assert "prepaid credit exhausted" in platform.proxy.log
+
+    await platform.mutate(TOP_UP, {"customer": tenant["customerId"], "amount": "5"})
+    await platform.wait_in_step(previous_generation=platform.generation, within=60)
+    with sipp_uas("uas_answer.xml", office.gateway) as gateway:
+        office.call(office.alice, "102")
+    assert gateway.result is not None
+    assert gateway.result.requests("INVITE")[0].request_uri == (
+        f"sip:{OUTSIDE_E164}@127.0.0.1:{office.gateway}")
