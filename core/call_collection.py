@@ -46,7 +46,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from core import call_collection_sql, usage_rollup
+from core import call_collection_sql, prepaid, usage_rollup
 from core.bulk import insert_rows, update_rows
 from core.jobs import JobSpec, enqueue, register_kind
 from core.models import (
@@ -105,6 +105,7 @@ class BatchReport:
     # The batch's rated charges per customer (and currency): what prepaid balances are
     # decremented by, in the batch's transaction.
     charges: list[CustomerCharges] = field(default_factory=list)
+    rated_at: dt.datetime | None = None  # the batch's clock, stamped on the legs it rated
 
 
 @dataclass
@@ -380,22 +381,24 @@ def collect_batch(session: Session, proxy: psycopg.Connection, database_key: str
     else:
         report = _collect_in_python(session, proxy, database_key, state,
                                     rater or Rater(session), batch_size, now)
-    # Here, inside the batch's transaction, the batch's rated charges per customer are
-    # known (report.charges, either path): where a prepaid balance is decremented.
+    if report.rated_at is not None:
+        # Prepaid customers pay for this batch's legs in its transaction: exactly once.
+        prepaid.charge_collected(session, database_key, report.rated_at)
     return report
 
 
 def _collect_set_based(session: Session, proxy: psycopg.Connection, database_key: str,
                        state: CallCollection, batch_size: int,
                        now: dt.datetime | None) -> BatchReport:
+    rated_at = utcnow()
     batch = call_collection_sql.collect_rows(
         session, proxy, database_key, after_id=state.acc_last_id, batch_size=batch_size,
-        now=utcnow(), read_through=now, longest_call_seconds=MAX_CALL_SECONDS,
+        now=rated_at, read_through=now, longest_call_seconds=MAX_CALL_SECONDS,
         id_prefix=ordered_id_prefix, attempts_of=_attempts)
     report = BatchReport(rows=batch.rows, calls=batch.calls, ended=batch.ended,
                          end_unknown=batch.end_unknown, unattributed=batch.unattributed,
                          duplicates=batch.duplicates, last_id=state.acc_last_id,
-                         charges=batch.charges)
+                         charges=batch.charges, rated_at=rated_at)
     return _move_watermark(session, state, report, batch.last_id)
 
 
@@ -477,6 +480,7 @@ def _collect_in_python(session: Session, proxy: psycopg.Connection, database_key
     report.end_unknown = len(lost_legs) // 2
     report.rows, report.calls, report.ended = len(rows), len(created), len(ended)
     report.charges = charges_of([*legs, *lost_legs])
+    report.rated_at = context.now
     return _move_watermark(session, state, report, rows[-1]["id"] if rows else None)
 
 

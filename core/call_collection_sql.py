@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -233,7 +233,8 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
     prefix of ordered ids per call; ``attempts_of`` the Python path's failed attempts.
     """
     batch = SqlBatch()
-    cursor = session.connection().connection.cursor()  # type: ignore[attr-defined]
+    # On PostgreSQL the DBAPI cursor SQLAlchemy hands over is psycopg's own.
+    cursor = cast("psycopg.Cursor[Any]", session.connection().connection.cursor())
     # For this batch's transaction only: the temporary tables' row counts are known only
     # roughly, and a merge join the planner then picks for a prefix match can degrade to
     # comparing every leg with every prefix; hash joins stay linear. JIT compiling these
@@ -251,7 +252,9 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
     _copy_rows(cursor, proxy, after_id, batch_size)
     cursor.execute("SELECT count(*), max(id), to_timestamp(max(time_epoch) FILTER ("
                    "WHERE id = (SELECT max(id) FROM acc_batch))) FROM acc_batch")
-    batch.rows, batch.last_id, batch.last_time = cursor.fetchone()
+    counted = cursor.fetchone()
+    assert counted is not None  # an aggregate always answers one row
+    batch.rows, batch.last_id, batch.last_time = counted
     _copy_attempts(cursor, proxy, after_id, batch.last_id or after_id, attempts_of)
     new_calls = _new_calls(cursor, database_key, now, id_prefix(), longest_call_seconds)
     # BYEs of calls answered in an earlier batch: those of no call of this one.
@@ -268,7 +271,7 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
     # records, every batch; ON CONFLICT DO NOTHING costs twice the plain insert.)
     key = _literal(cursor, database_key)
     cursor.execute(f"CREATE TEMP TABLE ended ({ENDED_COLUMNS}) ON COMMIT DROP")
-    outcomes, attributed, batch.calls, batch.ended = cursor.execute(f"""
+    counts = cursor.execute(f"""
         WITH candidate AS MATERIALIZED ({new_calls}),
         inserted AS (
             INSERT INTO call_record ({_RECORD_COLUMNS})
@@ -283,6 +286,8 @@ def collect_rows(session: Session, proxy: psycopg.Connection, database_key: str,
                (SELECT count(*) FROM candidate WHERE tenant_id IS NOT NULL),
                (SELECT count(*) FROM inserted), (SELECT count(*) FROM ended_now)
         """).fetchone()  # noqa: S608
+    assert counts is not None  # a SELECT of aggregates always answers one row
+    outcomes, attributed, batch.calls, batch.ended = counts
     batch.unattributed = outcomes - attributed
     batch.duplicates = attributed - batch.calls
     now_at = _literal(cursor, now)

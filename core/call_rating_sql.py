@@ -43,7 +43,7 @@ ENDED_COLUMNS = ("id uuid, direction text, caller text, callee text, isp_id uuid
                  "answered_at timestamptz, duration_seconds integer, carrier_id uuid")
 
 
-def _timeline(name: str, table: str, key: str, where: str) -> sql.Composable:
+def _timeline(name: str, table: str, key: str, where: str) -> sql.Composed:
     """A temporary table ``name`` (key, part, seg_from, seg_to, entry): for each deck key
     (plan or carrier) and part (prefix or service), the entry that wins in [seg_from,
     seg_to) (seg_to NULL: open-ended)."""

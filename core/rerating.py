@@ -4,7 +4,8 @@ Every leg of the customer's calls set up in the period is rated again with the
 plan and decks as they are now (entries valid at each call's setup time, as at
 the first rating). A leg whose result changes keeps its previous rating as a
 ``CallLegRevision`` and counts one revision more; one audit event records the
-run with the totals before and after.
+run with the totals before and after. A prepaid customer's balance is charged (or
+refunded) the difference its changed prepaid legs make, in its ledger.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from core import audit, scoping, usage_rollup
+from core import audit, prepaid, scoping, usage_rollup
 from core.billing import period
 from core.errors import DomainError, ErrorCode, not_found
 from core.models import CallLeg, CallLegRevision, CallLegSide, CallRecord, Customer, Isp, utcnow
@@ -56,6 +57,9 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
     replaced: list[dict[str, object]] = []
     replacing: list[dict[str, object]] = []
     previous_total = new_total = Decimal("0")
+    # What the changed prepaid legs were charged, and cost now (core.prepaid).
+    prepaid_before = prepaid_after = Decimal("0")
+    prepaid_legs = 0
     for leg, carrier_id in rows:
         previous_total += leg.price
         rating = rater.rate(plan_id=customer.service_plan_id, leg_type=leg.leg_type,
@@ -70,7 +74,13 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
                                     billing_seconds=leg.billing_seconds, price=leg.price,
                                     cost=leg.cost, rated_at=leg.rated_at, replaced_at=now))
         replaced.append(usage_rollup.snapshot(leg))
+        # A leg charged to the balance when collected has its correction charged there
+        # too (whatever the plan says now: a plan changed since moves no old call).
+        charged = leg.prepaid
+        prepaid_before += leg.price if charged else 0
         rating.apply(leg)
+        prepaid_after += leg.price if charged else 0
+        prepaid_legs += 1 if charged else 0
         replacing.append(usage_rollup.snapshot(leg))
         leg.revision += 1
         leg.rated_at = now
@@ -79,6 +89,8 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
     session.flush()
     usage_rollup.add(session, replaced, sign=-1)
     usage_rollup.add(session, replacing)
+    prepaid.rerated(session, customer, previous=prepaid_before, new=prepaid_after,
+                    legs=prepaid_legs, period=f"{start.isoformat()} to {end.isoformat()}")
     audit.record(session, viewer, action="call_records.rerate", object_type="Customer",
                  object_id=customer.id, isp_id=customer.isp_id,
                  changes={"from": start.isoformat(), "to": end.isoformat(), "legs": len(rows),

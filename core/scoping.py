@@ -33,6 +33,8 @@ from core.models import (
     Isp,
     Job,
     Number,
+    PrepaidBalance,
+    PrepaidLedgerEntry,
     RateDeckEntry,
     RoleGrant,
     Scope,
@@ -316,6 +318,17 @@ def _call_leg(viewer: Viewer) -> ColumnElement[bool]:
 @rule(CallLegRevision)
 def _call_leg_revision(viewer: Viewer) -> ColumnElement[bool]:
     return _below(CallLegRevision.call_leg_id, CallLeg, viewer)
+
+
+# A prepaid customer's balance and ledger: whoever sees the customer.
+@rule(PrepaidBalance)
+def _prepaid_balance(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(PrepaidBalance.customer_id, Customer, viewer)
+
+
+@rule(PrepaidLedgerEntry)
+def _prepaid_ledger_entry(viewer: Viewer) -> ColumnElement[bool]:
+    return _below(PrepaidLedgerEntry.customer_id, Customer, viewer)
 
 
 @rule(VendorRateEntry)

@@ -39,6 +39,7 @@ from core.models import (
     utcnow,
 )
 from core.ownership import managed_isp, require_manager
+from core.routing_changes import note_change
 from core.scoping import get_visible
 from core.viewer import ANONYMOUS, Viewer
 
@@ -114,6 +115,9 @@ def update_plan(session: Session, viewer: Viewer, plan_id: uuid.UUID | None,
     checked = _checked(_PLAN_CHECKS, changes)
     if "name" in checked:
         _name_free(session, plan.isp_id, checked["name"], plan.id)
+    if "prepaid" in checked and checked["prepaid"] != plan.prepaid:
+        # Its customers' tenants gain or lose the proxies' credit flag (core.prepaid).
+        note_change(session, "customer", [{"isp_id": plan.isp_id}])
     plan.sqlmodel_update(checked)
     session.add(plan)
     session.flush()

@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from core import prepaid
 from core.carriers import proxy_strip
 from core.dialplan_engine import check_rule, substitute_placeholders
 from core.errors import DomainError
@@ -144,6 +145,7 @@ class DesiredState:
             yield (tenant.domain, tenant.domain)
 
     def _domain_attrs(self) -> Iterator[Row]:
+        credit = prepaid.credit_flags(self.session)
         for tenant, customer, isp in self._tenants():
             enabled = (tenant.status is TenantStatus.ACTIVE
                        and customer.status is CustomerStatus.ACTIVE
@@ -158,6 +160,8 @@ class DesiredState:
                 "sources": (INT, str(self.isp_group(isp.id))),
                 "max_calls": (INT, str(max(customer.max_concurrent_calls, 0))),
             }
+            if customer.id in credit:  # a prepaid customer: 0 once its balance is spent
+                attributes["credit"] = (INT, "1" if credit[customer.id] else "0")
             for name, (kind, value) in attributes.items():
                 yield (tenant.domain, name, kind, value)
 

@@ -66,6 +66,8 @@ def collect_database(engine: Engine, box: SecretBox, key: str, *,
         with psycopg.connect(url, connect_timeout=10) as proxy:
             rater: Rater | None = None
             for _batch in range(max_batches):
+                # A batch that spends a prepaid balance queues an export (core.prepaid):
+                # sent as soon as the batch commits (session_scope dispatches after commit).
                 with session_scope(engine) as session:
                     rater = rater or Rater(session)
                     batch = call_collection.collect_batch(session, proxy, key, rater=rater,

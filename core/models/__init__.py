@@ -43,6 +43,7 @@ from core.models.identity import Administrator, Role, RoleGrant, Scope
 from core.models.isp import Isp, IspLogo, IspStatus, VerifiedDomain, VerifiedDomainStatus
 from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
 from core.models.number import Number, NumberState, NumberType
+from core.models.prepaid import PrepaidBalance, PrepaidEntryKind, PrepaidLedgerEntry
 from core.models.routing import (
     RoutingChanges,
     RoutingDatabase,
@@ -102,6 +103,9 @@ __all__ = [
     "NumberState",
     "NumberType",
     "PeriodicTaskRun",
+    "PrepaidBalance",
+    "PrepaidEntryKind",
+    "PrepaidLedgerEntry",
     "RateDeckEntry",
     "RateLimit",
     "RatingDeck",

@@ -108,6 +108,9 @@ class CallLeg(IdMixin, table=True):
         sa.UniqueConstraint("call_record_id", "side"),
         # usageSummary: one customer's legs of a period, by type and destination.
         sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
+        # core.prepaid: the prepaid legs of one collected batch (postpaid legs stay out).
+        sa.Index("ix_call_leg_prepaid_rated", "rated_at",
+                 postgresql_where=sa.text("prepaid"), sqlite_where=sa.text("prepaid")),
     )
 
     # Written with its call, deleted with it (by the ISP's trigger): no foreign key, for

@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from core.models import Customer, CustomerStatus
+from core.models import Customer, CustomerStatus, PrepaidLedgerEntry
+from core.scoping import visible
 from schema.context import Info
 from schema.core.contact import Contact, PostalAddress
 from schema.core.ids import to_global_id
 from schema.core.node import Node, load_node, register_node
+from schema.core.pagination import Connection, SortKey, paginate
+from schema.customers.prepaid import PrepaidBalanceType, PrepaidLedgerEntryType, balance_by_customer
 
 if TYPE_CHECKING:
     from schema.service_plans.types import ServicePlanType
 
 LazyServicePlan = Annotated["ServicePlanType", strawberry.lazy("schema.service_plans.types")]
-
 
 CustomerStatusEnum = strawberry.enum(CustomerStatus, name="CustomerStatus")
 
@@ -38,6 +40,32 @@ class CustomerType(Node):
     @strawberry.field(description="The plan the customer is billed under; null: none yet.")
     async def service_plan(self, info: Info) -> LazyServicePlan | None:
         return await load_node(info, "ServicePlan", self.row.service_plan_id)
+
+    @strawberry.field(description="The customer's prepaid balance; null unless its service "
+                      "plan is prepaid.")
+    async def prepaid_balance(self, info: Info) -> PrepaidBalanceType | None:
+        if self.row.service_plan_id is None:
+            return None
+        return await balance_by_customer(info.context).load(self.row.id)
+
+    @strawberry.field(description="Every change of the prepaid balance, newest first: top-ups, "
+                      "adjustments, call charges per collection, re-rating differences.")
+    async def prepaid_ledger(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PrepaidLedgerEntryType]:
+        return await paginate(
+            info, PrepaidLedgerEntry,
+            where=[visible(info.context.viewer, PrepaidLedgerEntry),
+                   PrepaidLedgerEntry.customer_id == self.row.id],
+            order=SortKey(PrepaidLedgerEntry.created_at, descending=True),
+            to_node=PrepaidLedgerEntryType.from_row,
+            first=first, after=after, last=last, before=before,
+        )
 
     @classmethod
     def from_row(cls, row: Customer) -> CustomerType:

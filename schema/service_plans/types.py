@@ -122,9 +122,10 @@ class ServicePlanType(Node):
     monthly_price_per_did: Decimal
     invoice_cutoff_day: int = strawberry.field(description="Day of the month, 1-28.")
     currency: str = strawberry.field(description="ISO 4217 code.")
-    prepaid: bool = strawberry.field(description="Not applied yet: calls are rated and "
-                                     "recorded (CallLeg.prepaid says so), but no balance is "
-                                     "kept and the proxies do not refuse calls for it.")
+    prepaid: bool = strawberry.field(description="Its customers spend from a balance "
+                                     "(Customer.prepaidBalance, credited with prepaidTopUp): "
+                                     "collected calls are charged to it, and the proxies "
+                                     "refuse their calls out (402) once it is spent.")
     created_at: dt.datetime
     updated_at: dt.datetime
 

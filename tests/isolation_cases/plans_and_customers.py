@@ -136,6 +136,9 @@ register(
         *_update_and_delete("customer", "customer", 'name: "Taken"'),
         _probe("smbcCreate", 'name: "probe", address: "192.0.2.1", customer: $id',
                "smbc { id }"),
+        _probe("prepaidTopUp", 'customer: $id, amount: "5"', "entry { id }"),
+        _probe("prepaidAdjust", 'customer: $id, amount: "-5", reason: "probe"',
+               "entry { id }"),
     )),
     Case("Smbc", _smbc, "smbcs", _update_and_delete("smbc", "smbc", 'name: "Taken"')),
 )

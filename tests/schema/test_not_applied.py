@@ -42,3 +42,10 @@ def test_exactly_the_unapplied_settings_are_labelled():
 def test_the_smbc_type_says_the_proxies_do_not_use_it_yet():
     smbc = build_schema()._schema.type_map["Smbc"]
     assert "do not use it yet" in (smbc.description or "")
+
+
+def test_prepaid_plans_are_applied_and_say_how():
+    # Balances are kept and the proxies refuse calls out once one is spent (core.prepaid).
+    prepaid = build_schema()._schema.type_map["ServicePlan"].fields["prepaid"]  # type: ignore[union-attr]
+    assert "not applied" not in (prepaid.description or "").lower()
+    assert "402" in (prepaid.description or "")
