@@ -87,6 +87,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
 CFG = REPO / "routing_export" / "kamailio" / "kamailio.cfg"
+# Kamailio's memory as shipped (-m shared, -M private per process, in MiB): the same
+# figures as the Dockerfile and compose.yaml; routing_export/README.md ("Sizing the
+# proxies") says where they come from.
+SHM_MB = 4096
+PKG_MB = 64
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 LOOPBACK = "127.0.0.1"
 
@@ -255,11 +260,14 @@ class Proxy:
 def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
                   fr_inv_timer: int = 10000, children: int = 2, log_level: int = 2,
                   defines: Mapping[str, str | int] | None = None,
+                  shm_mb: int = SHM_MB, pkg_mb: int = PKG_MB,
                   startup_timeout: float = 15.0) -> Iterator[Proxy]:
     """Kamailio on free loopback ports, reading ``db_url``, stopped on exit.
 
     ``fr_timer`` / ``fr_inv_timer`` are the transaction timers in ms; ``defines`` adds
-    or overrides ``-A NAME=value`` (strings must carry their own double quotes).
+    or overrides ``-A NAME=value`` (strings must carry their own double quotes);
+    ``shm_mb`` / ``pkg_mb`` are the shared and per-process memory (``-m`` / ``-M``).
+    Shared memory is reserved lazily by the kernel: only what Kamailio touches is used.
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     run_dir = tmp_path / "kamailio"
@@ -276,7 +284,8 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
         "LOG_LEVEL": log_level,
         **(defines or {}),
     }
-    command = [binary, "-f", str(CFG), "-DD", "-E", "-P", str(run_dir / "kamailio.pid")]
+    command = [binary, "-f", str(CFG), "-DD", "-E", "-P", str(run_dir / "kamailio.pid"),
+               "-m", str(shm_mb), "-M", str(pkg_mb)]
     for name, value in values.items():
         command += ["-A", f"{name}={value}"]
     log_path = run_dir / "kamailio.log"
