@@ -43,9 +43,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.databases import drop_database, make_database  # noqa: E402
 from routing_export.tables import create_tables  # noqa: E402
-from tests.e2e.proxy import SHM_MB, Proxy, running_proxy  # noqa: E402
+from tests.e2e.proxy import SHM_MB, Proxy, rpc_call, running_proxy  # noqa: E402
 
 MIB = 1024 * 1024
+RPC_TIMEOUT = 600.0  # a reload answers when it is done: minutes at the largest sizes
 RELOADS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("htable.reload", ("alias",)), ("htable.reload", ("did",)),
     ("htable.reload", ("sms",)), ("htable.reload", ("sg",)),
@@ -160,7 +161,7 @@ def fill(url: str, subscribers: int) -> dict[str, int]:
 
 
 def shmmem(proxy: Proxy) -> dict[str, int]:
-    answer = proxy.rpc("core.shmmem", "b")
+    answer = rpc_call(proxy.rpc_url, "core.shmmem", timeout=RPC_TIMEOUT)
     result: dict[str, int] = answer["result"]
     return result
 
@@ -168,7 +169,7 @@ def shmmem(proxy: Proxy) -> dict[str, int]:
 def timed_reload(proxy: Proxy, method: str, params: tuple[str, ...]) -> tuple[float, str]:
     """Wall time of one reload and what went wrong ("" when it succeeded)."""
     started = time.perf_counter()
-    answer = proxy.rpc(method, *params)
+    answer = rpc_call(proxy.rpc_url, method, *params, timeout=RPC_TIMEOUT)
     elapsed = time.perf_counter() - started
     if "error" in answer:
         return elapsed, str(answer["error"].get("message"))

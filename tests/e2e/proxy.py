@@ -261,6 +261,7 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
                   fr_inv_timer: int = 10000, children: int = 2, log_level: int = 2,
                   defines: Mapping[str, str | int] | None = None,
                   shm_mb: int = SHM_MB, pkg_mb: int = PKG_MB,
+                  sip_port: int | None = None, rpc_port: int | None = None,
                   startup_timeout: float = 15.0) -> Iterator[Proxy]:
     """Kamailio on free loopback ports, reading ``db_url``, stopped on exit.
 
@@ -268,11 +269,13 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
     or overrides ``-A NAME=value`` (strings must carry their own double quotes);
     ``shm_mb`` / ``pkg_mb`` are the shared and per-process memory (``-m`` / ``-M``).
     Shared memory is reserved lazily by the kernel: only what Kamailio touches is used.
+    ``sip_port`` / ``rpc_port`` restart a proxy where it was (free ports otherwise).
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     run_dir = tmp_path / "kamailio"
     run_dir.mkdir(parents=True, exist_ok=True)
-    sip_port, rpc_port = free_port("udp"), free_port("tcp")
+    sip_port = sip_port or free_port("udp")
+    rpc_port = rpc_port or free_port("tcp")
     values: dict[str, str | int] = {
         "DBURL": f'"{kamailio_db_url(db_url)}"',
         "LISTEN_SIP": f"udp:{LOOPBACK}:{sip_port}",
