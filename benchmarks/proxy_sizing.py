@@ -178,7 +178,7 @@ def timed_reload(proxy: Proxy, method: str, params: tuple[str, ...]) -> tuple[fl
     return elapsed, ""
 
 
-def measure(url: str, work: Path, subscribers: int, shm_mb: int,
+def measure(url: str, work: Path, subscribers: int, shm_mb: int, memory_manager: str | None,
             baseline: int | None) -> int:
     started = time.perf_counter()
     counts = fill(url, subscribers)
@@ -186,7 +186,7 @@ def measure(url: str, work: Path, subscribers: int, shm_mb: int,
     cached = sum(counts[table] for table in CACHED)
     started = time.perf_counter()
     with running_proxy(url, work / f"s{subscribers}", shm_mb=shm_mb,
-                       startup_timeout=600) as proxy:
+                       memory_manager=memory_manager, startup_timeout=900) as proxy:
         startup = time.perf_counter() - started
         loaded = shmmem(proxy)
         used = loaded["real_used"]
@@ -219,6 +219,8 @@ def main() -> None:
                         help="comma-separated sizes (default 100000,1000000)")
     parser.add_argument("--shm-mb", type=int, default=SHM_MB,
                         help=f"shared memory for Kamailio, -m (default {SHM_MB}, as shipped)")
+    parser.add_argument("--memory-manager", choices=("qm", "fm", "tlsf"),
+                        help="Kamailio's -x (default: as shipped)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.subscribers.split(",")]
     url = make_database("proxy")
@@ -226,10 +228,11 @@ def main() -> None:
         with psycopg.connect(url) as connection:
             create_tables(connection)
         with tempfile.TemporaryDirectory(prefix="proxy-sizing-") as work:
-            print(f"Kamailio with -m {args.shm_mb} (MiB of shared memory)")
-            baseline = measure(url, Path(work), 0, args.shm_mb, None)
+            print(f"Kamailio with -m {args.shm_mb} (MiB of shared memory), memory manager "
+                  f"{args.memory_manager or 'as shipped'}")
+            baseline = measure(url, Path(work), 0, args.shm_mb, args.memory_manager, None)
             for size in sizes:
-                measure(url, Path(work), size, args.shm_mb, baseline)
+                measure(url, Path(work), size, args.shm_mb, args.memory_manager, baseline)
     finally:
         drop_database(url)
 

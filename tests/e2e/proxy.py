@@ -262,6 +262,7 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
                   defines: Mapping[str, str | int] | None = None,
                   shm_mb: int = SHM_MB, pkg_mb: int = PKG_MB,
                   sip_port: int | None = None, rpc_port: int | None = None,
+                  memory_manager: str | None = None, cfg: Path = CFG,
                   startup_timeout: float = 15.0) -> Iterator[Proxy]:
     """Kamailio on free loopback ports, reading ``db_url``, stopped on exit.
 
@@ -269,7 +270,9 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
     or overrides ``-A NAME=value`` (strings must carry their own double quotes);
     ``shm_mb`` / ``pkg_mb`` are the shared and per-process memory (``-m`` / ``-M``).
     Shared memory is reserved lazily by the kernel: only what Kamailio touches is used.
-    ``sip_port`` / ``rpc_port`` restart a proxy where it was (free ports otherwise).
+    ``sip_port`` / ``rpc_port`` restart a proxy where it was (free ports otherwise);
+    ``memory_manager`` is Kamailio's ``-x`` (qm, fm, tlsf), its default when None;
+    ``cfg`` another configuration (benchmarks compare variants of the shipped one).
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     run_dir = tmp_path / "kamailio"
@@ -287,8 +290,10 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
         "LOG_LEVEL": log_level,
         **(defines or {}),
     }
-    command = [binary, "-f", str(CFG), "-DD", "-E", "-P", str(run_dir / "kamailio.pid"),
+    command = [binary, "-f", str(cfg), "-DD", "-E", "-P", str(run_dir / "kamailio.pid"),
                "-m", str(shm_mb), "-M", str(pkg_mb)]
+    if memory_manager:
+        command += ["-x", memory_manager]
     for name, value in values.items():
         command += ["-A", f"{name}={value}"]
     log_path = run_dir / "kamailio.log"
