@@ -1,6 +1,7 @@
 """Proxy sizing: Kamailio's shared memory and reload times as the routing tables grow.
 
-    .venv/bin/python benchmarks/proxy_sizing.py [--subscribers 100000,1000000] [--shm-mb 4096]
+    .venv/bin/python benchmarks/proxy_sizing.py [--subscribers 250000,1000000] [--shm-mb 4096]
+        [--memory-manager tlsf|qm|fm]
 
 Needs PostgreSQL (one throw-away proxy database, dropped at the end) and Kamailio 5.6
 with the shipped kamailio.cfg on loopback. For each size, the proxy tables are filled
@@ -14,9 +15,9 @@ platform shaped like this per subscriber:
   rules per 10 tenants, a security group of 5 openings per 10 tenants;
 - 100 carriers of 2 gateways (``dr_gateways``, ``dr_rules``, ``address``).
 
-Then Kamailio starts as shipped (the shared memory given with ``-m``, the cfg's htable
-sizes) and loads everything; ``core.shmmem`` gives the shared memory in use, and each
-module reload is timed (``htable.reload`` of each table, ``drouting.reload``,
+Then Kamailio starts as shipped (``-x tlsf -m 4096 -M 64``, the cfg's htable sizes;
+``--memory-manager`` compares Kamailio's other allocators) and loads everything;
+``core.shmmem`` gives the shared memory in use, and each module reload is timed (``htable.reload`` of each table, ``drouting.reload``,
 ``dialplan.reload``, ``domain.reload``, ``permissions.addressReload``). ``max_used``
 after the reloads is the peak: an htable reload builds the new table beside the old one
 before it frees the old one, so the biggest table counts twice at that moment.
@@ -43,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.databases import drop_database, make_database  # noqa: E402
 from routing_export.tables import create_tables  # noqa: E402
-from tests.e2e.proxy import SHM_MB, Proxy, rpc_call, running_proxy  # noqa: E402
+from tests.e2e.proxy import MEMORY_MANAGER, SHM_MB, Proxy, rpc_call, running_proxy  # noqa: E402
 
 MIB = 1024 * 1024
 RPC_TIMEOUT = 600.0  # a reload answers when it is done: minutes at the largest sizes
@@ -178,7 +179,7 @@ def timed_reload(proxy: Proxy, method: str, params: tuple[str, ...]) -> tuple[fl
     return elapsed, ""
 
 
-def measure(url: str, work: Path, subscribers: int, shm_mb: int, memory_manager: str | None,
+def measure(url: str, work: Path, subscribers: int, shm_mb: int, memory_manager: str,
             baseline: int | None) -> int:
     started = time.perf_counter()
     counts = fill(url, subscribers)
@@ -215,12 +216,12 @@ def measure(url: str, work: Path, subscribers: int, shm_mb: int, memory_manager:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--subscribers", default="100000,1000000",
-                        help="comma-separated sizes (default 100000,1000000)")
+    parser.add_argument("--subscribers", default="250000,1000000",
+                        help="comma-separated sizes (default 250000,1000000)")
     parser.add_argument("--shm-mb", type=int, default=SHM_MB,
                         help=f"shared memory for Kamailio, -m (default {SHM_MB}, as shipped)")
-    parser.add_argument("--memory-manager", choices=("qm", "fm", "tlsf"),
-                        help="Kamailio's -x (default: as shipped)")
+    parser.add_argument("--memory-manager", choices=("qm", "fm", "tlsf"), default=MEMORY_MANAGER,
+                        help=f"Kamailio's -x (default {MEMORY_MANAGER}, as shipped)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.subscribers.split(",")]
     url = make_database("proxy")
@@ -228,8 +229,8 @@ def main() -> None:
         with psycopg.connect(url) as connection:
             create_tables(connection)
         with tempfile.TemporaryDirectory(prefix="proxy-sizing-") as work:
-            print(f"Kamailio with -m {args.shm_mb} (MiB of shared memory), memory manager "
-                  f"{args.memory_manager or 'as shipped'}")
+            print(f"Kamailio with -m {args.shm_mb} (MiB of shared memory), -x "
+                  f"{args.memory_manager}")
             baseline = measure(url, Path(work), 0, args.shm_mb, args.memory_manager, None)
             for size in sizes:
                 measure(url, Path(work), size, args.shm_mb, args.memory_manager, baseline)

@@ -51,7 +51,8 @@ def explain(client: ProxyClient, call: str, error: ReloadError) -> str:
     free, total = int(memory.get("free", 0)) // MIB, int(memory.get("total", 0)) // MIB
     peak = int(memory.get("max_used", 0)) // MIB
     if _exhausted(memory):
-        return (f"{message}: out of shared memory ({free} MiB free of {total} MiB, peak "
-                f"{peak} MiB); start Kamailio with a larger -m (routing_export/README.md, "
-                "Sizing the proxies)")
+        # "now": a failed htable.reload has freed the half-built table again.
+        return (f"{message}: out of shared memory (now {free} MiB free of {total} MiB, "
+                f"peak {peak} MiB); start Kamailio with a larger -m "
+                "(routing_export/README.md, Sizing the proxies)")
     return f"{message} (shared memory: {free} MiB free of {total} MiB; Kamailio's log says why)"

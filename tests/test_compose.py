@@ -474,10 +474,10 @@ def test_kamailio_runs_the_shipped_configuration():
 def test_kamailio_gets_the_memory_the_tests_and_benchmarks_run_it_with():
     # Sized for 1,000,000 subscribers and 2,000,000 DIDs (benchmarks/proxy_sizing.py); the
     # e2e harness starts Kamailio with the same figures, so the tests run what ships.
-    from tests.e2e.proxy import PKG_MB, SHM_MB
+    from tests.e2e.proxy import MEMORY_MANAGER, PKG_MB, SHM_MB
 
     pairs = dict(zip(_service("kamailio")["command"][::2], _service("kamailio")["command"][1::2],
                      strict=True))
     assert (pairs["-m"], pairs["-M"]) == (str(SHM_MB), str(PKG_MB))
     dockerfile = (ROOT / _service("kamailio")["build"]["context"] / "Dockerfile").read_text()
-    assert f'"-m", "{SHM_MB}", "-M", "{PKG_MB}"]' in dockerfile
+    assert f'"-x", "{MEMORY_MANAGER}", "-m", "{SHM_MB}", "-M", "{PKG_MB}"]' in dockerfile
