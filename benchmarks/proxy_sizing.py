@@ -17,8 +17,9 @@ platform shaped like this per subscriber:
 
 Then Kamailio starts as shipped (``-x tlsf -m 4096 -M 64``, the cfg's htable sizes;
 ``--memory-manager`` compares Kamailio's other allocators) and loads everything;
-``core.shmmem`` gives the shared memory in use, and each module reload is timed (``htable.reload`` of each table, ``drouting.reload``,
-``dialplan.reload``, ``domain.reload``, ``permissions.addressReload``). ``max_used``
+``core.shmmem`` gives the shared memory in use, and each module reload is timed
+(``htable.reload`` of each table, ``drouting.reload``, ``dialplan.reload``,
+``domain.reload``, ``permissions.addressReload``). ``max_used``
 after the reloads is the peak: an htable reload builds the new table beside the old one
 before it frees the old one, so the biggest table counts twice at that moment.
 
