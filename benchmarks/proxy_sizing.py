@@ -1,7 +1,7 @@
 """Proxy sizing: Kamailio's shared memory and reload times as the routing tables grow.
 
     .venv/bin/python benchmarks/proxy_sizing.py [--subscribers 250000,1000000] [--shm-mb 4096]
-        [--memory-manager tlsf|qm|fm]
+        [--pkg-mb 128] [--memory-manager tlsf|qm|fm]
 
 Needs PostgreSQL (one throw-away proxy database, dropped at the end) and Kamailio 5.6
 with the shipped kamailio.cfg on loopback. For each size, the proxy tables are filled
@@ -15,7 +15,7 @@ platform shaped like this per subscriber:
   rules per 10 tenants, a security group of 5 openings per 10 tenants;
 - 100 carriers of 2 gateways (``dr_gateways``, ``dr_rules``, ``address``).
 
-Then Kamailio starts as shipped (``-x tlsf -m 4096 -M 64``, the cfg's htable sizes;
+Then Kamailio starts as shipped (``-x tlsf -m 4096 -M 128``, the cfg's htable sizes;
 ``--memory-manager`` compares Kamailio's other allocators) and loads everything;
 ``core.shmmem`` gives the shared memory in use, and each module reload is timed
 (``htable.reload`` of each table, ``drouting.reload``, ``dialplan.reload``,
@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.databases import drop_database, make_database  # noqa: E402
 from routing_export.tables import create_tables  # noqa: E402
-from tests.e2e.proxy import MEMORY_MANAGER, SHM_MB, Proxy, rpc_call, running_proxy  # noqa: E402
+from tests.e2e.proxy import (  # noqa: E402
+    MEMORY_MANAGER,
+    PKG_MB,
+    SHM_MB,
+    Proxy,
+    rpc_call,
+    running_proxy,
+)
 
 MIB = 1024 * 1024
 RPC_TIMEOUT = 600.0  # a reload answers when it is done: minutes at the largest sizes
@@ -180,18 +189,37 @@ def timed_reload(proxy: Proxy, method: str, params: tuple[str, ...]) -> tuple[fl
     return elapsed, ""
 
 
-def measure(url: str, work: Path, subscribers: int, shm_mb: int, memory_manager: str,
-            baseline: int | None) -> int:
+@dataclass(frozen=True)
+class Memory:
+    """Kamailio's memory options: -m, -M (MiB) and -x."""
+
+    shm_mb: int
+    pkg_mb: int
+    manager: str
+
+
+def measure(url: str, work: Path, subscribers: int, memory: Memory,
+            baseline: int | None) -> int | None:
+    """Prints one size's figures; the shared memory in use after start-up (None: it
+    did not start)."""
     started = time.perf_counter()
     counts = fill(url, subscribers)
     copy_seconds = time.perf_counter() - started
     cached = sum(counts[table] for table in CACHED)
     started = time.perf_counter()
-    with running_proxy(url, work / f"s{subscribers}", shm_mb=shm_mb,
-                       memory_manager=memory_manager, startup_timeout=900) as proxy:
+    with ExitStack() as stack:
+        try:
+            proxy = stack.enter_context(running_proxy(
+                url, work / f"s{subscribers}", shm_mb=memory.shm_mb, pkg_mb=memory.pkg_mb,
+                memory_manager=memory.manager, startup_timeout=900))
+        except RuntimeError as error:
+            # Too little memory for the tables: Kamailio exits while loading them.
+            errors = [line for line in str(error).splitlines() if "ERROR" in line]
+            print(f"\n{subscribers:,} subscribers: {cached:,} rows cached; Kamailio did NOT "
+                  "start:\n  " + "\n  ".join(errors[:4]))
+            return None
         startup = time.perf_counter() - started
-        loaded = shmmem(proxy)
-        used = loaded["real_used"]
+        used = shmmem(proxy)["real_used"]
         timings = []
         for method, params in RELOADS:
             # dialplan and permissions refuse a reload within reload_delta (1 s) of the last.
@@ -204,7 +232,8 @@ def measure(url: str, work: Path, subscribers: int, shm_mb: int, memory_manager:
           f"{counts['domain']:,} tenants; {cached:,} rows cached "
           f"(COPY of all tables {copy_seconds:.1f} s)")
     print(f"  start-up with the tables loaded: {startup:.1f} s")
-    print(f"  shared memory in use after start-up: {used / MIB:,.0f} MiB of {shm_mb:,} MiB"
+    print(f"  shared memory in use after start-up: {used / MIB:,.0f} MiB of "
+          f"{memory.shm_mb:,} MiB"
           + (f"; {per_row:,.0f} bytes per cached row over the empty proxy"
              if baseline is not None and cached else ""))
     print(f"  peak (max_used) after every reload: {after['max_used'] / MIB:,.0f} MiB; "
@@ -221,6 +250,9 @@ def main() -> None:
                         help="comma-separated sizes (default 250000,1000000)")
     parser.add_argument("--shm-mb", type=int, default=SHM_MB,
                         help=f"shared memory for Kamailio, -m (default {SHM_MB}, as shipped)")
+    parser.add_argument("--pkg-mb", type=int, default=PKG_MB,
+                        help=f"private memory per process, -M (default {PKG_MB}, as shipped; "
+                        "Kamailio's own default is 8)")
     parser.add_argument("--memory-manager", choices=("qm", "fm", "tlsf"), default=MEMORY_MANAGER,
                         help=f"Kamailio's -x (default {MEMORY_MANAGER}, as shipped)")
     args = parser.parse_args()
@@ -230,11 +262,11 @@ def main() -> None:
         with psycopg.connect(url) as connection:
             create_tables(connection)
         with tempfile.TemporaryDirectory(prefix="proxy-sizing-") as work:
-            print(f"Kamailio with -m {args.shm_mb} (MiB of shared memory), -x "
-                  f"{args.memory_manager}")
-            baseline = measure(url, Path(work), 0, args.shm_mb, args.memory_manager, None)
+            memory = Memory(args.shm_mb, args.pkg_mb, args.memory_manager)
+            print(f"Kamailio with -x {memory.manager} -m {memory.shm_mb} -M {memory.pkg_mb}")
+            baseline = measure(url, Path(work), 0, memory, None)
             for size in sizes:
-                measure(url, Path(work), size, args.shm_mb, args.memory_manager, baseline)
+                measure(url, Path(work), size, memory, baseline)
     finally:
         drop_database(url)
 

@@ -91,7 +91,7 @@ CFG = REPO / "routing_export" / "kamailio" / "kamailio.cfg"
 # figures as the Dockerfile and compose.yaml; routing_export/README.md ("Sizing the
 # proxies") says where they come from.
 SHM_MB = 4096
-PKG_MB = 64
+PKG_MB = 128
 # Kamailio's shared-memory allocator (-x): TLSF holds a routing row in ~20% less than the
 # default qm and loads tables about twice as fast (benchmarks/proxy_sizing.py).
 MEMORY_MANAGER = "tlsf"
