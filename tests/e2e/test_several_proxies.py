@@ -1,9 +1,10 @@
 """Two Kamailio proxies serving one platform: both in step, registrations shared.
 
-Proxy A is the platform's ``edge-1`` (``routed_platform``); proxy B is a second Kamailio
-on the same proxy database, registered as ``edge-2``. Registrations live in the shared
-``location`` table (usrloc db_mode 3), so a phone registered through A is reached
-through B, and still through both after A restarts.
+Proxy A is the platform's ``edge-1`` (``routed_platform``); proxy B is a second Kamailio,
+registered as ``edge-2``, on the same proxy database or on one of its own. Registrations
+live in one shared ``location`` table (usrloc db_mode 3; with a database each, B's
+``LOCATION_DB`` names A's), so a phone registered through A is reached through B, and
+still through both after A restarts.
 """
 
 from __future__ import annotations
@@ -13,9 +14,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from click.testing import CliRunner
 
+from cli.main import cli
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import ERRORS, Phone, RoutedPlatform
-from tests.e2e.proxy import Proxy, SippResult, free_port, run_sipp, running_proxy, sipp_uas
+from tests.e2e.proxy import (
+    Proxy,
+    SippResult,
+    free_port,
+    kamailio_db_url,
+    run_sipp,
+    running_proxy,
+    sipp_uas,
+)
 
 
 def _call(proxy: Proxy, caller: Phone, dialled: str, expect: int = 200) -> SippResult:
@@ -92,3 +104,44 @@ async def test_two_proxies_come_into_step_and_share_registrations(
             await platform.wait_in_step(previous_generation=platform.generation)
             for proxy in (restarted_a, proxy_b):
                 assert _call(proxy, bob, "103", expect=404).ok
+
+
+async def test_proxies_with_a_database_each_share_registrations_through_one_of_them(
+        routed_platform: RoutedPlatform, tmp_path: Path):
+    platform = routed_platform
+    proxy_a = platform.proxy
+    own_database = create_postgres_database().replace("postgresql+psycopg://", "postgresql://")
+    try:
+        created = CliRunner().invoke(cli, ["routing", "init-db", own_database])
+        assert created.exit_code == 0, created.output
+        # B's routing tables are its own; its registrations are A's database's.
+        shared = f'"{kamailio_db_url(platform.proxy_database)}"'
+        with running_proxy(own_database, tmp_path / "edge-2",
+                           defines={"LOCATION_DB": shared}) as proxy_b:
+            await platform.mutate(f"""mutation($db: String!, $rpc: String!) {{
+                sipProxyCreate(input: {{name: "edge-2", databaseUrl: $db, rpcUrl: $rpc}}) {{
+                sipProxy {{ id }} {ERRORS} }} }}""", {"db": own_database, "rpc": proxy_b.rpc_url},
+                                  client=platform.operator)
+            customer = await platform.create_customer()
+            tenant = await platform.create_tenant("acme", customer["id"])
+            alice = await platform.create_subscriber(tenant, "alice", alias="101")
+            bob = await platform.create_subscriber(tenant, "bob", alias="102")
+            await platform.wait_in_step(previous_generation=platform.generation)
+            # Each database got the export: B authenticates and finds extensions in its own.
+            with psycopg.connect(own_database) as connection:
+                assert connection.execute("SELECT count(*) FROM subscriber").fetchone() == (2,)
+
+            alice_port = free_port()
+            registered = platform.register(alice, alice_port)
+            assert registered.ok, platform.failure(registered)
+            with sipp_uas("uas_answer.xml", alice_port) as phone:
+                through_b = _call(proxy_b, bob, "101")
+            assert through_b.ok, f"{through_b.describe()}\nB's log:\n{proxy_b.log[-3000:]}"
+            assert phone.result is not None
+            assert len(phone.result.requests("INVITE")) == 1
+            # ...and B's own database holds no registration: it used the shared table.
+            assert _registrations(own_database, "alice") == []
+            assert len(_registrations(platform.proxy_database, "alice")) == 1
+            assert proxy_a.sip_port != proxy_b.sip_port
+    finally:
+        drop_postgres_database(own_database)
