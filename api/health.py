@@ -34,7 +34,9 @@ async def readyz(request: Request) -> JSONResponse:
     The broker and the SIP proxies are reported too; either being down makes the
     answer ``degraded`` but still 200: this replica serves requests, jobs wait
     for the broker (and are sent again once it is back), calls go on through the
-    proxies that answer.
+    proxies that answer. A proxy that answers but failed its last reload (it
+    routes by tables older than the export) is ``degraded`` too, reported as
+    ``reload failed: <Kamailio's reason>`` (e.g. out of shared memory).
     """
     engine: AsyncEngine = request.app.state.engine
     try:
@@ -42,7 +44,8 @@ async def readyz(request: Request) -> JSONResponse:
             await connection.execute(text("SELECT 1"))
             up_to_date = await connection.run_sync(migrations.is_up_to_date)
             proxies = (await connection.execute(
-                select(col(SipProxy.name), col(SipProxy.rpc_url)).where(col(SipProxy.enabled))
+                select(col(SipProxy.name), col(SipProxy.rpc_url), col(SipProxy.last_error))
+                .where(col(SipProxy.enabled))
                 .order_by(col(SipProxy.name)))).all() if up_to_date else []
     except (SQLAlchemyError, OSError) as error:
         log.warning("readiness check: database unreachable: %s", error)
@@ -54,7 +57,9 @@ async def readyz(request: Request) -> JSONResponse:
     with anyio.move_on_after(PROXY_CHECK_SECONDS * 2):
         states = await _proxy_states(proxies)
     report: dict[str, Any] = {"database": "ok", "broker": broker,
-              "proxies": {name: states.get(name, "unreachable") for name, _url in proxies}}
+                              "proxies": {name: _proxy_report(states.get(name, "unreachable"),
+                                                              error)
+                                          for name, _url, error in proxies}}
     degraded = broker != "ok" or any(state != "ok" for state in report["proxies"].values())
     return JSONResponse({"status": "degraded" if degraded else "ready", **report})
 
@@ -77,6 +82,14 @@ def _broker_state(url: str) -> str:
     return "ok"
 
 
+def _proxy_report(state: str, last_error: str | None) -> str:
+    """What /readyz says of one proxy: unreachable, its failed reload (cleared by the next
+    successful one), or ok."""
+    if state == "ok" and last_error:
+        return f"reload failed: {last_error}"
+    return state
+
+
 async def _proxy_states(proxies: Sequence[Any]) -> dict[str, str]:
     """Each proxy's JSON-RPC answers a harmless call within a second, or not."""
     states: dict[str, str] = {}
@@ -91,6 +104,6 @@ async def _proxy_states(proxies: Sequence[Any]) -> dict[str, str]:
 
     async with httpx.AsyncClient(timeout=PROXY_CHECK_SECONDS) as client, \
             anyio.create_task_group() as group:
-        for name, url in proxies:
+        for name, url, _error in proxies:
             group.start_soon(check, client, name, url)
     return states

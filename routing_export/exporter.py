@@ -26,6 +26,7 @@ from core.routing_changes import export_bookkeeping
 from core.secrets import SecretBox, SecretDecryptionError
 from core.sip_proxies import proxy_database_url
 from core.telemetry import PROXY_RELOAD_FAILURES
+from routing_export import load_failures
 from routing_export.desired import DesiredState, InvalidStateError, Row, allocate_identifiers
 from routing_export.diff import TableDiff, apply, compare, read_current
 from routing_export.rpc import Call, ProxyClient, ReloadError
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 # pg_advisory_lock key of the routing export ("WHVOIPRX"), taken on the proxy database.
 EXPORT_LOCK = 0x574856_4F49505258
 MAX_ERROR_LENGTH = 500
+# A reload answers when the module has read its whole table: htable.reload of 2,000,000
+# DIDs took ~30 s on a busy 2-core machine (benchmarks/proxy_sizing.py).
+RELOAD_TIMEOUT_SECONDS = 120.0
 
 
 class ExportError(Exception):
@@ -275,13 +279,16 @@ def reload_proxy(engine: Engine, proxy: SipProxy, calls: list[Call],
                  generation: int) -> ProxyOutcome:
     """Run the reloads on one proxy and record how it went on its row."""
     outcome = ProxyOutcome(proxy.name)
-    client = ProxyClient(proxy.rpc_url)
+    client = ProxyClient(proxy.rpc_url, timeout=RELOAD_TIMEOUT_SECONDS)
+    current = ""
     try:
         for method, params in calls:
+            current = method if not params else f"{method}({params[0]})"
             client.reload(method, *params)
-            outcome.reloaded.append(method if not params else f"{method}({params[0]})")
+            outcome.reloaded.append(current)
     except ReloadError as error:
-        outcome.error = str(error)[:MAX_ERROR_LENGTH]
+        # Kamailio's reason (e.g. out of shared memory), for routingStatus and /readyz.
+        outcome.error = load_failures.explain(client, current, error)[:MAX_ERROR_LENGTH]
         PROXY_RELOAD_FAILURES.labels(proxy.name).inc()
         log.warning("proxy %s did not reload: %s", proxy.name, outcome.error)
     finally:

@@ -6,8 +6,10 @@ start without them). Differences, all invisible to Kamailio: some text columns
 are wider (tenant domains and dial-plan expressions are longer than Kamailio's
 defaults; ``address.port`` is an INTEGER, since gateway ports go up to 65535),
 ``subscriber`` has the extra per-user columns the cfg loads with
-``load_credentials``, and the three hash tables the cfg uses get a table each
-with htable's schema. ``README.md`` beside this file says what the rows mean.
+``load_credentials``, and the hash tables the cfg uses get a table each
+with htable's schema. ``acc``, ``missed_calls`` and ``location`` (registrations,
+shared by every proxy of the database) are written by the proxies, never by the
+export. ``README.md`` beside this file says what the rows mean.
 """
 
 from __future__ import annotations
@@ -65,6 +67,32 @@ _ACC_COLUMNS = """
     destination VARCHAR(16) DEFAULT NULL,
     carrier INTEGER DEFAULT NULL,
     gateway VARCHAR(64) DEFAULT NULL"""
+
+_LOCATION_COLUMNS = """
+    id SERIAL PRIMARY KEY NOT NULL,
+    ruid VARCHAR(64) DEFAULT '' NOT NULL,
+    username VARCHAR(128) DEFAULT '' NOT NULL,
+    domain VARCHAR(253) DEFAULT NULL,
+    contact VARCHAR(512) DEFAULT '' NOT NULL,
+    received VARCHAR(128) DEFAULT NULL,
+    path VARCHAR(512) DEFAULT NULL,
+    expires TIMESTAMP WITHOUT TIME ZONE DEFAULT '2030-05-28 21:32:15' NOT NULL,
+    q REAL DEFAULT 1.0 NOT NULL,
+    callid VARCHAR(255) DEFAULT 'Default-Call-ID' NOT NULL,
+    cseq INTEGER DEFAULT 1 NOT NULL,
+    last_modified TIMESTAMP WITHOUT TIME ZONE DEFAULT '2000-01-01 00:00:01' NOT NULL,
+    flags INTEGER DEFAULT 0 NOT NULL,
+    cflags INTEGER DEFAULT 0 NOT NULL,
+    user_agent VARCHAR(255) DEFAULT '' NOT NULL,
+    socket VARCHAR(64) DEFAULT NULL,
+    methods INTEGER DEFAULT NULL,
+    instance VARCHAR(255) DEFAULT NULL,
+    reg_id INTEGER DEFAULT 0 NOT NULL,
+    server_id INTEGER DEFAULT 0 NOT NULL,
+    connection_id INTEGER DEFAULT 0 NOT NULL,
+    keepalive INTEGER DEFAULT 0 NOT NULL,
+    partition INTEGER DEFAULT 0 NOT NULL,
+    CONSTRAINT location_ruid_idx UNIQUE (ruid)"""
 
 DDL: dict[str, tuple[str, int]] = {
     # table name: (CREATE TABLE body, Kamailio's version of it)
@@ -153,6 +181,10 @@ DDL: dict[str, tuple[str, int]] = {
     # control plane's collector: Kamailio's columns plus the cfg's db_extra ones.
     "acc": (_ACC_COLUMNS, 5),
     "missed_calls": (_ACC_COLUMNS, 4),
+    # Registrations, written and read by the proxies themselves (usrloc db_mode 3): never
+    # touched by the export. Kamailio's definition, username and domain as wide as
+    # subscriber's.
+    "location": (_LOCATION_COLUMNS, 9),
     "htable_alias": (_HTABLE_COLUMNS, 2),
     "htable_did": (_HTABLE_COLUMNS, 2),
     "htable_sg": (_HTABLE_COLUMNS, 2),
@@ -168,6 +200,12 @@ _ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS acc_callid_idx ON acc (callid)",
+    # usrloc's own: a lookup is by AOR; the timer deletes by expiry.
+    "CREATE INDEX IF NOT EXISTS location_account_contact_idx ON location "
+    "(username, domain, contact)",
+    "CREATE INDEX IF NOT EXISTS location_expires_idx ON location (expires)",
+    "CREATE INDEX IF NOT EXISTS location_connection_idx ON location "
+    "(server_id, connection_id)",
     "CREATE INDEX IF NOT EXISTS missed_calls_callid_idx ON missed_calls (callid)",
     "CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username)",
     "CREATE INDEX IF NOT EXISTS domain_attrs_domain_attrs_idx ON domain_attrs (did, name)",

@@ -432,8 +432,9 @@ def test_kamailio_reads_the_database_the_tables_were_created_in():
     tables_url = _service("kamailio-tables")["command"][-1]
     kamailio = _service("kamailio")
     command = kamailio["command"]
-    defines = dict(value.split("=", 1) for value in command[1::2])
-    assert all(flag == "-A" for flag in command[::2])
+    pairs = list(zip(command[::2], command[1::2], strict=True))
+    defines = dict(value.split("=", 1) for flag, value in pairs if flag == "-A")
+    assert {flag for flag, _value in pairs} == {"-A", "-m", "-M"}
     # The URL (and its password) is in the environment, which kamailio.cfg reads,
     # not on the command line.
     assert "DBURL" not in defines
@@ -468,3 +469,15 @@ def test_kamailio_runs_the_shipped_configuration():
     assert (context / "kamailio.cfg").is_file()
     assert "COPY kamailio.cfg" in dockerfile
     assert "kamailio-postgres-modules" in dockerfile
+
+
+def test_kamailio_gets_the_memory_the_tests_and_benchmarks_run_it_with():
+    # Sized for 1,000,000 subscribers and 2,000,000 DIDs (benchmarks/proxy_sizing.py); the
+    # e2e harness starts Kamailio with the same figures, so the tests run what ships.
+    from tests.e2e.proxy import MEMORY_MANAGER, PKG_MB, SHM_MB
+
+    pairs = dict(zip(_service("kamailio")["command"][::2], _service("kamailio")["command"][1::2],
+                     strict=True))
+    assert (pairs["-m"], pairs["-M"]) == (str(SHM_MB), str(PKG_MB))
+    dockerfile = (ROOT / _service("kamailio")["build"]["context"] / "Dockerfile").read_text()
+    assert f'"-x", "{MEMORY_MANAGER}", "-m", "{SHM_MB}", "-M", "{PKG_MB}"]' in dockerfile

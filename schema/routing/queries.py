@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import func, select
 from sqlmodel import Session
 
-from core.models import RoutingChanges, RoutingDatabase, RoutingIspChange, SipProxy
+from core.models import SipProxy
 from core.route_preview import preview_route
+from core.routing_status import routing_state
 from core.scoping import visible
 from core.viewer import Viewer
 from schema.context import Info
@@ -18,37 +18,11 @@ from schema.routing.types import RoutingStatus, SipProxyType
 
 
 def _status(session: Session, viewer: Viewer) -> RoutingStatus:
-    """The platform's export state for operators; for everyone else only whether their own
-    ISPs' changes are live (another ISP's activity, and the proxies' errors, are not theirs)."""
-    proxies = list(session.execute(select(SipProxy).where(SipProxy.enabled)
-                                   .order_by(SipProxy.name)).scalars())
-    keys = {proxy.database_key for proxy in proxies}
-    databases = {row.key: row for row in session.execute(
-        select(RoutingDatabase).where(RoutingDatabase.key.in_(keys))).scalars()}  # type: ignore[attr-defined]
-    changes = session.get(RoutingChanges, 1)
-    if viewer.is_platform:
-        awaited = changes.requested if changes else 0
-    else:
-        own = session.execute(select(func.max(RoutingIspChange.requested)).where(
-            RoutingIspChange.isp_id.in_(viewer.member_isp_ids()))).scalar()  # type: ignore[attr-defined]
-        awaited = max(own or 0, changes.unattributed if changes else 0)
-    pending = any((databases[key].covered_request if key in databases else 0) < awaited
-                  for key in keys)
-    lagging = any(proxy.applied_generation < databases[proxy.database_key].generation
-                  for proxy in proxies if proxy.database_key in databases)
-    if not viewer.is_platform:
-        return RoutingStatus(in_step=not pending and not lagging, pending=pending,
-                             generation=None, exported_at=None, last_error=None, proxies=[])
-    exported = [row.exported_at for row in databases.values() if row.exported_at]
-    errors = [row.last_error for row in databases.values() if row.last_error]
+    state = routing_state(session, viewer)
     return RoutingStatus(
-        in_step=not pending and not lagging,
-        pending=pending,
-        generation=max((row.generation for row in databases.values()), default=0),
-        exported_at=max(exported, default=None),
-        last_error=errors[0] if errors else None,
-        proxies=[SipProxyType.from_row(proxy) for proxy in proxies],
-    )
+        in_step=state.in_step, pending=state.pending, generation=state.generation,
+        exported_at=state.exported_at, last_error=state.last_error,
+        proxies=[SipProxyType.from_row(proxy) for proxy in state.proxies])
 
 
 @strawberry.type

@@ -22,8 +22,9 @@ class SipProxyType(RowNode):
         description="The export generation it last reloaded successfully.")
     last_success_at: dt.datetime | None = strawberry.field(
         description="When it last confirmed a reload.")
-    last_error: str | None = strawberry.field(description="Why its last reload failed, "
-                                              "if it did after its last success.")
+    last_error: str | None = strawberry.field(
+        description="Why its last reload failed, if it did after its last success: the "
+        "table and Kamailio's reason (e.g. out of shared memory, with its figures).")
     last_error_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -117,6 +117,28 @@ async def test_readyz_reports_proxies_and_stays_up_when_one_is_down(
     assert response.json()["proxies"] == {"edge-down": "unreachable", "edge-up": "ok"}
 
 
+async def test_readyz_reports_a_proxy_that_failed_to_load_a_table(
+        database_url: str, tmp_path: Path, engine: Engine):
+    settings = make_settings(database_url, tmp_path)
+    box = secret_box(settings.secret_key_bytes())
+    reason = ("htable.reload(did): Htable reload failed: out of shared memory (now 33 MiB free "
+              "of 199 MiB, peak 203 MiB)")
+    with fake_proxy() as up:
+        with session_scope(engine) as session:
+            session.add(SipProxy(name="edge-1", database_url_encrypted=box.encrypt("x"),
+                                 database_display="x", database_key="k", rpc_url=up.url,
+                                 last_error=reason))
+        app = create_app(settings)
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["proxies"] == {"edge-1": f"reload failed: {reason}"}
+
+
 async def test_readyz_reports_an_unreachable_broker(database_url: str, tmp_path: Path):
     settings = make_settings(database_url, tmp_path)
     app = create_app(settings)

@@ -22,6 +22,8 @@ class FakeProxy:
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     # Per method: answers to give before answering normally ("ongoing", "failed").
     troubles: dict[str, list[str]] = field(default_factory=dict)
+    # What core.shmmem answers (Kamailio's figures in bytes); None: nothing.
+    shmmem: dict[str, int] | None = None
 
     def methods(self) -> list[str]:
         return [method if not params else f"{method}({params[0]})"
@@ -37,6 +39,8 @@ class FakeProxy:
             return {"result": "failed to load routing data"}
         if method == "drouting.reload":
             return {"result": "reload ok"}
+        if method == "core.shmmem" and self.shmmem is not None:
+            return {"result": self.shmmem}
         return {}
 
 

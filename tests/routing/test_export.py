@@ -225,6 +225,21 @@ def test_drouting_failing_to_load_counts_as_a_failed_reload(
         assert session.exec(select(SipProxy)).one().applied_generation == 0
 
 
+def test_a_failed_load_says_what_shared_memory_the_proxy_has_left(
+        engine: Engine, box: SecretBox, key: str, rpc: FakeProxy):
+    mib = 1024 * 1024
+    rpc.troubles["drouting.reload"] = ["failed"]
+    rpc.shmmem = {"total": 4096 * mib, "free": 2900 * mib, "used": 1190 * mib,
+                  "real_used": 1196 * mib, "max_used": 1500 * mib, "fragments": 12}
+
+    report = exporter.export(engine, box, key)
+
+    # Memory was not the trouble: the figures say so, Kamailio's log says the rest.
+    assert report.proxies[0].error == (
+        "drouting.reload: 'failed to load routing data' (shared memory: 2900 MiB free of "
+        "4096 MiB; Kamailio's log says why)")
+
+
 def test_an_ongoing_reload_is_retried(engine: Engine, box: SecretBox, key: str,
                                       rpc: FakeProxy):
     rpc.troubles["dialplan.reload"] = ["ongoing", "ongoing"]
