@@ -645,25 +645,49 @@ class SyncOutcome:
 
 
 class Checkpoint:
-    """Where an interrupted round resumes: saved after each committed page.
+    """Where an interrupted round resumes: saved with each committed write.
 
     ``counters`` are the round's counts so far (those of the earlier attempts when
     resuming), kept with the checkpoint so that a resumed round reports all of it.
+    ``save_in``, when given, saves in the transaction of the write it follows (the
+    page's changes and where to resume commit together, at no extra commit); ``save``
+    alone is called after the commit.
     """
 
     def __init__(self, resume: str | None, save: Callable[[str | None], None],
-                 counters: dict[str, int] | None = None) -> None:
+                 counters: dict[str, int] | None = None, *,
+                 save_in: Callable[[Session, str | None], None] | None = None) -> None:
         self.resume = resume
         self._save = save
+        self._save_in = save_in
         self.counters = dict(counters or {})
 
     def save(self, resume: str | None) -> None:
         self._save(resume)
 
+    def save_with(self, session: Session, resume: str | None) -> bool:
+        """Save in ``session``'s transaction when it can: whether it did."""
+        if self._save_in is None:
+            return False
+        self._save_in(session, resume)
+        return True
+
+
+# What the caller writes in the transaction that ends a round (the link's next deltaLink,
+# say), so that the round's end is one commit: a crash leaves all of it or none.
+RoundEnd = Callable[[Session, "SyncOutcome"], None]
+
+
+def _no_round_end(_session: Session, _outcome: SyncOutcome) -> None:
+    """Nothing to add to the round's last transaction."""
+
 
 def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
-           checkpoint: Checkpoint, progress: Progress) -> SyncOutcome:
-    """One round: apply additions and updates page by page, then the brake decides."""
+           checkpoint: Checkpoint, progress: Progress,
+           round_end: RoundEnd = _no_round_end) -> SyncOutcome:
+    """One round: apply additions and updates page by page, then the brake decides.
+
+    ``round_end`` runs in the round's last transaction, after the brake decided."""
     with Session(engine) as session:
         link = session.get(DirectoryLink, link_id)
         assert link is not None
@@ -690,6 +714,7 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
         current = {user.external_id: fingerprint(user) for user in page.users}
         seen.update(current)
         pending.add(_changed(view, page.users, current, outcome.counters), current)
+        saved = False
         if page.complete and resumed and page.full:
             # A resumed full listing saw only its last part: who is gone from the directory
             # is known once the users of the earlier part are listed again.
@@ -698,26 +723,33 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
             seen.update(_listed_again(adapter, state))
             with session_scope(engine, dispatch_jobs=True) as session:
                 _finish(session, view, page, seen, outcome, actions)
+                round_end(session, outcome)
+                saved = checkpoint.save_with(session, page.resume)
             finished = True
             pending = _Pending(adapter.pages_per_write)
         elif page.complete:
-            # The last changes and the round's disables and removals: one transaction.
+            # The last changes, the round's disables and removals and the caller's end of
+            # the round: one transaction.
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
                 _finish(session, view, page, seen, outcome, actions)
+                round_end(session, outcome)
+                saved = checkpoint.save_with(session, page.resume)
             finished = True
             pending = _Pending(adapter.pages_per_write)
         elif pending.full():
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
+                saved = checkpoint.save_with(session, page.resume)
             pending = _Pending(adapter.pages_per_write)
-        if not pending.users:  # everything listed so far is written
+        if not pending.users and not saved:  # everything listed so far is written
             checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)
         last = page
     if not finished:
         with session_scope(engine, dispatch_jobs=True) as session:
             _finish(session, view, last, seen, outcome, actions)
+            round_end(session, outcome)
     return outcome
 
 
