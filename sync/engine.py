@@ -737,7 +737,7 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
                 saved = checkpoint.save_with(session, page.resume)
             finished = True
             pending = _Pending(adapter.pages_per_write)
-        elif pending.full():
+        elif pending.full(page.full):
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
                 saved = checkpoint.save_with(session, page.resume)
@@ -813,7 +813,11 @@ OVER_LIMIT_NAMED = 5
 _SET_WHEN_CHANGED = frozenset({"email", "display_name", "caller_id"})
 
 # However many pages the adapter allows between writes, this many changed users are
-# written at once.
+# written at once. A round of changes (Microsoft's delta) is written by this count alone:
+# its pages hold nothing but changes, so the pages of a round of a few hundred changes
+# (three or four of Graph's) share one transaction and its fixed cost (the lookups of
+# the page's users, the customer's room, the routing export's request, a commit) rather
+# than paying it per page. A crash then lists again at most this many changed users.
 FLUSH_USERS = 500
 
 
@@ -832,8 +836,9 @@ class _Pending:
             self.current[user.external_id] = current[user.external_id]
         self.pages += 1
 
-    def full(self) -> bool:
-        return len(self.users) >= FLUSH_USERS or self.pages >= self.pages_per_write
+    def full(self, listing: bool) -> bool:
+        """Time to write, after a page of a full ``listing`` or of a round of changes."""
+        return len(self.users) >= FLUSH_USERS or (listing and self.pages >= self.pages_per_write)
 
 
 def _follow_users(session: Session, view: TenantView, factory: SubscriberFactory,

@@ -148,7 +148,8 @@ def _domain(address: str) -> str:
 class TeamsDirectory:
     """The :class:`~sync.directory.DirectoryAdapter` of one linked Entra tenant."""
 
-    # Each page's link is where an interrupted round resumes: every page is written.
+    # Each page's link of a full round is where an interrupted round resumes: every page
+    # is written. A delta round's pages are written a few hundred changes at a time.
     pages_per_write = 1
 
     def __init__(
