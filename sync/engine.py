@@ -682,22 +682,33 @@ def _no_round_end(_session: Session, _outcome: SyncOutcome) -> None:
     """Nothing to add to the round's last transaction."""
 
 
-def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
-           checkpoint: Checkpoint, progress: Progress,
-           round_end: RoundEnd = _no_round_end) -> SyncOutcome:
+# Builds the round's adapter from the link and its tenant, which the round reads anyway.
+AdapterFor = Callable[[Session, DirectoryLink, Tenant], DirectoryAdapter]
+
+
+class LinkRemovedError(LookupError):
+    """The directory link is gone (unlinked, its tenant deleted): there is no round."""
+
+
+def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID,
+           adapter: DirectoryAdapter | AdapterFor, *, checkpoint: Checkpoint,
+           progress: Progress, round_end: RoundEnd = _no_round_end) -> SyncOutcome:
     """One round: apply additions and updates page by page, then the brake decides.
 
+    ``adapter``: the directory, or what builds it (in the session that reads the link);
     ``round_end`` runs in the round's last transaction, after the brake decided."""
-    with Session(engine) as session:
+    with Session(engine) as session:  # every read before the listing, on one connection
         link = session.get(DirectoryLink, link_id)
-        assert link is not None
+        if link is None:
+            raise LinkRemovedError(f"the directory link {link_id} was removed")
         view = load_view(session, link, everything=False)
+        directory = adapter if hasattr(adapter, "pages") else adapter(  # type: ignore[operator]
+            session, link, view.tenant)
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
         state = link.sync_state
-    if state is None or link.provider is DirectoryProvider.GOOGLE:
-        # A full listing is coming: one read of every synced subscriber's fingerprint
-        # beats a lookup per page, and tells the unchanged users (most of them) apart.
-        with Session(engine) as session:
+        if state is None or link.provider is DirectoryProvider.GOOGLE:
+            # A full listing is coming: one read of every synced subscriber's fingerprint
+            # beats a lookup per page, and tells the unchanged users (most of them) apart.
             view.know_fingerprints(session)
     factory = SubscriberFactory(view, box, defaults)
     outcome = SyncOutcome()
@@ -709,8 +720,8 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     resumed = checkpoint.resume is not None
     last: Page | None = None
     finished = False
-    pending = _Pending(adapter.pages_per_write)
-    for page in adapter.pages(resume=checkpoint.resume, state=state):
+    pending = _Pending(directory.pages_per_write)
+    for page in directory.pages(resume=checkpoint.resume, state=state):
         current = {user.external_id: fingerprint(user) for user in page.users}
         seen.update(current)
         pending.add(_changed(view, page.users, current, outcome.counters), current)
@@ -720,13 +731,13 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
             # is known once the users of the earlier part are listed again.
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
-            seen.update(_listed_again(adapter, state))
+            seen.update(_listed_again(directory, state))
             with session_scope(engine, dispatch_jobs=True) as session:
                 _finish(session, view, page, seen, outcome, actions)
                 round_end(session, outcome)
                 saved = checkpoint.save_with(session, page.resume)
             finished = True
-            pending = _Pending(adapter.pages_per_write)
+            pending = _Pending(directory.pages_per_write)
         elif page.complete:
             # The last changes, the round's disables and removals and the caller's end of
             # the round: one transaction.
@@ -736,12 +747,12 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
                 round_end(session, outcome)
                 saved = checkpoint.save_with(session, page.resume)
             finished = True
-            pending = _Pending(adapter.pages_per_write)
+            pending = _Pending(directory.pages_per_write)
         elif pending.full(page.full):
             with session_scope(engine, dispatch_jobs=True) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
                 saved = checkpoint.save_with(session, page.resume)
-            pending = _Pending(adapter.pages_per_write)
+            pending = _Pending(directory.pages_per_write)
         if not pending.users and not saved:  # everything listed so far is written
             checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)

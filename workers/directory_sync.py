@@ -88,8 +88,13 @@ def _adapter(link_id: uuid.UUID) -> DirectoryAdapter:
             raise PermanentJobError("NOT_FOUND", "the directory link was removed")
         tenant = session.get(Tenant, link.tenant_id)
         assert tenant is not None
-        domain = sync_domain(session, tenant)
-        return adapter_for(context.settings(), link, domain, credentials_of(_box(), link))
+        return _adapter_in(session, link, tenant)
+
+
+def _adapter_in(session: Session, link: DirectoryLink, tenant: Tenant) -> DirectoryAdapter:
+    """The link's adapter, from a link and tenant read already."""
+    domain = sync_domain(session, tenant)
+    return adapter_for(context.settings(), link, domain, credentials_of(_box(), link))
 
 
 def _mark_link(link_id: uuid.UUID, status: DirectoryLinkStatus | None, code: str | None,
@@ -223,10 +228,13 @@ def resync(job: JobRun) -> None:
         lambda resume: job.save(resume=resume, counters=dict(checkpoint.counters)),
         counters=job.payload.get("counters"), save_in=save_in)
     with _directory_errors(link_id):
-        adapter = _adapter(link_id)
-        outcome = sync_engine.resync(context.engine(), _box(), link_id, adapter,
-                                     checkpoint=checkpoint, progress=_progress(job),
-                                     round_end=partial(_round_end, job, link_id))
+        try:
+            # The adapter is built from the link and tenant the round reads anyway.
+            outcome = sync_engine.resync(context.engine(), _box(), link_id, _adapter_in,
+                                         checkpoint=checkpoint, progress=_progress(job),
+                                         round_end=partial(_round_end, job, link_id))
+        except sync_engine.LinkRemovedError as error:
+            raise PermanentJobError("NOT_FOUND", "the directory link was removed") from error
     job.report(outcome.seen, **outcome.counters)  # with the disables and removals applied
     if outcome.held:
         raise NeedsConfirmationError(
