@@ -125,7 +125,11 @@ async def job_path(url: str, provider: dict[str, str], *, label: str) -> AsyncIt
     finally:
         if worker is not None:
             worker.terminate()
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # never left behind, polling Redis
+                worker.kill()
+                worker.wait()
         engine.dispose()
 
 
