@@ -232,22 +232,30 @@ def heartbeat(session: Session, job_id: uuid.UUID, worker_id: str, *,
     return Beat(owned=True, cancel_requested=cancel is not None)
 
 
-def save_payload(session: Session, job_id: uuid.UUID, worker_id: str, **values: Any) -> bool:
-    """Merge ``values`` into the payload of a job this worker runs (a checkpoint, say):
-    the next attempt of the job reads them back."""
-    job = session.get(Job, job_id, populate_existing=True)
-    if job is None or job.worker_id != worker_id or job.status is not JobStatus.RUNNING:
-        return False
-    session.execute(update(Job).where(col(Job.id) == job_id, col(Job.worker_id) == worker_id)
-                    .values(payload={**job.payload, **values}, updated_at=utcnow()))
-    return True
+def save_payload(session: Session, job_id: uuid.UUID, worker_id: str,
+                 payload: dict[str, Any]) -> bool:
+    """Store ``payload`` (what the worker holds, with a checkpoint, say) as the payload of a
+    job this worker runs, for its next attempt; False when the job is no longer this
+    worker's. One statement: while a job runs, only its owner writes its payload, so the
+    owner's copy is the current one and need not be read back."""
+    result = session.exec(update(Job).where(
+        col(Job.id) == job_id, col(Job.worker_id) == worker_id,
+        col(Job.status) == JobStatus.RUNNING,
+    ).values(payload=payload, updated_at=utcnow()))
+    return result.rowcount == 1
 
 
 def finish(session: Session, job_id: uuid.UUID, worker_id: str, status: JobStatus, *,
-           error: JobError | None = None, result_ref: str | None = None) -> bool:
-    """End the job; False when this worker no longer owned it."""
+           error: JobError | None = None, result_ref: str | None = None,
+           done: int | None = None, counters: dict[str, int] | None = None) -> bool:
+    """End the job; False when this worker no longer owned it. ``done`` and ``counters``:
+    the final progress, written with the end rather than by a heartbeat of its own."""
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "updated_at": utcnow(),
                               "result_ref": result_ref}
+    if done is not None:
+        values["progress_done"] = done
+    if counters is not None:
+        values["counters"] = counters
     if error is not None:
         job = session.get(Job, job_id)
         values["error_code"] = error.code

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class UserState(StrEnum):
@@ -73,10 +73,12 @@ class Page:
     next_round: str | None = None
 
 
+@runtime_checkable
 class DirectoryAdapter(Protocol):
-    # How many pages the engine may list before it writes what changed: the checkpoint is
-    # the last page written, so a crash lists at most this many pages again. 1 where the
-    # provider's page links are the promised resume points (Microsoft's delta).
+    # How many pages of a full listing the engine may list before it writes what changed:
+    # the checkpoint is the last page written, so a crash lists at most this many pages
+    # again. 1 where each page's link is a promised resume point (Microsoft). The pages of
+    # a round of changes are written by the number of changed users (sync.engine).
     pages_per_write: int
 
     def pages(self, *, resume: str | None, state: str | None) -> Iterator[Page]:

@@ -654,35 +654,70 @@ class SyncOutcome:
 
 
 class Checkpoint:
-    """Where an interrupted round resumes: saved after each committed page.
+    """Where an interrupted round resumes: saved with each committed write.
 
     ``counters`` are the round's counts so far (those of the earlier attempts when
     resuming), kept with the checkpoint so that a resumed round reports all of it.
+    ``save_in``, when given, saves in the transaction of the write it follows (the
+    page's changes and where to resume commit together, at no extra commit); ``save``
+    alone is called after the commit.
     """
 
     def __init__(self, resume: str | None, save: Callable[[str | None], None],
-                 counters: dict[str, int] | None = None) -> None:
+                 counters: dict[str, int] | None = None, *,
+                 save_in: Callable[[Session, str | None], None] | None = None) -> None:
         self.resume = resume
         self._save = save
+        self._save_in = save_in
         self.counters = dict(counters or {})
 
     def save(self, resume: str | None) -> None:
         self._save(resume)
 
+    def save_with(self, session: Session, resume: str | None) -> bool:
+        """Save in ``session``'s transaction when it can: whether it did."""
+        if self._save_in is None:
+            return False
+        self._save_in(session, resume)
+        return True
 
-def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: DirectoryAdapter, *,
-           checkpoint: Checkpoint, progress: Progress) -> SyncOutcome:
-    """One round: apply additions and updates page by page, then the brake decides."""
-    with Session(engine) as session:
+
+# What the caller writes in the transaction that ends a round (the link's next deltaLink,
+# say), so that the round's end is one commit: a crash leaves all of it or none.
+RoundEnd = Callable[[Session, "SyncOutcome"], None]
+
+
+def _no_round_end(_session: Session, _outcome: SyncOutcome) -> None:
+    """Nothing to add to the round's last transaction."""
+
+
+# Builds the round's adapter from the link and its tenant, which the round reads anyway.
+AdapterFor = Callable[[Session, DirectoryLink, Tenant], DirectoryAdapter]
+
+
+class LinkRemovedError(LookupError):
+    """The directory link is gone (unlinked, its tenant deleted): there is no round."""
+
+
+def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID,
+           adapter: DirectoryAdapter | AdapterFor, *, checkpoint: Checkpoint,
+           progress: Progress, round_end: RoundEnd = _no_round_end) -> SyncOutcome:
+    """One round: apply additions and updates page by page, then the brake decides.
+
+    ``adapter``: the directory, or what builds it (in the session that reads the link);
+    ``round_end`` runs in the round's last transaction, after the brake decided."""
+    with Session(engine) as session:  # every read before the listing, on one connection
         link = session.get(DirectoryLink, link_id)
-        assert link is not None
+        if link is None:
+            raise LinkRemovedError(f"the directory link {link_id} was removed")
         view = load_view(session, link, everything=False)
+        directory = (adapter if isinstance(adapter, DirectoryAdapter)
+                     else adapter(session, link, view.tenant))
         defaults = Defaults.from_json(link.mapping_defaults, view.tenant.default_country_code)
         state = link.sync_state
-    if state is None or link.provider is DirectoryProvider.GOOGLE:
-        # A full listing is coming: one read of every synced subscriber's fingerprint
-        # beats a lookup per page, and tells the unchanged users (most of them) apart.
-        with Session(engine) as session:
+        if state is None or link.provider is DirectoryProvider.GOOGLE:
+            # A full listing is coming: one read of every synced subscriber's fingerprint
+            # beats a lookup per page, and tells the unchanged users (most of them) apart.
             view.know_fingerprints(session)
     factory = SubscriberFactory(view, box, defaults)
     outcome = SyncOutcome()
@@ -694,39 +729,47 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID, adapter: Director
     resumed = checkpoint.resume is not None
     last: Page | None = None
     finished = False
-    pending = _Pending(adapter.pages_per_write)
-    for page in adapter.pages(resume=checkpoint.resume, state=state):
+    pending = _Pending(directory.pages_per_write)
+    for page in directory.pages(resume=checkpoint.resume, state=state):
         current = {user.external_id: fingerprint(user) for user in page.users}
         seen.update(current)
         pending.add(_changed(view, page.users, current, outcome.counters), current)
+        saved = False
         if page.complete and resumed and page.full:
             # A resumed full listing saw only its last part: who is gone from the directory
             # is known once the users of the earlier part are listed again.
             with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
-            seen.update(_listed_again(adapter, state))
+            seen.update(_listed_again(directory, state))
             with session_scope(engine) as session:
                 _finish(session, view, page, seen, outcome, actions)
+                round_end(session, outcome)
+                saved = checkpoint.save_with(session, page.resume)
             finished = True
-            pending = _Pending(adapter.pages_per_write)
+            pending = _Pending(directory.pages_per_write)
         elif page.complete:
-            # The last changes and the round's disables and removals: one transaction.
+            # The last changes, the round's disables and removals and the caller's end of
+            # the round: one transaction.
             with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
                 _finish(session, view, page, seen, outcome, actions)
+                round_end(session, outcome)
+                saved = checkpoint.save_with(session, page.resume)
             finished = True
-            pending = _Pending(adapter.pages_per_write)
-        elif pending.full():
+            pending = _Pending(directory.pages_per_write)
+        elif pending.full(page.full):
             with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
-            pending = _Pending(adapter.pages_per_write)
-        if not pending.users:  # everything listed so far is written
+                saved = checkpoint.save_with(session, page.resume)
+            pending = _Pending(directory.pages_per_write)
+        if not pending.users and not saved:  # everything listed so far is written
             checkpoint.save(page.resume)
         progress(len(seen), **outcome.counters)
         last = page
     if not finished:
         with session_scope(engine) as session:
             _finish(session, view, last, seen, outcome, actions)
+            round_end(session, outcome)
     return outcome
 
 
@@ -790,7 +833,11 @@ OVER_LIMIT_NAMED = 5
 _SET_WHEN_CHANGED = frozenset({"email", "display_name", "caller_id"})
 
 # However many pages the adapter allows between writes, this many changed users are
-# written at once.
+# written at once. A round of changes (Microsoft's delta) is written by this count alone:
+# its pages hold nothing but changes, so the pages of a round of a few hundred changes
+# (three or four of Graph's) share one transaction and its fixed cost (the lookups of
+# the page's users, the customer's room, the routing export's request, a commit) rather
+# than paying it per page. A crash then lists again at most this many changed users.
 FLUSH_USERS = 500
 
 
@@ -809,8 +856,9 @@ class _Pending:
             self.current[user.external_id] = current[user.external_id]
         self.pages += 1
 
-    def full(self) -> bool:
-        return len(self.users) >= FLUSH_USERS or self.pages >= self.pages_per_write
+    def full(self, listing: bool) -> bool:
+        """Time to write, after a page of a full ``listing`` or of a round of changes."""
+        return len(self.users) >= FLUSH_USERS or (listing and self.pages >= self.pages_per_write)
 
 
 def _follow_users(session: Session, view: TenantView, factory: SubscriberFactory,

@@ -17,9 +17,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from core.credentials import CredentialsFormat, start_export
@@ -91,8 +92,13 @@ def _adapter(link_id: uuid.UUID) -> DirectoryAdapter:
             raise PermanentJobError("NOT_FOUND", "the directory link was removed")
         tenant = session.get(Tenant, link.tenant_id)
         assert tenant is not None
-        domain = sync_domain(session, tenant)
-        return adapter_for(context.settings(), link, domain, credentials_of(_box(), link))
+        return _adapter_in(session, link, tenant)
+
+
+def _adapter_in(session: Session, link: DirectoryLink, tenant: Tenant) -> DirectoryAdapter:
+    """The link's adapter, from a link and tenant read already."""
+    domain = sync_domain(session, tenant)
+    return adapter_for(context.settings(), link, domain, credentials_of(_box(), link))
 
 
 def _mark_link(link_id: uuid.UUID, status: DirectoryLinkStatus | None, code: str | None,
@@ -137,6 +143,8 @@ def _progress(job: JobRun) -> Callable[..., None]:
         if now - last >= PROGRESS_SECONDS:
             job.progress(done, **counters)
             last = now
+        else:
+            job.check()  # cancelled or out of time: no write needed to know
     return report
 
 
@@ -213,42 +221,55 @@ def _credentials_sheet(session: Session, job: JobRun, link: DirectoryLink,
 @handles(SYNC.kind)
 def resync(job: JobRun) -> None:
     link_id = uuid.UUID(job.subject_id)
+
+    def save_in(session: Session, resume: str | None) -> None:
+        # A finished round's counts go with the job's end: none are kept for a next attempt.
+        job.save_in(session, resume=resume,
+                    counters=dict(checkpoint.counters) if resume is not None else {})
+
     checkpoint = sync_engine.Checkpoint(
         job.payload.get("resume"),
         lambda resume: job.save(resume=resume, counters=dict(checkpoint.counters)),
-        counters=job.payload.get("counters"))
+        counters=job.payload.get("counters"), save_in=save_in)
     with _directory_errors(link_id):
-        adapter = _adapter(link_id)
-        outcome = sync_engine.resync(context.engine(), _box(), link_id, adapter,
-                                     checkpoint=checkpoint, progress=_progress(job))
-    job.progress(outcome.seen, **outcome.counters)  # with the disables and removals applied
-    with session_scope(context.engine()) as session:
-        link = session.get(DirectoryLink, link_id)
-        if link is None:
-            return
-        over_limit = outcome.counters.get("over_limit", 0)
-        if outcome.complete and not over_limit:
-            link.sync_state = outcome.next_round
-        # Else (Microsoft) the next round starts from the same deltaLink, so that the users
-        # left out are new again there once the customer has room.
-        link.last_synced_at = utcnow()
-        link.last_error_code = link.last_error = None
-        if over_limit:
-            link.last_error_code = ErrorCode.LIMIT_REACHED.value
-            why = outcome.over_limit_message or "the customer's maximum is reached"
-            named = f" (e.g. {', '.join(outcome.over_limit_users)})" \
-                if outcome.over_limit_users else ""
-            link.last_error = (f"{over_limit} new directory users got no subscriber: "
-                               f"{why}{named}")[:500]
-        session.add(link)
-        if outcome.held:
-            hold(session, link_id, job.id, outcome.held)
-    job.save(resume=None, counters={})
+        try:
+            # The adapter is built from the link and tenant the round reads anyway.
+            outcome = sync_engine.resync(context.engine(), _box(), link_id, _adapter_in,
+                                         checkpoint=checkpoint, progress=_progress(job),
+                                         round_end=partial(_round_end, job, link_id))
+        except sync_engine.LinkRemovedError as error:
+            raise PermanentJobError("NOT_FOUND", "the directory link was removed") from error
+    job.report(outcome.seen, **outcome.counters)  # with the disables and removals applied
     if outcome.held:
         raise NeedsConfirmationError(
             "NEEDS_CONFIRMATION", f"{len(outcome.held)} subscribers would be disabled or "
             f"removed, more than the link's brake allows: confirm or cancel",
             details=[f"{action.action} {action.username}" for action in outcome.held])
+
+
+def _round_end(job: JobRun, link_id: uuid.UUID, session: Session,
+               outcome: sync_engine.SyncOutcome) -> None:
+    """The link's side of a round's end, in the round's last transaction (with its last
+    changes, its disables and the cleared checkpoint): the next deltaLink is stored
+    exactly when the changes it follows are, whatever crashes."""
+    values: dict[str, object] = {"last_synced_at": utcnow(), "last_error_code": None,
+                                 "last_error": None}
+    over_limit = outcome.counters.get("over_limit", 0)
+    if outcome.complete and not over_limit:
+        values["sync_state"] = outcome.next_round
+    # Else (Microsoft) the next round starts from the same deltaLink, so that the users
+    # left out are new again there once the customer has room.
+    if over_limit:
+        why = outcome.over_limit_message or "the customer's maximum is reached"
+        named = f" (e.g. {', '.join(outcome.over_limit_users)})" \
+            if outcome.over_limit_users else ""
+        values["last_error_code"] = ErrorCode.LIMIT_REACHED.value
+        values["last_error"] = (f"{over_limit} new directory users got no subscriber: "
+                                f"{why}{named}")[:500]
+    updated = session.exec(update(DirectoryLink).where(col(DirectoryLink.id) == link_id)
+                           .values(**values))
+    if updated.rowcount == 1 and outcome.held:
+        hold(session, link_id, job.id, outcome.held)
 
 
 # The schedule ------------------------------------------------------------------------------

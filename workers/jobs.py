@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session
+
 from core import jobs as job_rules
 from core.database import session_scope
 from core.jobs import JobError, NeedsConfirmationError, PermanentJobError, TransientJobError
@@ -78,6 +80,7 @@ class JobRun:
     waited: float = 0.0
     _stop: str | None = None
     _counters: dict[str, int] = field(default_factory=dict)
+    _final: int | None = None  # set by report(): the progress the end records
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self, done: int, total: int | None = None, **counters: int) -> None:
@@ -91,10 +94,25 @@ class JobRun:
     def save(self, **values: Any) -> None:
         """Keep ``values`` in the job's payload for its next attempt (a checkpoint)."""
         with session_scope(context.engine()) as session:
-            if not job_rules.save_payload(session, self.id, self.owner, **values):
-                self._stop = "LOST"
-        self.payload.update(values)
+            self.save_in(session, **values)
         self.check()
+
+    def save_in(self, session: Session, **values: Any) -> None:
+        """Keep ``values`` in the job's payload, in the caller's transaction: a checkpoint
+        then commits (or rolls back) with the work it stands for, and costs no commit of
+        its own. Raises JobStopped when another worker owns the job now: what the caller
+        wrote in the transaction is rolled back rather than written twice."""
+        payload = {**self.payload, **values}
+        if not job_rules.save_payload(session, self.id, self.owner, payload):
+            self._stop = "LOST"
+            raise JobStopped(self._stop)
+        self.payload = payload
+
+    def report(self, done: int, **counters: int) -> None:
+        """The final figures, written with the job's end (no write of their own now)."""
+        with self._lock:
+            self._counters.update(counters)
+            self._final = done
 
     def check(self) -> None:
         """Raise JobStopped when the job must not go on."""
@@ -185,9 +203,11 @@ def _run(run: JobRun, owner: str, job_id: str) -> str:
 
 def _record_end(run: JobRun, status: JobStatus, *, error: JobError | None = None,
                 result_ref: str | None = None) -> None:
+    reported = run._final is not None
     with session_scope(context.engine()) as session:
         if not job_rules.finish(session, run.id, run.owner, status, error=error,
-                                result_ref=result_ref):
+                                result_ref=result_ref, done=run._final,
+                                counters=dict(run._counters) if reported else None):
             log.warning("job %s ended here but is no longer ours", run.id)
 
 

@@ -49,12 +49,12 @@ from core.settings import Settings
 from sync.directory import (
     ConsentRevokedError,
     DirectoryError,
-    DirectoryUnavailableError,
     DirectoryUser,
     Page,
     SyncScope,
     UserState,
 )
+from sync.retry import RetryLater, RetryPolicy, StaleCredentials, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +211,13 @@ class GoogleDirectory:
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self._domain = domain
         self._scope = scope
         self._page_size = page_size
-        self._sleep = sleep
-        self._max_attempts = max_attempts
-        self._max_wait = max_wait
+        self._retries = RetryPolicy(
+            max_attempts=max_attempts, max_wait=max_wait, sleep=sleep, backoff=self._backoff,
+            unavailable=lambda problem, attempts: (
+                f"Google is throttling or failing ({problem}) after {attempts} attempt(s)"))
         self._credentials = credentials
         # build() takes credentials or http, not both: the timeout lives on the http.
         self._http = google_auth_httplib2.AuthorizedHttp(
@@ -435,60 +434,45 @@ class GoogleDirectory:
     # One request, with retries ---------------------------------------------------------
 
     def _call(self, request: HttpRequest, what: str) -> dict[str, Any]:
-        attempt = 0
-        refreshed = refresh_now = False
-        while True:
-            attempt += 1
-            retry_after: float | None = None
-            try:
-                if refresh_now:
-                    refresh_now = False
-                    self._credentials.refresh(google_auth_httplib2.Request(self._http.http))
-                response = request.execute(num_retries=0)
-                return response if isinstance(response, dict) else {}
-            except HttpError as error:
-                status = error.resp.status
-                reason, message = _error_details(error)
-                problem = f"{what}: HTTP {status} {reason or ''} {message}".strip()
-                throttled = status in (429, 503) or (status == 403 and reason in RATE_LIMIT_REASONS)
-                if status == 401:
-                    raise ConsentRevokedError(
-                        f"Google no longer accepts the grant ({problem})"
-                    ) from None
-                if status == 403 and not throttled:
-                    if reason not in PERMISSION_REASONS:
-                        raise _RequestRejectedError(problem, status) from None
-                    if refreshed:
-                        raise ConsentRevokedError(
-                            f"the grant lacks the right to read the directory ({problem})"
-                        ) from None
-                    # A token minted before rights changed: try once with a fresh one.
-                    refreshed = refresh_now = True
-                    attempt -= 1
-                    continue
-                if status < 500 and not throttled:
+        """Execute with retries (``sync.retry``): the answer, else a typed failure."""
+        return with_retries(lambda fresh: self._call_once(request, what, fresh), self._retries)
+
+    def _call_once(self, request: HttpRequest, what: str, fresh: bool) -> dict[str, Any]:
+        try:
+            if fresh:
+                self._credentials.refresh(google_auth_httplib2.Request(self._http.http))
+            response = request.execute(num_retries=0)
+            return response if isinstance(response, dict) else {}
+        except HttpError as error:
+            status = error.resp.status
+            reason, message = _error_details(error)
+            problem = f"{what}: HTTP {status} {reason or ''} {message}".strip()
+            throttled = status in (429, 503) or (status == 403 and reason in RATE_LIMIT_REASONS)
+            if status == 401:
+                raise ConsentRevokedError(f"Google no longer accepts the grant ({problem})") \
+                    from None
+            if status == 403 and not throttled:
+                if reason not in PERMISSION_REASONS:
                     raise _RequestRejectedError(problem, status) from None
-                if status in (429, 503):
-                    retry_after = _retry_after(error.resp.get("retry-after"))
-            except google.auth.exceptions.RefreshError as error:
-                grant_error, retryable = _grant_error(error)
-                problem = f"token refresh for {what}: {error}"
-                if grant_error in REVOKED_GRANT_ERRORS:
-                    raise ConsentRevokedError(f"Google refused the grant ({error})") from None
-                if not retryable:
-                    raise DirectoryError(f"Google refused to refresh the credentials ({error})") \
-                        from None
-            except (google.auth.exceptions.TransportError, httplib2.HttpLib2Error,
-                    OSError) as error:
-                problem = f"{what}: {type(error).__name__}: {error}"
-            wait = retry_after if retry_after is not None else self._backoff(attempt)
-            if attempt >= self._max_attempts or wait > self._max_wait:
-                raise DirectoryUnavailableError(
-                    f"Google is throttling or failing ({problem}) after {attempt} attempt(s)",
-                    retry_after=wait,
-                )
-            log.info("%s; attempt %d, retrying in %.1f s", problem, attempt, wait)
-            self._sleep(wait)
+                # A token minted before rights changed: try once with a fresh one.
+                raise StaleCredentials(ConsentRevokedError(
+                    f"the grant lacks the right to read the directory ({problem})")) from None
+            if status < 500 and not throttled:
+                raise _RequestRejectedError(problem, status) from None
+            retry_after = _retry_after(error.resp.get("retry-after")) \
+                if status in (429, 503) else None
+            raise RetryLater(problem, retry_after) from None
+        except google.auth.exceptions.RefreshError as error:
+            grant_error, retryable = _grant_error(error)
+            if grant_error in REVOKED_GRANT_ERRORS:
+                raise ConsentRevokedError(f"Google refused the grant ({error})") from None
+            if not retryable:
+                raise DirectoryError(f"Google refused to refresh the credentials ({error})") \
+                    from None
+            raise RetryLater(f"token refresh for {what}: {error}") from None
+        except (google.auth.exceptions.TransportError, httplib2.HttpLib2Error,
+                OSError) as error:
+            raise RetryLater(f"{what}: {type(error).__name__}: {error}") from None
 
     @staticmethod
     def _backoff(attempt: int) -> float:

@@ -72,12 +72,12 @@ from core.settings import Settings
 from sync.directory import (
     ConsentRevokedError,
     DirectoryError,
-    DirectoryUnavailableError,
     DirectoryUser,
     Page,
     SyncScope,
     UserState,
 )
+from sync.retry import RetryLater, RetryPolicy, StaleCredentials, with_retries
 from sync.teams.tokens import app_token, shared_http_client
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,8 @@ def _domain(address: str) -> str:
 class TeamsDirectory:
     """The :class:`~sync.directory.DirectoryAdapter` of one linked Entra tenant."""
 
-    # Each page's link is where an interrupted round resumes: every page is written.
+    # Each page's link of a full round is where an interrupted round resumes: every page
+    # is written. A delta round's pages are written a few hundred changes at a time.
     pages_per_write = 1
 
     def __init__(
@@ -169,8 +170,6 @@ class TeamsDirectory:
             raise ValueError("org units are a Google Workspace notion; Entra scopes by group")
         if page_size is not None and not 1 <= page_size <= MAX_MEMBERS_PAGE:
             raise ValueError(f"page_size must be between 1 and {MAX_MEMBERS_PAGE}")
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         self._settings = settings
         self._tenant_id = tenant_id
         self._domains = frozenset(d.strip().lower().rstrip(".") for d in domains if d.strip())
@@ -178,8 +177,11 @@ class TeamsDirectory:
             raise ValueError("at least one domain is needed")
         self._scope = scope
         self._http = http_client or shared_http_client(settings)
-        self._sleep = sleep
-        self._max_attempts = max_attempts
+        self._retries = RetryPolicy(
+            max_attempts=max_attempts, max_wait=MAX_WAIT, sleep=sleep,
+            backoff=lambda attempt: min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (attempt - 1)),
+            unavailable=lambda problem, attempts: (
+                f"Microsoft Graph {problem} ({attempts} attempt(s))"))
         self._page_size = page_size or MAX_MEMBERS_PAGE
         graph = urlsplit(settings.microsoft_graph_url.rstrip("/"))
         self._graph = f"{graph.scheme}://{graph.netloc}{graph.path}"
@@ -312,47 +314,34 @@ class TeamsDirectory:
     # HTTP -----------------------------------------------------------------------------------
 
     def _get(self, url: str) -> dict[str, Any]:
-        """GET a Graph URL with retries; the JSON body of a 200, else a typed failure."""
+        """GET a Graph URL with retries (``sync.retry``); the JSON body of a 200, else a
+        typed failure."""
         if not self._ours(url):
             raise DirectoryError(f"refusing to follow a link off {self._graph}: {url}")
-        attempt = 0
-        fresh = False
-        refreshed = False
-        while True:
-            token = app_token(self._settings, self._tenant_id, http_client=self._http,
-                              fresh=fresh)
-            fresh = False
-            wait: float | None = None
-            try:
-                response = self._http.get(url, headers={
-                    "Authorization": f"Bearer {token}", "Accept": "application/json"})
-            except httpx.TransportError as error:
-                failure = f"could not be reached ({type(error).__name__}: {error})"
-            else:
-                status = response.status_code
-                if status == 200:
-                    return self._json(response)
-                if status == 401 and not refreshed:
-                    refreshed = fresh = True  # the cached token may have been revoked early
-                    continue
-                if status in (401, 403):
-                    raise ConsentRevokedError(
-                        f"Microsoft Graph refused the platform ({status} "
-                        f"{'/'.join(self._codes(response)) or 'no code'}): admin consent "
-                        "must be given again")
-                if status != 429 and status < 500:
-                    raise GraphError(status, self._codes(response), self._message(response))
-                wait = _retry_after(response)
-                failure = f"answered {status}"
-            attempt += 1
-            delay = wait if wait is not None else min(BACKOFF_CAP,
-                                                      BACKOFF_FIRST * 2 ** (attempt - 1))
-            if attempt >= self._max_attempts or delay > MAX_WAIT:
-                raise DirectoryUnavailableError(
-                    f"Microsoft Graph {failure} ({attempt} attempt(s))", retry_after=delay)
-            log.info("Microsoft Graph %s for tenant %s; retrying in %.1f s",
-                     failure, self._tenant_id, delay)
-            self._sleep(delay)
+        return with_retries(lambda fresh: self._get_once(url, fresh), self._retries)
+
+    def _get_once(self, url: str, fresh: bool) -> dict[str, Any]:
+        token = app_token(self._settings, self._tenant_id, http_client=self._http, fresh=fresh)
+        try:
+            response = self._http.get(url, headers={
+                "Authorization": f"Bearer {token}", "Accept": "application/json"})
+        except httpx.TransportError as error:
+            raise RetryLater(f"could not be reached ({type(error).__name__}: {error})") \
+                from None
+        status = response.status_code
+        if status == 200:
+            return self._json(response)
+        if status in (401, 403):
+            revoked = ConsentRevokedError(
+                f"Microsoft Graph refused the platform ({status} "
+                f"{'/'.join(self._codes(response)) or 'no code'}): admin consent "
+                "must be given again")
+            if status == 401:  # the cached token may have been revoked early
+                raise StaleCredentials(revoked)
+            raise revoked
+        if status != 429 and status < 500:
+            raise GraphError(status, self._codes(response), self._message(response))
+        raise RetryLater(f"answered {status}", _retry_after(response))
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:

@@ -820,6 +820,55 @@ def test_pages_written_together_are_resumed_from_the_last_write(engine: Engine,
         user.external_id for user in users)
 
 
+def test_a_round_of_changes_writes_its_pages_together(engine: Engine, world: World) -> None:
+    users = people(12)
+    imported(engine, world, users)
+    changed = [dataclasses.replace(user, family_name="Moved") for user in users]
+    # Microsoft's delta: three pages of changes only, fewer than FLUSH_USERS of them.
+    listing = [changed[:4], changed[4:8], [*changed[8:], person("newcomer")]]
+    saved: list[str | None] = []
+
+    # The connection drops before the third page: nothing of the round is written (it is
+    # one write), and the checkpoint did not move past what was written.
+    with pytest.raises(DirectoryUnavailableError):
+        run_sync_saving(engine, world, MemoryDirectory(listing, full=False, fail_after=2),
+                        saved)
+
+    assert saved == []
+    assert {row.display_name for row in subscribers(engine, world.tenant)} == {
+        user.display_name for user in users}
+
+    directory = MemoryDirectory(listing, full=False)
+    outcome, saved = run_sync(engine, world, directory)
+
+    assert directory.calls == [(None, None)]
+    assert outcome.counters == counters(created=1, updated=12)
+    assert saved == [None]  # once, with the round's only write
+    assert len(synced(engine, world.tenant)) == 13
+
+
+def test_a_checkpoint_saved_in_the_transaction_commits_with_its_page(engine: Engine,
+                                                                    world: World) -> None:
+    users = people(8)
+    imported(engine, world, users)
+    renamed = [dataclasses.replace(user, display_name=f"Renamed {user.given_name}")
+               for user in users]
+    in_transaction: list[tuple[str | None, int]] = []
+    after_commit: list[str | None] = []
+
+    def save_in(session: Session, resume: str | None) -> None:
+        # The page's changes are in this (not yet committed) transaction.
+        rows = session.execute(select(Subscriber.display_name).where(
+            Subscriber.tenant_id == world.tenant.id)).scalars().all()
+        in_transaction.append((resume, sum(name.startswith("Renamed") for name in rows)))
+
+    resync(engine, BOX, world.link_id, MemoryDirectory(paged(renamed, 4)),
+           checkpoint=Checkpoint(None, after_commit.append, save_in=save_in), progress=quiet)
+
+    assert in_transaction == [("1", 4), (None, 8)]  # each with its page's changes
+    assert after_commit == []  # nothing saved outside a write
+
+
 def round_result(engine: Engine, world: World) -> dict[str, tuple[object, ...]]:
     """What a round left, by username: status, deleted or not, display name."""
     return {row.username: (row.status, row.directory_deleted_at is not None, row.display_name)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 
 import dramatiq
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session
 
 from core.database import session_scope
@@ -21,6 +21,8 @@ SLOW = register_kind(JobSpec(kind="test.slow", subject_type="Test", max_attempts
 THROTTLED = register_kind(JobSpec(kind="test.throttled", subject_type="Test", max_attempts=3))
 BROKEN = register_kind(JobSpec(kind="test.broken", subject_type="Test", max_attempts=5))
 CANCELLABLE = register_kind(JobSpec(kind="test.cancellable", subject_type="Test"))
+CHECKPOINTED = register_kind(JobSpec(kind="test.checkpointed", subject_type="Test",
+                                     max_attempts=1))
 
 
 @handles(SLOW.kind)
@@ -47,6 +49,29 @@ def _until_cancelled(job: JobRun) -> None:
     for step in range(600):
         job.progress(step)
         time.sleep(0.05)
+
+
+@handles(CHECKPOINTED.kind)
+def _checkpointed(job: JobRun) -> None:
+    """Two steps, each a write and its checkpoint in one transaction; before the second,
+    another worker takes the job over (as after a stale heartbeat)."""
+    with session_scope(context.engine()) as session:
+        session.execute(update(Job).where(Job.id == job.id).values(request_id="step 1"))
+        job.save_in(session, step=1)
+    job.report(1, steps=1)
+    with session_scope(context.engine()) as session:
+        session.execute(update(Job).where(Job.id == job.id).values(worker_id="elsewhere"))
+    with session_scope(context.engine()) as session:
+        session.execute(update(Job).where(Job.id == job.id).values(request_id="step 2"))
+        job.save_in(session, step=2)  # not ours any more: raises, the step rolls back
+
+
+REPORTED = register_kind(JobSpec(kind="test.reported", subject_type="Test"))
+
+
+@handles(REPORTED.kind)
+def _reported(job: JobRun) -> None:
+    job.report(12, created=10, updated=2)
 
 
 def _start(kind: str) -> uuid.UUID:
@@ -107,3 +132,22 @@ def test_a_running_job_stops_when_cancelled(engine: Engine, worker: dramatiq.Bro
         session.commit()
     job = _wait(engine, job_id, lambda j: j.status is JobStatus.CANCELLED)
     assert job.progress_done < 600
+
+
+def test_a_checkpoint_commits_with_its_step_and_never_for_a_lost_job(engine: Engine,
+                                                                    worker: dramatiq.Broker):
+    job_id = _start(CHECKPOINTED.kind)
+    job = _wait(engine, job_id, lambda j: j.request_id == "step 1" and j.payload.get("step")
+                and j.worker_id == "elsewhere")
+    time.sleep(0.3)  # the second step had its chance
+    job = _job(engine, job_id)
+    assert job.payload["step"] == 1
+    assert job.request_id == "step 1"  # the lost job's second step was rolled back
+    assert job.status is JobStatus.RUNNING  # the other worker's now: this one wrote no end
+
+
+def test_final_figures_are_written_with_the_end(engine: Engine, worker: dramatiq.Broker):
+    job_id = _start(REPORTED.kind)
+    job = _wait(engine, job_id, lambda j: j.status is JobStatus.SUCCEEDED)
+    assert job.progress_done == 12
+    assert job.counters == {"created": 10, "updated": 2}
