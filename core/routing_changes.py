@@ -8,6 +8,11 @@ one of those tables commits, it counts one more change request and queues the
 export job of every proxy database. The job row's uniqueness coalesces a burst
 of changes into one export; the counter tells a running export that it must
 go round once more (see ``routing_export.exporter``).
+
+The session also notes what the transaction touched, as subjects (a tenant, a
+tenant's domain, a number, a dial plan, a security group, a customer, an ISP;
+"all" when it cannot tell), stored with the request's number: the incremental
+export recomputes only those subjects' rows (``routing_export.scope``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
@@ -26,6 +31,7 @@ from core.models import (
     DialPlan,
     JobStatus,
     RoutingChanges,
+    RoutingChangeSubject,
     RoutingIspChange,
     SecurityGroup,
     SipProxy,
@@ -50,6 +56,10 @@ _BOOKKEEPING = "wehostvoip.routing_bookkeeping"
 _ISPS = "wehostvoip.routing_isps"
 _PARENTS = "wehostvoip.routing_parents"
 _UNATTRIBUTED = "wehostvoip.routing_unattributed"
+_SUBJECTS = "wehostvoip.routing_subjects"
+EVERYTHING = ("all", "")
+# More subjects than this in one transaction (an import) are recorded as "all".
+MAX_SUBJECTS_PER_REQUEST = 1_000
 _installed = False
 
 # Rows without an isp_id of their own lead to it through their parent.
@@ -85,13 +95,62 @@ def _attribute(session: Session, table: str, values: Any) -> None:
         session.info[_UNATTRIBUTED] = True
 
 
+# Per table: the subject kinds its rows touch, each with the column naming the subject. A
+# carrier's or gateway's rows need none: their tables are small and always compared whole.
+_SUBJECT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "isp": (("isp", "id"),),
+    "customer": (("customer", "id"),),
+    "tenant": (("tenant", "id"), ("domain", "domain")),
+    "subscriber": (("tenant", "tenant_id"),),
+    "security_group": (("security_group", "id"), ("tenant", "tenant_id")),
+    "security_group_destination": (("security_group", "security_group_id"),),
+    "dial_plan": (("dial_plan", "id"),),
+    "dial_plan_rule": (("dial_plan", "dial_plan_id"),),
+    "number": (("number", "e164"),),
+    "carrier": (), "gateway": (), "sip_proxy": (),
+}
+# Rows updated by id alone (``core.bulk.update_rows``): the subject is found from the id.
+_BY_ID = {"subscriber": "subscriber", "number": "number_id"}
+
+
+def _note_subjects(session: Session, table: str, values: Any, *, deleted: bool = False) -> None:
+    """Note the subjects a row touches, before and after the change (``values``: the object,
+    or a dict of the columns a bulk statement wrote)."""
+    subjects: set[tuple[str, str]] = session.info.setdefault(_SUBJECTS, set())
+    if table == "isp" and deleted:
+        subjects.add(EVERYTHING)  # its tenants go with it, by cascade: unseen here
+        return
+    if isinstance(values, dict):
+        if table in _BY_ID and "id" in values and not all(
+                column in values for _kind, column in _SUBJECT_COLUMNS[table]):
+            subjects.add((_BY_ID[table], str(values["id"])))
+            return
+        for kind, column in _SUBJECT_COLUMNS[table]:
+            if values.get(column) is None:
+                subjects.add(EVERYTHING)
+                return
+            subjects.add((kind, str(values[column])))
+        return
+    state = inspect(values)
+    for kind, column in _SUBJECT_COLUMNS[table]:
+        history = state.attrs[column].history
+        # Old values count too: a tenant renamed leaves rows under its old domain.
+        seen = [*history.deleted, *history.unchanged, *history.added]
+        if not seen:  # expired since it was loaded: read it now
+            with session.no_autoflush:
+                seen = [getattr(values, column, None)]
+        subjects.update((kind, str(value)) for value in seen if value is not None)
+
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    deleted = {id(obj) for obj in session.deleted}  # model objects are not hashable
     changed = [*session.new, *session.deleted,
                *(obj for obj in session.dirty if _routing_table(obj) and session.is_modified(obj))]
     for obj in changed:
         if (table := _routing_table(obj)) is not None:
             session.info[_CHANGED] = True
             _attribute(session, table, obj)
+            _note_subjects(session, table, obj, deleted=id(obj) in deleted)
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
@@ -105,6 +164,11 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
                 state.parameters or {}]
             for row in rows:
                 _attribute(state.session, name, row)
+            if state.is_insert:
+                for row in rows:
+                    _note_subjects(state.session, name, row)
+            else:  # which rows a WHERE clause reached is not known here
+                state.session.info.setdefault(_SUBJECTS, set()).add(EVERYTHING)
 
 
 def note_change(session: Session, table_name: str,
@@ -115,13 +179,15 @@ def note_change(session: Session, table_name: str,
         session.info[_CHANGED] = True
         for row in rows or [{}]:
             _attribute(session, table_name, row)
+            _note_subjects(session, table_name, row)
 
 
 def _before_commit(session: Session) -> None:
     session.flush()  # unflushed changes are seen by _before_flush now
     if session.info.pop(_CHANGED, False) and not session.info.get(_BOOKKEEPING):
         request_export(session, _changed_isps(session),
-                       unattributed=session.info.get(_UNATTRIBUTED, False))
+                       unattributed=session.info.get(_UNATTRIBUTED, False),
+                       subjects=session.info.get(_SUBJECTS, {EVERYTHING}))
     _forget(session)
 
 
@@ -131,7 +197,7 @@ def _after_rollback(session: Session) -> None:
 
 
 def _forget(session: Session) -> None:
-    for key in (_ISPS, _PARENTS, _UNATTRIBUTED):
+    for key in (_ISPS, _PARENTS, _UNATTRIBUTED, _SUBJECTS):
         session.info.pop(key, None)
 
 
@@ -151,11 +217,15 @@ def _changed_isps(session: Session) -> frozenset[uuid.UUID]:
 
 
 def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset(), *,
-                   unattributed: bool = False) -> int:
+                   unattributed: bool = False,
+                   subjects: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(
+                       {EVERYTHING})) -> int:
     """Count a change and queue an export of every proxy database; returns how many.
 
     ``isp_ids`` made the change (``unattributed``: someone who cannot be told): each one's
-    last request is what its routing status waits for.
+    last request is what its routing status waits for. ``subjects``: what it touched (by
+    default everything: an export asked for by hand, or the periodic reconcile, compares
+    every row).
     """
     keys = session.execute(select(SipProxy.database_key).where(SipProxy.enabled)
                            .distinct()).scalars().all()
@@ -172,6 +242,12 @@ def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset()
     if unattributed:
         session.execute(update(RoutingChanges).where(RoutingChanges.id == 1)
                         .values(unattributed=request))
+    if EVERYTHING in subjects or len(subjects) > MAX_SUBJECTS_PER_REQUEST:
+        subjects = {EVERYTHING}
+    if subjects:
+        session.execute(insert(RoutingChangeSubject), [
+            {"request": request, "kind": kind, "value": value[:253]}
+            for kind, value in sorted(subjects)])
     for isp_id in isp_ids:
         noted = session.execute(update(RoutingIspChange).where(
             RoutingIspChange.isp_id == isp_id).values(requested=request))

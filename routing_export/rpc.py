@@ -20,7 +20,8 @@ import httpx
 DROUTING_OK = "reload ok"
 RETRY_WINDOW_SECONDS = 6.0  # longer than Kamailio's default reload_delta of 5 s
 RETRY_PAUSE_SECONDS = 0.1
-Call = tuple[str, tuple[str, ...]]
+# (method, params): a reload, or one hash-table entry (htable.sets, htable.seti, htable.delete).
+Call = tuple[str, tuple[str | int, ...]]
 
 _ids = itertools.count(1)
 
@@ -55,7 +56,7 @@ class ProxyClient:
             raise ReloadError(f"{method}: {message}".strip())
         return answer.get("result")
 
-    def reload(self, method: str, *params: str) -> None:
+    def reload(self, method: str, *params: str | int) -> None:
         deadline = time.monotonic() + RETRY_WINDOW_SECONDS
         while True:
             try:

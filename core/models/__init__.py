@@ -45,6 +45,7 @@ from core.models.job import ACTIVE_JOB_STATUSES, Job, JobStatus, PeriodicTaskRun
 from core.models.number import Number, NumberState, NumberType
 from core.models.routing import (
     RoutingChanges,
+    RoutingChangeSubject,
     RoutingDatabase,
     RoutingIdentifier,
     RoutingIspChange,
@@ -107,6 +108,7 @@ __all__ = [
     "RatingDeck",
     "Role",
     "RoleGrant",
+    "RoutingChangeSubject",
     "RoutingChanges",
     "RoutingDatabase",
     "RoutingIdentifier",
