@@ -21,8 +21,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import Column, event, insert, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from sqlmodel import Session
 
 from core.jobs import JobSpec, enqueue, register_kind
@@ -35,6 +37,7 @@ from core.models import (
     RoutingIspChange,
     SecurityGroup,
     SipProxy,
+    Subscriber,
     Tenant,
     utcnow,
 )
@@ -142,6 +145,37 @@ def _note_subjects(session: Session, table: str, values: Any, *, deleted: bool =
         subjects.update((kind, str(value)) for value in seen if value is not None)
 
 
+def _note_statement_subjects(session: Session, table: str, statement: Any) -> None:
+    """The subjects of an UPDATE or DELETE, from the equalities its WHERE clause requires
+    (``subscriber.tenant_id = X AND ...``: tenant X); "all" when it requires none."""
+    subjects: set[tuple[str, str]] = session.info.setdefault(_SUBJECTS, set())
+    clause = statement.whereclause
+    required = list(clause.clauses) if isinstance(clause, BooleanClauseList) \
+        and clause.operator is operators.and_ else [clause]
+    found: dict[str, list[object]] = {}
+    for condition in required:
+        if isinstance(condition, BinaryExpression) and isinstance(condition.left, Column) \
+                and isinstance(condition.right, BindParameter):
+            value = condition.right.effective_value
+            if condition.operator is operators.eq:
+                found[condition.left.name] = [value]
+            elif condition.operator is operators.in_op and isinstance(value, list | tuple):
+                found[condition.left.name] = list(value)
+    columns = _SUBJECT_COLUMNS[table]
+    # An UPDATE leaves the columns it does not set as they were: those the export reads
+    # anew (a tenant's domain, say, found from its id) need not be in the WHERE clause.
+    written = {getattr(column, "name", str(column))
+               for column in (getattr(statement, "_values", None) or {})}
+    needed = [(kind, column) for at, (kind, column) in enumerate(columns)
+              if at == 0 or column in written or not written]
+    if columns and all(column in found for _kind, column in needed):
+        subjects.update((kind, str(value)) for kind, column in needed for value in found[column])
+    elif table in _BY_ID and "id" in found:
+        subjects.update((_BY_ID[table], str(value)) for value in found["id"])
+    elif columns:
+        subjects.add(EVERYTHING)  # which rows it reached is not known here
+
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     deleted = {id(obj) for obj in session.deleted}  # model objects are not hashable
     changed = [*session.new, *session.deleted,
@@ -164,11 +198,13 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
                 state.parameters or {}]
             for row in rows:
                 _attribute(state.session, name, row)
-            if state.is_insert:
+            if state.is_insert or (rows and all("id" in row for row in rows)
+                                   and state.statement.whereclause is None):
+                # Rows given whole, or updated by primary key (an executemany).
                 for row in rows:
                     _note_subjects(state.session, name, row)
-            else:  # which rows a WHERE clause reached is not known here
-                state.session.info.setdefault(_SUBJECTS, set()).add(EVERYTHING)
+            else:
+                _note_statement_subjects(state.session, name, state.statement)
 
 
 def note_change(session: Session, table_name: str,
@@ -242,6 +278,7 @@ def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset()
     if unattributed:
         session.execute(update(RoutingChanges).where(RoutingChanges.id == 1)
                         .values(unattributed=request))
+    subjects = _by_tenant(session, subjects)
     if EVERYTHING in subjects or len(subjects) > MAX_SUBJECTS_PER_REQUEST:
         subjects = {EVERYTHING}
     if subjects:
@@ -257,6 +294,19 @@ def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset()
         queue_export(session, key)
     session.info.pop(_CHANGED, None)
     return len(keys)
+
+
+def _by_tenant(session: Session, subjects: set[tuple[str, str]] | frozenset[tuple[str, str]]
+               ) -> set[tuple[str, str]]:
+    """Subscribers named by id (rows updated by primary key) as their tenants: a tenant's
+    digests derived anew are one subject, not a thousand."""
+    by_id = [uuid.UUID(value) for kind, value in subjects if kind == "subscriber"]
+    if len(by_id) <= 1:
+        return set(subjects)
+    tenants = session.execute(select(Subscriber.tenant_id).where(
+        Subscriber.id.in_(by_id)).distinct()).scalars().all()  # type: ignore[attr-defined]
+    return {subject for subject in subjects if subject[0] != "subscriber"} | {
+        ("tenant", str(tenant_id)) for tenant_id in tenants}
 
 
 def queue_export(session: Session, key: str) -> None:
