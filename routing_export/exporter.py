@@ -267,6 +267,12 @@ def _targets(engine: Engine, box: SecretBox, key: str) -> tuple[list[SipProxy], 
             database.generation if database else 0)
 
 
+# The databases whose tables this process has created or checked (``create_tables``: a
+# score of statements). Checked again on every full export, and by each new process (a new
+# release may add columns or indexes).
+_TABLES_READY: set[str] = set()
+
+
 def _subjects(engine: Engine, key: str, requested: int) -> set[tuple[str, str]] | None:
     """What the requests this export covers touched; None: export in full."""
     with Session(engine) as session:
@@ -293,9 +299,10 @@ def export(engine: Engine, box: SecretBox, key: str, *, dry_run: bool = False,
         report.generation, report.covered_request = generation, requested
         _refuse_control_plane(connection)
         created = []
-        if not dry_run:
+        if not dry_run and (full or key not in _TABLES_READY):
             created = create_tables(connection)
             connection.commit()
+            _TABLES_READY.add(key)
         incremental = not (full or dry_run or created)
         subjects = _subjects(engine, key, requested) if incremental else None
         report.diffs, report.scope = _compute(engine, connection, subjects)

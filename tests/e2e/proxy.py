@@ -255,11 +255,13 @@ class Proxy:
 def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
                   fr_inv_timer: int = 10000, children: int = 2, log_level: int = 2,
                   defines: Mapping[str, str | int] | None = None,
-                  startup_timeout: float = 15.0) -> Iterator[Proxy]:
+                  startup_timeout: float = 15.0,
+                  options: Sequence[str] = ()) -> Iterator[Proxy]:
     """Kamailio on free loopback ports, reading ``db_url``, stopped on exit.
 
     ``fr_timer`` / ``fr_inv_timer`` are the transaction timers in ms; ``defines`` adds
-    or overrides ``-A NAME=value`` (strings must carry their own double quotes).
+    or overrides ``-A NAME=value`` (strings must carry their own double quotes);
+    ``options`` are more command-line options (``-m``/``-M`` memory, say).
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     run_dir = tmp_path / "kamailio"
@@ -276,7 +278,8 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
         "LOG_LEVEL": log_level,
         **(defines or {}),
     }
-    command = [binary, "-f", str(CFG), "-DD", "-E", "-P", str(run_dir / "kamailio.pid")]
+    command = [binary, "-f", str(CFG), "-DD", "-E", "-P", str(run_dir / "kamailio.pid"),
+               *options]
     for name, value in values.items():
         command += ["-A", f"{name}={value}"]
     log_path = run_dir / "kamailio.log"
