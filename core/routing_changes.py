@@ -100,6 +100,7 @@ def _attribute(session: Session, table: str, values: Any) -> None:
 
 # Per table: the subject kinds its rows touch, each with the column naming the subject. A
 # carrier's or gateway's rows need none: their tables are small and always compared whole.
+# A table that feeds a tenant's attributes (domain_attrs) names its tenant, or customer.
 _SUBJECT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "isp": (("isp", "id"),),
     "customer": (("customer", "id"),),
@@ -120,8 +121,10 @@ def _note_subjects(session: Session, table: str, values: Any, *, deleted: bool =
     """Note the subjects a row touches, before and after the change (``values``: the object,
     or a dict of the columns a bulk statement wrote)."""
     subjects: set[tuple[str, str]] = session.info.setdefault(_SUBJECTS, set())
-    if table == "isp" and deleted:
-        subjects.add(EVERYTHING)  # its tenants go with it, by cascade: unseen here
+    if (table == "isp" and deleted) or table not in _SUBJECT_COLUMNS:
+        # An ISP's tenants go with it by cascade, unseen here; a routing table without
+        # subjects of its own (added to ROUTING_TABLES alone) could change any row.
+        subjects.add(EVERYTHING)
         return
     if isinstance(values, dict):
         if table in _BY_ID and "id" in values and not all(
@@ -161,6 +164,9 @@ def _note_statement_subjects(session: Session, table: str, statement: Any) -> No
                 found[condition.left.name] = [value]
             elif condition.operator is operators.in_op and isinstance(value, list | tuple):
                 found[condition.left.name] = list(value)
+    if table not in _SUBJECT_COLUMNS:
+        subjects.add(EVERYTHING)
+        return
     columns = _SUBJECT_COLUMNS[table]
     # An UPDATE leaves the columns it does not set as they were: those the export reads
     # anew (a tenant's domain, say, found from its id) need not be in the WHERE clause.
