@@ -18,9 +18,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
 from starlette.applications import Starlette
 
+from core.database import session_scope
+from core.models import RoutingChangeSubject
+from core.routing_changes import request_export
 from core.secrets import SecretBox, secret_box
 from core.settings import Settings
 from routing_export import exporter
@@ -260,3 +264,33 @@ async def test_a_change_touches_only_its_subjects_rows(
     assert len(changed["htable_alias"].deleted_keys) == 1
     assert [method for method, _params in rpc.calls] == ["htable.delete", "htable.sets"]
     assert rpc.calls[1][1][1].endswith(":555")
+
+
+async def test_a_request_for_everything_compares_every_row_and_subjects_are_pruned(
+        isp: SignedUp, engine: Engine, settings: Settings, proxy_database: str,
+        rpc: FakeProxy):
+    box = secret_box(settings.secret_key_bytes())
+    key = add_proxy(engine, box, proxy_database, rpc.url)
+    world = World(isp.client)
+    await build(world)
+    exporter.export(engine, box, key)
+    with psycopg.connect(proxy_database) as connection:  # by hand, outside any subject
+        connection.execute("UPDATE subscriber SET ha1 = 'stolen'")
+    await world.run("gatewayUpdate", {"id": world.gateways[0], "prefix": "00"}, "gateway { id }")
+
+    incremental = exporter.export(engine, box, key)
+    with session_scope(engine) as session:  # what routing.reconcile and routingExport ask
+        request_export(session)
+    full = exporter.export(engine, box, key)
+
+    assert incremental.scope is not None
+    assert "subscriber" not in {diff.table.name for diff in incremental.diffs if diff.rows_written}
+    assert full.scope is None
+    assert {diff.table.name: diff.rows_written for diff in full.diffs
+            if diff.rows_written} == {"subscriber": 6}
+    with psycopg.connect(proxy_database) as connection:
+        assert connection.execute("SELECT count(*) FROM subscriber WHERE ha1 = 'stolen'"
+                                  ).fetchone() == (0,)
+    with Session(engine) as session:  # every database covered them: nothing kept
+        assert session.execute(select(func.count()).select_from(RoutingChangeSubject)
+                               ).scalar_one() == 0
