@@ -44,12 +44,13 @@ class TableDiff:
 
 def read_current(connection: psycopg.Connection, table: Table,
                  where: sql.Composable | None = None,
-                 params: list[object] | None = None) -> dict[tuple[object, ...],
-                                                            tuple[int, Row]]:
+                 params: list[object] | None = None, *,
+                 created: bool = False) -> dict[tuple[object, ...], tuple[int, Row]]:
     """Key -> (row id, values) of what the table holds now (the rows ``where`` selects).
 
     Surplus rows under a key already seen get a key of their own (``DUPLICATE`` +
-    the row id), so that the comparison deletes them.
+    the row id), so that the comparison deletes them. ``created``: the table is known
+    to exist (one question less to the database).
     """
     query = sql.SQL("SELECT {id}, {columns} FROM {table} WHERE {where} ORDER BY {id}").format(
         id=sql.Identifier(table.id_column), table=sql.Identifier(table.name),
@@ -58,10 +59,11 @@ def read_current(connection: psycopg.Connection, table: Table,
     current: dict[tuple[object, ...], tuple[int, Row]] = {}
     width = len(table.key)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [table.name])
-        found = cursor.fetchone()
-        if found is None or found[0] is None:
-            return current  # not created yet (a dry run on a new database): empty
+        if not created:
+            cursor.execute("SELECT to_regclass(%s)", [table.name])
+            found = cursor.fetchone()
+            if found is None or found[0] is None:
+                return current  # not created yet (a dry run on a new database): empty
         cursor.execute(query, params or [])
         for row_id, *values in cursor:
             key = tuple(values[:width])

@@ -132,9 +132,10 @@ def _check_references(gateways: set[object], rules: list[Row], problems: list[st
 
 
 def _compute(engine: Engine, connection: psycopg.Connection,
-             subjects: set[tuple[str, str]] | None) -> tuple[list[TableDiff],
-                                                            scopes.Scope | None]:
-    """Every table's difference, and the scope it was computed in (None: every row)."""
+             subjects: set[tuple[str, str]] | None, *,
+             created: bool = False) -> tuple[list[TableDiff], scopes.Scope | None]:
+    """Every table's difference, and the scope it was computed in (None: every row);
+    ``created``: the tables are known to exist."""
     with Session(engine) as session:
         if not is_sqlite(engine.url):
             # One snapshot for every table: no half-applied change in the export.
@@ -153,7 +154,8 @@ def _compute(engine: Engine, connection: psycopg.Connection,
             elif table.name == "dr_rules":
                 rules = rows
             if scope is None or table.name not in SCOPED:
-                diffs.append(compare(table, rows, read_current(connection, table)))
+                diffs.append(compare(table, rows, read_current(connection, table,
+                                                               created=created)))
             else:
                 diffs.append(_compare_scoped(connection, state, table, rows, scope, problems))
         _check_references(gateways, rules, problems)
@@ -185,7 +187,8 @@ def _current_by_key(connection: psycopg.Connection, table: Table,
     where = sql.SQL("({}) IN (SELECT * FROM unnest({}))").format(
         sql.SQL(", ").join(columns), arrays)
     return read_current(connection, table, where,
-                        [[str(key[at]) for key in keys] for at in range(len(columns))])
+                        [[str(key[at]) for key in keys] for at in range(len(columns))],
+                        created=True)
 
 
 def _compare_scoped(connection: psycopg.Connection, state: DesiredState, table: Table,
@@ -198,7 +201,7 @@ def _compare_scoped(connection: psycopg.Connection, state: DesiredState, table: 
     """
     where, sets = _CURRENT_IN_SCOPE[table.name]
     current = read_current(connection, table, sql.SQL(where),  # type: ignore[arg-type]
-                           [sorted(getattr(scope, name)) for name in sets])
+                           [sorted(getattr(scope, name)) for name in sets], created=True)
     if table.name in BY_KEY:
         width = len(table.key)
         desired_keys = {row[:width] for row in rows}
@@ -305,7 +308,8 @@ def export(engine: Engine, box: SecretBox, key: str, *, dry_run: bool = False,
             _TABLES_READY.add(key)
         incremental = not (full or dry_run or created)
         subjects = _subjects(engine, key, requested) if incremental else None
-        report.diffs, report.scope = _compute(engine, connection, subjects)
+        report.diffs, report.scope = _compute(engine, connection, subjects,
+                                              created=key in _TABLES_READY and not dry_run)
         if dry_run:
             return report
         changed = [diff for diff in report.diffs if diff.rows_written]

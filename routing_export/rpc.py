@@ -22,6 +22,9 @@ import httpx
 DROUTING_OK = "reload ok"
 RETRY_WINDOW_SECONDS = 6.0  # longer than Kamailio's default reload_delta of 5 s
 RETRY_PAUSE_SECONDS = 0.1
+# A whole reload of a large table takes seconds (htable.reload of 200,000 DIDs on a busy
+# machine took more than 5): wait for the answer rather than count a working reload failed.
+CALL_TIMEOUT_SECONDS = 60.0
 # (method, params): a reload, or one hash-table entry (htable.sets, htable.seti, htable.delete).
 Call = tuple[str, tuple[str | int, ...]]
 
@@ -40,7 +43,7 @@ class ReloadError(Exception):
 class ProxyClient:
     """One proxy's JSON-RPC endpoint."""
 
-    def __init__(self, url: str, *, timeout: float = 5.0,
+    def __init__(self, url: str, *, timeout: float = CALL_TIMEOUT_SECONDS,
                  client: httpx.Client | None = None) -> None:
         self.url = url
         # One TLS context for every client: making one costs tens of milliseconds, more
