@@ -369,16 +369,19 @@ async def run(settings: Settings, proxy_db: str, changes: int, baseline: int
                 "email": ADMIN_EMAIL, "password": PASSWORD}})).json()["data"]["login"]
             rounds = Rounds(http, {"X-CSRF-Token": login["csrfToken"]}, probe, seeded,
                             int(str(found[0]).split(":", 1)[0]))
-            for number in range(changes):
-                kind = KINDS[number % len(KINDS)]
-                incremental[kind].append(await rounds.one(kind))
-            # The same changes with every export a full comparison (no scope is small enough).
+            # The same changes with every export a full comparison (no scope is small
+            # enough) after the incremental ones.
             kept = scopes.MAX_SCOPED_TENANTS
-            scopes.MAX_SCOPED_TENANTS = -1
             try:
-                for number in range(baseline):
+                for number in range(changes + baseline):
                     kind = KINDS[number % len(KINDS)]
-                    full[kind].append(await rounds.one(kind))
+                    if number == changes:
+                        scopes.MAX_SCOPED_TENANTS = -1
+                    delays = incremental if number < changes else full
+                    delays[kind].append(await rounds.one(kind))
+            except SystemExit:
+                print(f"Kamailio's log ends with:\n{proxy.log[-3000:]}", file=sys.stderr)
+                raise
             finally:
                 scopes.MAX_SCOPED_TENANTS = kept
             await http.aclose()
