@@ -113,13 +113,16 @@ _SUBJECT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "number": (("number", "e164"),),
     "carrier": (), "gateway": (), "sip_proxy": (),
 }
-# Rows updated by id alone (``core.bulk.update_rows``): the subject is found from the id.
-_BY_ID = {"subscriber": "subscriber", "number": "number_id"}
+# Rows updated by id alone (``core.bulk.update_rows``): the subject found from the id.
+_BY_ID = {"subscriber": "subscriber", "number": "number_id", "tenant": "tenant",
+          "customer": "customer", "isp": "isp", "security_group": "security_group",
+          "dial_plan": "dial_plan"}
 
 
-def _note_subjects(session: Session, table: str, values: Any, *, deleted: bool = False) -> None:
+def _note_subjects(session: Session, table: str, values: Any, *, deleted: bool = False,
+                   updated: bool = False) -> None:
     """Note the subjects a row touches, before and after the change (``values``: the object,
-    or a dict of the columns a bulk statement wrote)."""
+    or a dict of the columns a bulk statement wrote; ``updated``: by primary key)."""
     subjects: set[tuple[str, str]] = session.info.setdefault(_SUBJECTS, set())
     if (table == "isp" and deleted) or table not in _SUBJECT_COLUMNS:
         # An ISP's tenants go with it by cascade, unseen here; a routing table without
@@ -127,9 +130,13 @@ def _note_subjects(session: Session, table: str, values: Any, *, deleted: bool =
         subjects.add(EVERYTHING)
         return
     if isinstance(values, dict):
-        if table in _BY_ID and "id" in values and not all(
-                column in values for _kind, column in _SUBJECT_COLUMNS[table]):
-            subjects.add((_BY_ID[table], str(values["id"])))
+        if updated:
+            # The row's subject is found from its id, unless the update moves it to another
+            # subject: the one it leaves is not known here.
+            moved = any(column in values for _kind, column in _SUBJECT_COLUMNS[table]
+                        if column != "id")
+            subjects.add(EVERYTHING if moved or table not in _BY_ID
+                         else (_BY_ID[table], str(values["id"])))
             return
         for kind, column in _SUBJECT_COLUMNS[table]:
             if values.get(column) is None:
@@ -169,11 +176,14 @@ def _note_statement_subjects(session: Session, table: str, statement: Any) -> No
         return
     columns = _SUBJECT_COLUMNS[table]
     # An UPDATE leaves the columns it does not set as they were: those the export reads
-    # anew (a tenant's domain, say, found from its id) need not be in the WHERE clause.
+    # anew (a tenant's domain, say, found from its id) need not be in the WHERE clause. One
+    # that sets a subject column moves rows to subjects that cannot be told here.
     written = {getattr(column, "name", str(column))
                for column in (getattr(statement, "_values", None) or {})}
-    needed = [(kind, column) for at, (kind, column) in enumerate(columns)
-              if at == 0 or column in written or not written]
+    if any(column in written for _kind, column in columns):
+        subjects.add(EVERYTHING)
+        return
+    needed = columns[:1] if written else columns
     if columns and all(column in found for _kind, column in needed):
         subjects.update((kind, str(value)) for kind, column in needed for value in found[column])
     elif table in _BY_ID and "id" in found:
@@ -204,24 +214,27 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
                 state.parameters or {}]
             for row in rows:
                 _attribute(state.session, name, row)
-            if state.is_insert or (rows and all("id" in row for row in rows)
-                                   and state.statement.whereclause is None):
-                # Rows given whole, or updated by primary key (an executemany).
+            if state.is_insert:
                 for row in rows:
                     _note_subjects(state.session, name, row)
+            elif state.is_update and rows and all("id" in row for row in rows) \
+                    and state.statement.whereclause is None:
+                for row in rows:  # updated by primary key (an executemany)
+                    _note_subjects(state.session, name, row, updated=True)
             else:
                 _note_statement_subjects(state.session, name, state.statement)
 
 
 def note_change(session: Session, table_name: str,
-                rows: Sequence[dict[str, Any]] = ()) -> None:
+                rows: Sequence[dict[str, Any]] = (), *, updated: bool = False) -> None:
     """Tell the session that a statement it could not see (a COPY, say) wrote this table;
-    ``rows``, their columns, say whose rows they were."""
+    ``rows``, their columns, say whose rows they were (``updated``: rows updated by primary
+    key, each holding ``id`` and the columns set)."""
     if table_name in ROUTING_TABLES:
         session.info[_CHANGED] = True
         for row in rows or [{}]:
             _attribute(session, table_name, row)
-            _note_subjects(session, table_name, row)
+            _note_subjects(session, table_name, row, updated=updated and "id" in row)
 
 
 def _before_commit(session: Session) -> None:
