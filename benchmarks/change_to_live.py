@@ -380,7 +380,9 @@ async def run(settings: Settings, proxy_db: str, changes: int, baseline: int
                     delays = incremental if number < changes else full
                     delays[kind].append(await rounds.one(kind))
             except SystemExit:
-                print(f"Kamailio's log ends with:\n{proxy.log[-3000:]}", file=sys.stderr)
+                print(f"Kamailio's log ends with:\n{proxy.log[-3000:]}\nKamailio's exit status: "
+                      f"{proxy.process.poll()} (negative: killed by that signal)",
+                      file=sys.stderr)
                 raise
             finally:
                 scopes.MAX_SCOPED_TENANTS = kept
