@@ -458,7 +458,11 @@ def catch_up(engine: Engine, box: SecretBox, key: str) -> list[ProxyOutcome]:
     with _proxy_database(url, wait=False) as connection:
         if connection is None:
             return []  # an export runs now and reloads them itself
-        return [reload_proxy(engine, proxy, ALL_RELOADS, generation) for proxy in lagging]
+        # Read again under the lock: an export that ended meanwhile reloaded them already,
+        # and a whole reload of a large hash table costs seconds.
+        proxies, _url, _requested, generation = _targets(engine, box, key)
+        return [reload_proxy(engine, proxy, ALL_RELOADS, generation) for proxy in proxies
+                if proxy.applied_generation < generation]
 
 
 def database_keys(engine: Engine) -> list[str]:
