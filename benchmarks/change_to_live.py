@@ -353,8 +353,6 @@ async def run(settings: Settings, proxy_db: str, changes: int, baseline: int
             print(f"proxy shared memory after loading: {memory['real_used'] / 2**20:.0f} MiB "
                   f"used of {memory.get('total', 0) / 2**20:.0f} MiB "
                   f"(Kamailio options: {' '.join(KAMAILIO_OPTIONS) or 'as shipped'})")
-        for name, seconds in module_reloads(proxy.rpc_url):
-            print(f"  whole reload {name}: {seconds * 1000:.0f} ms")
         with psycopg.connect(proxy_db) as connection:
             found = connection.execute("SELECT key_name FROM htable_sg LIMIT 1").fetchone()
         assert found, "the security group's opening is not exported"
@@ -387,6 +385,8 @@ async def run(settings: Settings, proxy_db: str, changes: int, baseline: int
             finally:
                 scopes.MAX_SCOPED_TENANTS = kept
             await http.aclose()
+        for name, seconds in module_reloads(proxy.rpc_url):
+            print(f"  whole reload {name} at this size: {seconds * 1000:.0f} ms")
         phone.close()
     gateway.close()
     return incremental, full
