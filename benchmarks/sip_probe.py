@@ -112,13 +112,15 @@ class Phone:
 
 
 class Gateway:
-    """A carrier gateway that records each INVITE's Request-URI and answers 486."""
+    """A carrier gateway that records each INVITE's Request-URI (``invites``) and From
+    user (``from_users``), and answers 486."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.2)
         self.invites: queue.Queue[str] = queue.Queue()
+        self.from_users: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -133,6 +135,8 @@ class Gateway:
             first = message.split("\r\n", 1)[0]
             if not first.startswith("INVITE "):
                 continue
+            from_header = _header(message, "From") or ""
+            self.from_users.put(from_header.split("sip:", 1)[-1].split("@", 1)[0])
             self.invites.put(first.split()[1])
             kept = [line for line in message.split("\r\n")[1:]
                     if line.split(":", 1)[0].strip().lower() in ("via", "from", "call-id",

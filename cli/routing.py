@@ -49,7 +49,7 @@ def export(engine: Engine, box: SecretBox, *, dry_run: bool, verbose: bool) -> b
     for key in keys:
         click.echo(f"database {key[:12]}:")
         try:
-            report = exporter.export(engine, box, key, dry_run=dry_run)
+            report = exporter.export(engine, box, key, dry_run=dry_run, full=True)
         except InvalidStateError as error:
             click.echo("  refused, nothing written:", err=True)
             for problem in error.problems:

@@ -100,7 +100,7 @@ def update_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
                          for name in columns}),
                 [{f"v_{name}": value for name, value in row.items()} for row in group])
     if rows:
-        note_change(session, table.name, rows)
+        note_change(session, table.name, rows, updated=True)
 
 
 def _assignment(table: Table, name: str, fill_only: frozenset[str],

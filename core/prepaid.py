@@ -102,7 +102,8 @@ def _apply(session: Session, customer: Customer, amount: Decimal, kind: PrepaidE
     session.add(entry)
     if is_exhausted(before) != is_exhausted(after):
         # The proxies' credit flag of this customer's tenants flips: export.
-        note_change(session, "customer", [{"isp_id": customer.isp_id}])
+        # Named by id: an incremental export recomputes only this customer's tenants.
+        note_change(session, "customer", [{"id": customer.id, "isp_id": customer.isp_id}])
     session.flush()
     return entry
 

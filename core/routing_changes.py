@@ -8,6 +8,11 @@ one of those tables commits, it counts one more change request and queues the
 export job of every proxy database. The job row's uniqueness coalesces a burst
 of changes into one export; the counter tells a running export that it must
 go round once more (see ``routing_export.exporter``).
+
+The session also notes what the transaction touched, as subjects (a tenant, a
+tenant's domain, a number, a dial plan, a security group, a customer, an ISP;
+"all" when it cannot tell), stored with the request's number: the incremental
+export recomputes only those subjects' rows (``routing_export.scope``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, orm, select, update
+from sqlalchemy import Column, event, insert, inspect, orm, select, update
 from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from sqlmodel import Session, col
 
 from core.jobs import JobSpec, enqueue, register_kind
@@ -26,9 +33,11 @@ from core.models import (
     DialPlan,
     JobStatus,
     RoutingChanges,
+    RoutingChangeSubject,
     RoutingIspChange,
     SecurityGroup,
     SipProxy,
+    Subscriber,
     Tenant,
     utcnow,
 )
@@ -50,6 +59,10 @@ _BOOKKEEPING = "wehostvoip.routing_bookkeeping"
 _ISPS = "wehostvoip.routing_isps"
 _PARENTS = "wehostvoip.routing_parents"
 _UNATTRIBUTED = "wehostvoip.routing_unattributed"
+_SUBJECTS = "wehostvoip.routing_subjects"
+EVERYTHING = ("all", "")
+# More subjects than this in one transaction (an import) are recorded as "all".
+MAX_SUBJECTS_PER_REQUEST = 1_000
 _installed = False
 
 # Rows without an isp_id of their own lead to it through their parent.
@@ -85,13 +98,109 @@ def _attribute(session: orm.Session, table: str, values: Any) -> None:
         session.info[_UNATTRIBUTED] = True
 
 
+# Per table: the subject kinds its rows touch, each with the column naming the subject. A
+# carrier's or gateway's rows need none: their tables are small and always compared whole.
+# A table that feeds a tenant's attributes (domain_attrs) names its tenant, or customer.
+_SUBJECT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "isp": (("isp", "id"),),
+    "customer": (("customer", "id"),),
+    "tenant": (("tenant", "id"), ("domain", "domain")),
+    "subscriber": (("tenant", "tenant_id"),),
+    "security_group": (("security_group", "id"), ("tenant", "tenant_id")),
+    "security_group_destination": (("security_group", "security_group_id"),),
+    "dial_plan": (("dial_plan", "id"),),
+    "dial_plan_rule": (("dial_plan", "dial_plan_id"),),
+    "number": (("number", "e164"),),
+    "carrier": (), "gateway": (), "sip_proxy": (),
+}
+# Rows updated by id alone (``core.bulk.update_rows``): the subject found from the id.
+_BY_ID = {"subscriber": "subscriber", "number": "number_id", "tenant": "tenant",
+          "customer": "customer", "isp": "isp", "security_group": "security_group",
+          "dial_plan": "dial_plan"}
+
+
+def _note_subjects(session: orm.Session, table: str, values: Any, *, deleted: bool = False,
+                   updated: bool = False) -> None:
+    """Note the subjects a row touches, before and after the change (``values``: the object,
+    or a dict of the columns a bulk statement wrote; ``updated``: by primary key)."""
+    subjects: set[tuple[str, str]] = session.info.setdefault(_SUBJECTS, set())
+    if (table == "isp" and deleted) or table not in _SUBJECT_COLUMNS:
+        # An ISP's tenants go with it by cascade, unseen here; a routing table without
+        # subjects of its own (added to ROUTING_TABLES alone) could change any row.
+        subjects.add(EVERYTHING)
+        return
+    if isinstance(values, dict):
+        if updated:
+            # The row's subject is found from its id, unless the update moves it to another
+            # subject: the one it leaves is not known here.
+            moved = any(column in values for _kind, column in _SUBJECT_COLUMNS[table]
+                        if column != "id")
+            subjects.add(EVERYTHING if moved or table not in _BY_ID
+                         else (_BY_ID[table], str(values["id"])))
+            return
+        for kind, column in _SUBJECT_COLUMNS[table]:
+            if values.get(column) is None:
+                subjects.add(EVERYTHING)
+                return
+            subjects.add((kind, str(values[column])))
+        return
+    state = inspect(values)
+    for kind, column in _SUBJECT_COLUMNS[table]:
+        history = state.attrs[column].history
+        # Old values count too: a tenant renamed leaves rows under its old domain.
+        seen = [*history.deleted, *history.unchanged, *history.added]
+        if not seen:  # expired since it was loaded: read it now
+            with session.no_autoflush:
+                seen = [getattr(values, column, None)]
+        subjects.update((kind, str(value)) for value in seen if value is not None)
+
+
+def _note_statement_subjects(session: orm.Session, table: str, statement: Any) -> None:
+    """The subjects of an UPDATE or DELETE, from the equalities its WHERE clause requires
+    (``subscriber.tenant_id = X AND ...``: tenant X); "all" when it requires none."""
+    subjects: set[tuple[str, str]] = session.info.setdefault(_SUBJECTS, set())
+    clause = statement.whereclause
+    required = list(clause.clauses) if isinstance(clause, BooleanClauseList) \
+        and clause.operator is operators.and_ else [clause]
+    found: dict[str, list[object]] = {}
+    for condition in required:
+        if isinstance(condition, BinaryExpression) and isinstance(condition.left, Column) \
+                and isinstance(condition.right, BindParameter):
+            value = condition.right.effective_value
+            if condition.operator is operators.eq:
+                found[condition.left.name] = [value]
+            elif condition.operator is operators.in_op and isinstance(value, list | tuple):
+                found[condition.left.name] = list(value)
+    if table not in _SUBJECT_COLUMNS:
+        subjects.add(EVERYTHING)
+        return
+    columns = _SUBJECT_COLUMNS[table]
+    # An UPDATE leaves the columns it does not set as they were: those the export reads
+    # anew (a tenant's domain, say, found from its id) need not be in the WHERE clause. One
+    # that sets a subject column moves rows to subjects that cannot be told here.
+    written = {getattr(column, "name", str(column))
+               for column in (getattr(statement, "_values", None) or {})}
+    if any(column in written for _kind, column in columns):
+        subjects.add(EVERYTHING)
+        return
+    needed = columns[:1] if written else columns
+    if columns and all(column in found for _kind, column in needed):
+        subjects.update((kind, str(value)) for kind, column in needed for value in found[column])
+    elif table in _BY_ID and "id" in found:
+        subjects.update((_BY_ID[table], str(value)) for value in found["id"])
+    elif columns:
+        subjects.add(EVERYTHING)  # which rows it reached is not known here
+
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    deleted = {id(obj) for obj in session.deleted}  # model objects are not hashable
     changed = [*session.new, *session.deleted,
                *(obj for obj in session.dirty if _routing_table(obj) and session.is_modified(obj))]
     for obj in changed:
         if (table := _routing_table(obj)) is not None:
             session.info[_CHANGED] = True
             _attribute(session, table, obj)
+            _note_subjects(session, table, obj, deleted=id(obj) in deleted)
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
@@ -105,23 +214,35 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
                 state.parameters or {}]
             for row in rows:
                 _attribute(state.session, name, row)
+            if state.is_insert:
+                for row in rows:
+                    _note_subjects(state.session, name, row)
+            elif state.is_update and rows and all("id" in row for row in rows) \
+                    and getattr(state.statement, "whereclause", None) is None:
+                for row in rows:  # updated by primary key (an executemany)
+                    _note_subjects(state.session, name, row, updated=True)
+            else:
+                _note_statement_subjects(state.session, name, state.statement)
 
 
 def note_change(session: Session, table_name: str,
-                rows: Sequence[dict[str, Any]] = ()) -> None:
+                rows: Sequence[dict[str, Any]] = (), *, updated: bool = False) -> None:
     """Tell the session that a statement it could not see (a COPY, say) wrote this table;
-    ``rows``, their columns, say whose rows they were."""
+    ``rows``, their columns, say whose rows they were (``updated``: rows updated by primary
+    key, each holding ``id`` and the columns set)."""
     if table_name in ROUTING_TABLES:
         session.info[_CHANGED] = True
         for row in rows or [{}]:
             _attribute(session, table_name, row)
+            _note_subjects(session, table_name, row, updated=updated and "id" in row)
 
 
 def _before_commit(session: Session) -> None:
     session.flush()  # unflushed changes are seen by _before_flush now
     if session.info.pop(_CHANGED, False) and not session.info.get(_BOOKKEEPING):
         request_export(session, _changed_isps(session),
-                       unattributed=session.info.get(_UNATTRIBUTED, False))
+                       unattributed=session.info.get(_UNATTRIBUTED, False),
+                       subjects=session.info.get(_SUBJECTS, {EVERYTHING}))
     _forget(session)
 
 
@@ -131,7 +252,7 @@ def _after_rollback(session: Session) -> None:
 
 
 def _forget(session: Session) -> None:
-    for key in (_ISPS, _PARENTS, _UNATTRIBUTED):
+    for key in (_ISPS, _PARENTS, _UNATTRIBUTED, _SUBJECTS):
         session.info.pop(key, None)
 
 
@@ -151,11 +272,15 @@ def _changed_isps(session: Session) -> frozenset[uuid.UUID]:
 
 
 def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset(), *,
-                   unattributed: bool = False) -> int:
+                   unattributed: bool = False,
+                   subjects: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(
+                       {EVERYTHING})) -> int:
     """Count a change and queue an export of every proxy database; returns how many.
 
     ``isp_ids`` made the change (``unattributed``: someone who cannot be told): each one's
-    last request is what its routing status waits for.
+    last request is what its routing status waits for. ``subjects``: what it touched (by
+    default everything: an export asked for by hand, or the periodic reconcile, compares
+    every row).
     """
     keys = session.execute(select(col(SipProxy.database_key)).where(col(SipProxy.enabled))
                            .distinct()).scalars().all()
@@ -172,6 +297,13 @@ def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset()
     if unattributed:
         session.execute(update(RoutingChanges).where(col(RoutingChanges.id) == 1)
                         .values(unattributed=request))
+    subjects = _by_tenant(session, subjects)
+    if EVERYTHING in subjects or len(subjects) > MAX_SUBJECTS_PER_REQUEST:
+        subjects = {EVERYTHING}
+    if subjects:
+        session.execute(insert(RoutingChangeSubject), [
+            {"request": request, "kind": kind, "value": value[:253]}
+            for kind, value in sorted(subjects)])
     for isp_id in isp_ids:
         noted = session.exec(update(RoutingIspChange).where(
             col(RoutingIspChange.isp_id) == isp_id).values(requested=request))
@@ -181,6 +313,19 @@ def request_export(session: Session, isp_ids: frozenset[uuid.UUID] = frozenset()
         queue_export(session, key)
     session.info.pop(_CHANGED, None)
     return len(keys)
+
+
+def _by_tenant(session: Session, subjects: set[tuple[str, str]] | frozenset[tuple[str, str]]
+               ) -> set[tuple[str, str]]:
+    """Subscribers named by id (rows updated by primary key) as their tenants: a tenant's
+    digests derived anew are one subject, not a thousand."""
+    by_id = [uuid.UUID(value) for kind, value in subjects if kind == "subscriber"]
+    if len(by_id) <= 1:
+        return set(subjects)
+    tenants = session.execute(select(col(Subscriber.tenant_id)).where(
+        col(Subscriber.id).in_(by_id)).distinct()).scalars().all()
+    return {subject for subject in subjects if subject[0] != "subscriber"} | {
+        ("tenant", str(tenant_id)) for tenant_id in tenants}
 
 
 def queue_export(session: Session, key: str) -> None:

@@ -13,9 +13,9 @@ import ipaddress
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -44,10 +44,12 @@ from core.models import (
     Tenant,
     TenantStatus,
 )
+from routing_export.scope import Scope
 
 Row = tuple[object, ...]
 # A select of any columns (Select[Any] would be a select of one column).
 AnySelect = Select[*tuple[Any, ...]]
+S = TypeVar("S", bound=AnySelect)
 
 # The proxy variables holding the caller's codes (loaded with the caller's credentials).
 CALLER_COUNTRY_CODE = "$avp(cc)"
@@ -101,19 +103,58 @@ def allocate_identifiers(session: Session) -> Identifiers:
     return Identifiers(by_kind)
 
 
+# The tables computed per subject by an incremental export (see scope.py); the others are
+# always computed whole.
+SCOPED = ("domain", "domain_attrs", "subscriber", "htable_alias", "htable_did", "htable_sms")
+# Of those, the ones whose keys a scope cannot bound (a number moves between tenants; a
+# subscriber is reached through the caller ID it uses): rows_by_key completes the comparison.
+BY_KEY = ("subscriber", "htable_did", "htable_sms")
+
+
 @dataclass
 class DesiredState:
-    """Computes each table's rows; problems found on the way are collected, not raised."""
+    """Computes each table's rows; problems found on the way are collected, not raised.
+
+    With a ``scope``, the tables in ``SCOPED`` hold only the rows of its subjects.
+    """
 
     session: Session
     ids: Identifiers
+    scope: Scope | None = None
 
     def __post_init__(self) -> None:
         self.problems: list[str] = []
+        self._keys: list[Row] | None = None
 
     def rows(self, table: str) -> Iterator[Row]:
         producer: Callable[[], Iterator[Row]] = getattr(self, f"_{table}")
         return producer()
+
+    def rows_by_key(self, table: str, keys: list[Row]) -> list[Row]:
+        """The desired rows of exactly these keys of a ``BY_KEY`` table (absent: none)."""
+        self._keys = keys
+        try:
+            return list(self.rows(table))
+        finally:
+            self._keys = None
+
+    def _in_scope(self, *, tenant: Any, number: Any = None, caller_id: Any = None,
+                  key: tuple[Any, ...] = ()) -> Any:
+        """The WHERE clause of a scoped table's statement (None: every row)."""
+        if self._keys is not None:
+            return tuple_(*key).in_(self._keys) if self._keys else false()
+        if self.scope is None:
+            return None
+        tenants = tenant.in_(self.scope.tenants) if self.scope.tenants else false()
+        if self.scope.numbers and number is not None:
+            return or_(tenants, number.in_(self.scope.numbers))
+        if self.scope.numbers and caller_id is not None:
+            return or_(tenants, caller_id.in_(self.scope.numbers))
+        return tenants
+
+    @staticmethod
+    def _where(statement: S, clause: Any) -> S:
+        return statement if clause is None else statement.where(clause)
 
     def _rows(self, statement: AnySelect) -> Sequence[Row]:
         """Plain tuples from the driver, for the large tables.
@@ -138,6 +179,7 @@ class DesiredState:
         statement = (select(Tenant, Customer, Isp)
                      .join(Customer, col(Customer.id) == Tenant.customer_id)
                      .join(Isp, col(Isp.id) == Tenant.isp_id).order_by(Tenant.domain))
+        statement = self._where(statement, self._in_scope(tenant=Tenant.id))
         yield from self.session.execute(statement)
 
     def _domain(self) -> Iterator[Row]:
@@ -189,23 +231,26 @@ class DesiredState:
             .outerjoin(held, and_(col(held.e164) == Subscriber.caller_id,
                                   col(held.tenant_id) == Subscriber.tenant_id,
                                   col(held.state) == NumberState.ASSIGNED)))
-        rows = self._rows(statement)
-        forwards = self._forwards()
+        where = self._in_scope(tenant=Subscriber.tenant_id, caller_id=Subscriber.caller_id,
+                               key=(Subscriber.username, Tenant.domain))
+        rows = self._rows(self._where(statement, where))
+        forwards = self._forwards(where)
         if forwards:
             rows = [row[:-3] + forwards[(row[0], row[1])] if (row[0], row[1]) in forwards
                     else row for row in rows]
         return iter(rows)
 
-    def _forwards(self) -> dict[tuple[object, object], Row]:
+    def _forwards(self, where: Any) -> dict[tuple[object, object], Row]:
         """(username, domain) -> (unconditional, busy, no answer) destinations of every
-        subscriber with a forward: an extension, "+E.164" or "" (none, or leading nowhere
-        the subscriber may call: see core.forwards)."""
-        forwarding = self.session.execute(
+        subscriber with a forward (of those ``where`` selects): an extension, "+E.164" or
+        "" (none, or leading nowhere the subscriber may call: see core.forwards)."""
+        forwarding = self.session.execute(self._where(
             select(Subscriber, Tenant)
             .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
             .where(or_(col(Subscriber.forward_unconditional).is_not(None),
                        col(Subscriber.forward_busy).is_not(None),
-                       col(Subscriber.forward_no_answer).is_not(None)))).all()
+                       col(Subscriber.forward_no_answer).is_not(None))),
+            where)).all()
         if not forwarding:
             return {}
         tenant_ids = {tenant.id for _subscriber, tenant in forwarding}
@@ -273,6 +318,7 @@ class DesiredState:
                             literal(HT_STRING), col(Subscriber.username), literal(0))
                      .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
                      .where(col(Subscriber.alias).is_not(None)))
+        statement = self._where(statement, self._in_scope(tenant=Subscriber.tenant_id))
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_did(self) -> Iterator[Row]:
@@ -290,6 +336,8 @@ class DesiredState:
                                             col(Subscriber.tenant_id) == Number.tenant_id))
                      .join(Tenant, col(Tenant.id) == Number.tenant_id)
                      .where(col(Number.state) == NumberState.ASSIGNED, enabled))
+        statement = self._where(statement, self._in_scope(
+            tenant=Number.tenant_id, number=Number.e164, key=(Number.e164,)))
         return iter(self._rows(self._in_service(statement)))
 
     def _htable_sg(self) -> Iterator[Row]:

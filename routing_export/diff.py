@@ -5,6 +5,9 @@ differ is updated in place, a key that is no longer desired is deleted, a new
 key is inserted (with COPY, which is what makes a full export into an empty
 database cost about what a bare COPY of the same rows costs). Duplicate keys
 found in a table (a hand edit) are deleted but for one.
+
+An incremental export reads only part of a table (``where``): the rows of the
+subjects it recomputes; the comparison is the same.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from psycopg import sql
 from routing_export.tables import Table
 
 Row = tuple[object, ...]
+# The key given to surplus rows under a key already seen, so that they are deleted.
+DUPLICATE = ("duplicate",)
 
 
 @dataclass
@@ -26,6 +31,7 @@ class TableDiff:
     inserts: list[Row] = field(default_factory=list)
     updates: list[tuple[int, Row]] = field(default_factory=list)  # (row id, values)
     deletes: list[int] = field(default_factory=list)
+    deleted_keys: list[Row] = field(default_factory=list)  # the keys of ``deletes``
 
     @property
     def rows_written(self) -> int:
@@ -36,28 +42,33 @@ class TableDiff:
                 f"{len(self.updates)} to update, {len(self.deletes)} to delete")
 
 
-def read_current(connection: psycopg.Connection, table: Table) -> dict[tuple[object, ...],
-                                                                      tuple[int, Row]]:
-    """Key -> (row id, values) of what the table holds now.
+def read_current(connection: psycopg.Connection, table: Table,
+                 where: sql.Composable | None = None,
+                 params: list[object] | None = None, *,
+                 created: bool = False) -> dict[tuple[object, ...], tuple[int, Row]]:
+    """Key -> (row id, values) of what the table holds now (the rows ``where`` selects).
 
-    Surplus rows under a key already seen get a key of their own, so that the
-    comparison deletes them.
+    Surplus rows under a key already seen get a key of their own (``DUPLICATE`` +
+    the row id), so that the comparison deletes them. ``created``: the table is known
+    to exist (one question less to the database).
     """
-    query = sql.SQL("SELECT {id}, {columns} FROM {table} ORDER BY {id}").format(
+    query = sql.SQL("SELECT {id}, {columns} FROM {table} WHERE {where} ORDER BY {id}").format(
         id=sql.Identifier(table.id_column), table=sql.Identifier(table.name),
-        columns=sql.SQL(", ").join(map(sql.Identifier, table.columns)))
+        columns=sql.SQL(", ").join(map(sql.Identifier, table.columns)),
+        where=where if where is not None else sql.SQL("TRUE"))
     current: dict[tuple[object, ...], tuple[int, Row]] = {}
     width = len(table.key)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [table.name])
-        found = cursor.fetchone()
-        if found is None or found[0] is None:
-            return current  # not created yet (a dry run on a new database): empty
-        cursor.execute(query)
+        if not created:
+            cursor.execute("SELECT to_regclass(%s)", [table.name])
+            found = cursor.fetchone()
+            if found is None or found[0] is None:
+                return current  # not created yet (a dry run on a new database): empty
+        cursor.execute(query, params or [])
         for row_id, *values in cursor:
             key = tuple(values[:width])
             if key in current:
-                current.setdefault(("duplicate", row_id), (row_id, ()))
+                current.setdefault((*DUPLICATE, row_id), (row_id, ()))
                 continue
             current[key] = (row_id, tuple(values[width:]))
     return current
@@ -84,7 +95,9 @@ def compare(table: Table, desired: Iterable[Row],
             diff.inserts.append(row)
         elif existing[1] != row[width:]:
             diff.updates.append((existing[0], row))
-    diff.deletes = sorted(row_id for row_id, _values in current.values())
+    gone = sorted((row_id, key) for key, (row_id, _values) in current.items())
+    diff.deletes = [row_id for row_id, _key in gone]
+    diff.deleted_keys = [key for _row_id, key in gone]
     return diff
 
 

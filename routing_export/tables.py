@@ -211,6 +211,14 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS domain_attrs_domain_attrs_idx ON domain_attrs (did, name)",
     *(f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_key_idx ON {name} (key_name)"
       for name in ("htable_alias", "htable_did", "htable_sg", "htable_sms")),
+    # What an incremental export reads (exporter._CURRENT_IN_SCOPE): a tenant's rows by its
+    # domain, and the subscribers using a number as caller ID.
+    "CREATE INDEX IF NOT EXISTS subscriber_domain_idx ON subscriber (domain)",
+    "CREATE INDEX IF NOT EXISTS subscriber_caller_id_idx ON subscriber (caller_id)",
+    "CREATE INDEX IF NOT EXISTS htable_alias_domain_idx "
+    "ON htable_alias (split_part(key_name, ':', 1))",
+    *(f"CREATE INDEX IF NOT EXISTS {name}_domain_idx ON {name} (split_part(key_value, '@', 2))"
+      for name in ("htable_did", "htable_sms")),
 )
 
 _HTABLE_KEY = ("key_name",)

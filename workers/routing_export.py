@@ -6,7 +6,8 @@ exports, and goes round again while changes arrived during the export. Two
 periodic tasks cover what a job cannot: ``routing.catch_up`` (every few
 seconds) queues the export a lost race left behind and reloads proxies that
 were down when their export ran; ``routing.reconcile`` exports every database
-now and then, which puts back rows changed by hand in the proxies' tables.
+in full now and then (exports in between are incremental), which puts back rows
+changed by hand in the proxies' tables.
 """
 
 from __future__ import annotations
@@ -89,8 +90,13 @@ def catch_up() -> None:
 
 
 def reconcile() -> None:
-    for key in exporter.database_keys(context.engine()):
-        queue_export(key)
+    """A change request for everything: the next export of every database compares every
+    row (it is attributed to no ISP, so no ISP's routing status waits for it)."""
+    if not exporter.database_keys(context.engine()):
+        return
+    # Queues (and, once committed, sends) the export of every database.
+    with session_scope(context.engine()) as session:
+        routing_changes.request_export(session)
 
 
 PERIODIC_TASKS.append(PeriodicTask("routing.catch_up", CATCH_UP_INTERVAL_SECONDS, catch_up))

@@ -46,6 +46,7 @@ from core.models.number import Number, NumberState, NumberType
 from core.models.prepaid import PrepaidBalance, PrepaidEntryKind, PrepaidLedgerEntry
 from core.models.routing import (
     RoutingChanges,
+    RoutingChangeSubject,
     RoutingDatabase,
     RoutingIdentifier,
     RoutingIspChange,
@@ -111,6 +112,7 @@ __all__ = [
     "RatingDeck",
     "Role",
     "RoleGrant",
+    "RoutingChangeSubject",
     "RoutingChanges",
     "RoutingDatabase",
     "RoutingIdentifier",

@@ -60,6 +60,21 @@ class RoutingChanges(SQLModel, table=True):
     # The last request whose changes could not be traced to ISPs (a bulk statement, a
     # proxy): it counts as every ISP's.
     unattributed: int = 0
+    # What each request touched is kept (RoutingChangeSubject) for requests above this one;
+    # a database that covered less is exported in full.
+    subjects_kept_after: int = 0
+
+
+class RoutingChangeSubject(SQLModel, table=True):
+    """One thing a change request touched (a tenant, a number, a dial plan, a security
+    group; or "all"): the incremental export recomputes only the rows of these."""
+
+    __tablename__ = "routing_change_subject"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request: int = Field(index=True)
+    kind: str = Field(max_length=32)
+    value: str = Field(max_length=253)
 
 
 class RoutingIspChange(SQLModel, table=True):

@@ -266,7 +266,8 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
                   shm_mb: int = SHM_MB, pkg_mb: int = PKG_MB,
                   sip_port: int | None = None, rpc_port: int | None = None,
                   memory_manager: str = MEMORY_MANAGER, cfg: Path = CFG,
-                  startup_timeout: float = 15.0) -> Iterator[Proxy]:
+                  startup_timeout: float = 15.0,
+                  options: Sequence[str] = ()) -> Iterator[Proxy]:
     """Kamailio on free loopback ports, reading ``db_url``, stopped on exit.
 
     ``fr_timer`` / ``fr_inv_timer`` are the transaction timers in ms; ``defines`` adds
@@ -276,6 +277,7 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
     ``sip_port`` / ``rpc_port`` restart a proxy where it was (free ports otherwise);
     ``memory_manager`` is Kamailio's ``-x`` (qm, fm, tlsf; as shipped unless told);
     ``cfg`` another configuration (benchmarks compare variants of the shipped one).
+    ``options`` are more command-line options.
     """
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     run_dir = tmp_path / "kamailio"
@@ -294,7 +296,7 @@ def running_proxy(db_url: str, tmp_path: Path, *, fr_timer: int = 1000,
         **(defines or {}),
     }
     command = [binary, "-f", str(cfg), "-DD", "-E", "-P", str(run_dir / "kamailio.pid"),
-               "-x", memory_manager, "-m", str(shm_mb), "-M", str(pkg_mb)]
+               "-x", memory_manager, "-m", str(shm_mb), "-M", str(pkg_mb), *options]
     for name, value in values.items():
         command += ["-A", f"{name}={value}"]
     log_path = run_dir / "kamailio.log"

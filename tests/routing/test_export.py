@@ -155,7 +155,7 @@ def test_rows_changed_by_hand_are_put_back(engine: Engine, box: SecretBox, key: 
                            "VALUES ('+19995550000', 'mallory@pbx.example.net')")
         connection.execute("DELETE FROM dr_rules")
 
-    report = exporter.export(engine, box, key)
+    report = exporter.export(engine, box, key, full=True)  # as the periodic reconcile does
 
     assert report.rows_written == 4  # two alices (one per tenant), one DID, one rule
     assert rows(proxy_database, "SELECT DISTINCT ha1 FROM subscriber WHERE username = 'alice'"
