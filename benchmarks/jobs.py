@@ -31,13 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import migrations  # noqa: E402
-from core.database import make_sync_engine  # noqa: E402
+from core.database import make_sync_engine, session_scope  # noqa: E402
 from core.models import Job, JobStatus  # noqa: E402
 from core.selftest import start_selftest  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from workers import context  # noqa: E402
 from workers.broker import install_broker  # noqa: E402
-from workers.jobs import transaction  # noqa: E402
 
 REDIS_URL = os.environ.get("WEHOSTVOIP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 POSTGRES_URL = os.environ.get("WEHOSTVOIP_BENCH_POSTGRES_URL",
@@ -85,7 +84,7 @@ def start_worker(url: str, data_dir: str) -> subprocess.Popen[bytes]:
 
 
 def enqueue_one() -> uuid.UUID:
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         return start_selftest(session, steps=0, step_seconds=0, requested_by_id=None,
                               subject=str(uuid.uuid4())).job.id
 
@@ -122,7 +121,7 @@ def measure_latency(engine: object, count: int) -> list[float]:
 
 def measure_throughput(engine: object, count: int, already_done: int) -> float:
     started = time.monotonic()
-    with transaction() as session:
+    with session_scope(context.engine()) as session:
         for _ in range(count):
             start_selftest(session, steps=0, step_seconds=0, requested_by_id=None,
                            subject=str(uuid.uuid4()))
