@@ -112,7 +112,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             take_pending_dispatch(session)
             raise
         # Read after the commit: committing may itself queue jobs (routing exports).
-        dispatch(take_pending_dispatch(session))
+        # Marked as sent in the database they were committed to.
+        dispatch(take_pending_dispatch(session), engine)
 
 
 @asynccontextmanager

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Engine, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
@@ -151,20 +151,25 @@ def _active(session: Session, kind: str, subject_type: str, subject_id: str) -> 
     )).first()
 
 
-_dispatcher: Callable[[list[uuid.UUID]], None] | None = None
+# Sends committed jobs and marks them sent in the given database (None: the process's own).
+Dispatcher = Callable[[list[uuid.UUID], Engine | None], None]
+_dispatcher: Dispatcher | None = None
 
 
-def set_dispatcher(dispatcher: Callable[[list[uuid.UUID]], None]) -> None:
-    """How committed jobs reach the broker in this process (the workers package sets it)."""
+def set_dispatcher(dispatcher: Dispatcher | None) -> Dispatcher | None:
+    """How committed jobs reach the broker in this process (the workers package sets it;
+    None: no broker here, the reconciler sends them); returns the one it replaces."""
     global _dispatcher
-    _dispatcher = dispatcher
+    previous, _dispatcher = _dispatcher, dispatcher
+    return previous
 
 
-def dispatch(job_ids: list[uuid.UUID]) -> None:
-    """Hand jobs whose transaction has committed to the broker, if this process has one
-    (without one, the reconciler of a worker process sends them)."""
+def dispatch(job_ids: list[uuid.UUID], engine: Engine | None = None) -> None:
+    """Hand jobs whose transaction has committed (in ``engine``'s database; None: the
+    process's configured one) to the broker, if this process has one (without one, the
+    reconciler of a worker process sends them)."""
     if job_ids and _dispatcher is not None:
-        _dispatcher(job_ids)
+        _dispatcher(job_ids, engine)
 
 
 def take_pending_dispatch(session: OrmSession) -> list[uuid.UUID]:

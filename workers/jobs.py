@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from core import jobs as job_rules
@@ -235,8 +236,9 @@ def _send(job_id: uuid.UUID, delay_seconds: float = 0) -> None:
         job_rules.mark_dispatched(session, [job_id])
 
 
-def dispatch(job_ids: Iterable[uuid.UUID]) -> None:
-    """Hand committed jobs to the broker. A failure is logged: the reconciler resends."""
+def dispatch(job_ids: Iterable[uuid.UUID], engine: Engine | None = None) -> None:
+    """Hand committed jobs to the broker and mark them sent in ``engine``'s database (None:
+    the worker context's). A failure is logged: the reconciler resends."""
     sent: list[uuid.UUID] = []
     for job_id in job_ids:
         try:
@@ -246,7 +248,7 @@ def dispatch(job_ids: Iterable[uuid.UUID]) -> None:
         else:
             sent.append(job_id)
     if sent:
-        with session_scope(context.engine()) as session:
+        with session_scope(engine or context.engine()) as session:
             job_rules.mark_dispatched(session, sent)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,6 +53,15 @@ WORKER_B = "host-b:2:2"
 
 
 # Helpers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_broker() -> Iterator[None]:
+    """The job rules alone: this process has no broker (as a process without workers),
+    so committed jobs wait for the reconciler, whatever earlier tests imported."""
+    previous = jobs.set_dispatcher(None)
+    yield
+    jobs.set_dispatcher(previous)
 
 
 def _subject() -> str:
