@@ -131,6 +131,8 @@ def _amount(value: Decimal | None, *, signed: bool) -> Decimal:
     field = ("amount",)
     if value is None:
         raise DomainError.single(ErrorCode.REQUIRED, "write an amount", *field)
+    if not value.is_finite():  # abs() of a signalling NaN would raise, not refuse
+        raise DomainError.single(ErrorCode.INVALID, "write an amount as a number", *field)
     checked = billing.money(abs(value), field)
     if checked == 0:
         raise DomainError.single(ErrorCode.INVALID, "write an amount other than zero", *field)

@@ -103,6 +103,9 @@ async def test_each_change_is_audited(isp_a: SignedUp, engine: Engine):
     ("top_up", "1e12", "amount", "INVALID", "below"),
     ("adjust", "0", "amount", "INVALID", "other than zero"),
     ("adjust", "-5", "reason", "REQUIRED", "say why"),
+    ("adjust", "sNaN", "amount", "INVALID", "as a number"),
+    ("top_up", "NaN", "amount", "INVALID", "as a number"),
+    ("adjust", "-Infinity", "amount", "INVALID", "as a number"),
 ])
 async def test_bad_amounts_are_refused_and_change_nothing(
         isp_a: SignedUp, mutation: str, amount: str, field: str, code: str, message: str):
