@@ -13,6 +13,9 @@ A tenant's deletion subtracts its subscribers before they go (their cascaded del
 then finds the tenant gone and counts nothing): both databases run a cascade after
 the parent row is deleted.
 
+A later SQLite migration that rebuilds the subscriber or tenant table (batch mode's
+"move and copy") drops these triggers with the old table: it must create them again.
+
 Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-08 00:25:00.000000
