@@ -8,6 +8,7 @@ stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -246,6 +247,12 @@ def worker(threads: int, metrics_port: int | None, metrics_address: str) -> None
         # The worker's own counters (job attempts, run and queue times); the API's
         # /metrics has the database's view of the queues.
         start_http_server(metrics_port, addr=metrics_address)
+    # What is loaded by now (the app's modules, SQLAlchemy's, dramatiq's: ~170,000 objects)
+    # lives as long as the process; frozen, the garbage collector's full collections stop
+    # walking it. Measured on a loaded machine: each took 100-300 ms, and a 50,000-user
+    # discovery and import ran nine of them.
+    gc.collect()
+    gc.freeze()
     running = start_worker(broker, threads=threads)
     stop.wait()
     stop_worker(running)

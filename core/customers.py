@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from core import audit, validation
@@ -26,7 +26,6 @@ from core.models import (
     CustomerStatus,
     ServicePlan,
     Smbc,
-    Subscriber,
     Tenant,
     TenantSmbc,
 )
@@ -101,11 +100,14 @@ def _plan_of_isp(session: Session, viewer: Viewer, isp_id: uuid.UUID,
 
 
 def subscriber_count(session: Session, customer_id: uuid.UUID) -> int:
-    """Subscribers across all the customer's tenants (disabled ones hold their place too)."""
-    statement = (select(func.count()).select_from(Subscriber)
-                 .join(Tenant, col(Tenant.id) == Subscriber.tenant_id)
-                 .where(col(Tenant.customer_id) == customer_id))
-    return session.execute(statement).scalar_one()
+    """Subscribers across all the customer's tenants (disabled ones hold their place too).
+
+    Read from ``customer.subscriber_count``, which the database keeps (migration 0019):
+    counting the rows read every subscriber of the customer, 50,000 for a large tenant,
+    on each write that creates users. Read after :func:`_locked`, it is exact: whoever
+    adds subscribers holds the customer's row lock until it commits."""
+    statement = select(col(Customer.subscriber_count)).where(col(Customer.id) == customer_id)
+    return session.execute(statement).scalar_one_or_none() or 0
 
 
 def _locked(session: Session, customer_id: uuid.UUID) -> Customer | None:
@@ -142,8 +144,8 @@ def subscriber_room(session: Session, customer_id: uuid.UUID) -> SubscriberRoom:
     customer = _locked(session, customer_id)
     if customer is None:
         raise not_found("customer", "customer")
-    return SubscriberRoom(customer.name, customer.max_subscribers,
-                          subscriber_count(session, customer.id))
+    # populate_existing re-read the row, its count with it: no second query.
+    return SubscriberRoom(customer.name, customer.max_subscribers, customer.subscriber_count)
 
 
 def ensure_subscriber_capacity(session: Session, customer_id: uuid.UUID, adding: int) -> None:

@@ -683,7 +683,8 @@ class Checkpoint:
 
 
 # What the caller writes in the transaction that ends a round (the link's next deltaLink,
-# say), so that the round's end is one commit: a crash leaves all of it or none.
+# say, or the job's end), so that the round's end is one commit: a crash leaves all of it
+# or none. It runs last in that transaction, after the checkpoint is saved.
 RoundEnd = Callable[[Session, "SyncOutcome"], None]
 
 
@@ -743,8 +744,8 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID,
             seen.update(_listed_again(directory, state))
             with session_scope(engine) as session:
                 _finish(session, view, page, seen, outcome, actions)
-                round_end(session, outcome)
                 saved = checkpoint.save_with(session, page.resume)
+                round_end(session, outcome)  # last: it may end the job (see RoundEnd)
             finished = True
             pending = _Pending(directory.pages_per_write)
         elif page.complete:
@@ -753,8 +754,8 @@ def resync(engine: Engine, box: SecretBox, link_id: uuid.UUID,
             with session_scope(engine) as session:
                 _follow_users(session, view, factory, pending, outcome, actions)
                 _finish(session, view, page, seen, outcome, actions)
-                round_end(session, outcome)
                 saved = checkpoint.save_with(session, page.resume)
+                round_end(session, outcome)  # last: it may end the job (see RoundEnd)
             finished = True
             pending = _Pending(directory.pages_per_write)
         elif pending.full(page.full):

@@ -82,6 +82,7 @@ class JobRun:
     _stop: str | None = None
     _counters: dict[str, int] = field(default_factory=dict)
     _final: int | None = None  # set by report(): the progress the end records
+    _ended: bool = False  # set by end_in(): the job's end is written (with the work)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self, done: int, total: int | None = None, **counters: int) -> None:
@@ -115,14 +116,32 @@ class JobRun:
             self._counters.update(counters)
             self._final = done
 
+    def end_in(self, session: Session, done: int, **counters: int) -> None:
+        """End the job as succeeded in the caller's transaction, its work's last one: the
+        end commits (or rolls back) with the work and costs no transaction of its own (a
+        small job's fixed cost is mostly transactions). The handler then returns; raises
+        JobStopped when another worker owns the job now, like ``save_in``."""
+        with self._lock:
+            self._counters.update(counters)
+            snapshot = dict(self._counters)
+        if not job_rules.finish(session, self.id, self.owner, JobStatus.SUCCEEDED, done=done,
+                                counters=snapshot):
+            self._stop = "LOST"
+            raise JobStopped(self._stop)
+        self._ended = True
+
     def check(self) -> None:
         """Raise JobStopped when the job must not go on."""
+        if self._ended:
+            return  # nothing left to stop: the end is written
         if self._stop is None and time.monotonic() > self.deadline:
             self._stop = "TIMEOUT"
         if self._stop is not None:
             raise JobStopped(self._stop)
 
     def _beat(self, **values: Any) -> None:
+        if self._ended:
+            return  # the job is no longer RUNNING: no heartbeat would find it
         with session_scope(context.engine()) as session:
             beat = job_rules.heartbeat(session, self.id, self.owner, **values)
         if not beat.owned:
@@ -196,7 +215,8 @@ def _run(run: JobRun, owner: str, job_id: str) -> str:
         _record_retry(run, TransientJobError("INTERNAL_ERROR", f"{type(error).__name__}"))
         return "retry"
     else:
-        _record_end(run, JobStatus.SUCCEEDED, result_ref=result_ref)
+        if not run._ended:  # else the handler wrote its end with its work (end_in)
+            _record_end(run, JobStatus.SUCCEEDED, result_ref=result_ref)
         return "succeeded"
     finally:
         stop.set()

@@ -39,6 +39,9 @@ class Customer(IdMixin, TimestampsMixin, table=True):
     service_plan_id: uuid.UUID | None = foreign_key("service_plan.id", nullable=True)
     max_subscribers: int = 0
     max_concurrent_calls: int = 0
+    # Subscribers across the customer's tenants, disabled ones included: kept by database
+    # triggers (migration 0019) on every insert, delete and move, never written here.
+    subscriber_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     status: CustomerStatus = Field(
         default=CustomerStatus.ACTIVE, sa_type=enum_type(CustomerStatus, "customer_status")
     )

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlmodel import Session
 from starlette.applications import Starlette
 
 from core.customers import ensure_subscriber_capacity
 from core.errors import DomainError, ErrorCode
-from core.models import AuditEvent, Customer, Isp, Smbc, TenantSmbc
+from core.models import AuditEvent, Customer, Isp, Smbc, Subscriber, Tenant, TenantSmbc
 from schema.core.ids import id_of, to_global_id
 from tests import services
 from tests.factories import make_customer, make_isp, make_subscriber, make_tenant
@@ -276,6 +276,58 @@ def test_the_limit_counts_subscribers_across_all_the_customers_tenants(session: 
     # Another customer's subscribers do not count.
     other = make_customer(session, isp, max_subscribers=1)
     ensure_subscriber_capacity(session, other.id, 1)
+
+
+def _counted(session: Session, customer: Customer) -> tuple[int, int]:
+    """The count the database keeps for the limit, and the subscribers counted row by row."""
+    session.expire_all()
+    kept = session.execute(select(Customer.subscriber_count)
+                           .where(Customer.id == customer.id)).scalar_one()
+    rows = session.execute(select(func.count()).select_from(Subscriber)
+                           .join(Tenant, Tenant.id == Subscriber.tenant_id)
+                           .where(Tenant.customer_id == customer.id)).scalar_one()
+    return kept, rows
+
+
+def test_the_kept_count_follows_every_way_subscribers_come_and_go(session: Session):
+    # The limit reads a count the database keeps (triggers): it must match the rows
+    # whatever wrote them, the ORM, plain multi-row statements or a foreign-key cascade.
+    isp = make_isp(session)
+    customer, other = (make_customer(session, isp, max_subscribers=10),
+                       make_customer(session, isp, max_subscribers=10))
+    first, second = make_tenant(session, isp, customer), make_tenant(session, isp, customer)
+    for tenant in (first, first, second):
+        make_subscriber(session, tenant)
+    assert _counted(session, customer) == (3, 3)
+    template = make_subscriber(session, second)
+    copies = [{column: getattr(template, column) for column in Subscriber.model_fields}
+              | {"id": uuid.uuid4(), "username": f"copy{n}", "alias": None}
+              for n in range(4)]
+    session.execute(insert(Subscriber), copies)  # one statement, many rows
+    session.commit()
+    assert _counted(session, customer) == (8, 8)
+    session.execute(delete(Subscriber).where(Subscriber.username.in_(["copy0", "copy1"])))
+    session.commit()
+    assert _counted(session, customer) == (6, 6)
+    session.delete(session.get(Subscriber, template.id))
+    session.commit()
+    assert _counted(session, customer) == (5, 5)
+    # A subscriber moved to another tenant, a tenant given to another customer.
+    moved = make_subscriber(session, first)
+    session.execute(update(Subscriber).where(Subscriber.id == moved.id)
+                    .values(tenant_id=second.id))
+    session.execute(update(Tenant).where(Tenant.id == second.id).values(customer_id=other.id))
+    session.commit()
+    assert (_counted(session, customer), _counted(session, other)) == ((2, 2), (4, 4))
+    ensure_subscriber_capacity(session, customer.id, 8)
+    with pytest.raises(DomainError):
+        ensure_subscriber_capacity(session, customer.id, 9)
+    session.rollback()
+    # A deleted tenant takes its subscribers (a cascade) and their places with it.
+    session.execute(delete(Tenant).where(Tenant.id == second.id))
+    session.commit()
+    assert (_counted(session, customer), _counted(session, other)) == ((2, 2), (0, 0))
+    ensure_subscriber_capacity(session, other.id, 10)
 
 
 def test_an_unknown_customer_has_no_capacity(session: Session):

@@ -66,6 +66,22 @@ def _checkpointed(job: JobRun) -> None:
         job.save_in(session, step=2)  # not ours any more: raises, the step rolls back
 
 
+ENDED_WITH_WORK = register_kind(JobSpec(kind="test.ended_with_work", subject_type="Test",
+                                        max_attempts=2))
+
+
+@handles(ENDED_WITH_WORK.kind)
+def _ended_with_work(job: JobRun) -> None:
+    """The first attempt's last transaction ends the job, then fails before its commit;
+    the second one's commits: the end is written exactly when the work is."""
+    with session_scope(context.engine()) as session:
+        session.execute(update(Job).where(Job.id == job.id)
+                        .values(request_id=f"work of attempt {job.attempt}"))
+        job.end_in(session, 3, created=3)
+        if job.attempt == 1:
+            raise TransientJobError("UNAVAILABLE", "the commit never happened")
+
+
 REPORTED = register_kind(JobSpec(kind="test.reported", subject_type="Test"))
 
 
@@ -151,3 +167,15 @@ def test_final_figures_are_written_with_the_end(engine: Engine, worker: dramatiq
     job = _wait(engine, job_id, lambda j: j.status is JobStatus.SUCCEEDED)
     assert job.progress_done == 12
     assert job.counters == {"created": 10, "updated": 2}
+
+
+def test_a_job_ended_in_its_work_transaction_ends_with_it_or_not_at_all(
+    engine: Engine, worker: dramatiq.Broker
+):
+    job_id = _start(ENDED_WITH_WORK.kind)
+    job = _wait(engine, job_id, lambda j: j.status is JobStatus.SUCCEEDED)
+    # The first attempt's end rolled back with its work: it was retried, not ended.
+    assert (job.attempts, job.request_id) == (2, "work of attempt 2")
+    assert [error["code"] for error in job.errors] == ["UNAVAILABLE"]
+    assert (job.progress_done, job.counters) == (3, {"created": 3})
+    assert job.finished_at is not None
