@@ -106,8 +106,8 @@ class CallLeg(IdMixin, table=True):
     __tablename__ = "call_leg"
     __table_args__ = (
         sa.UniqueConstraint("call_record_id", "side"),
-        # usageSummary: one customer's legs of a period, by type and destination.
-        sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
+        # No (customer, setup) index: a customer's legs of a period are found through
+        # their calls' (core.usage, core.rerating); collection writes two legs a call.
         # core.prepaid: the prepaid legs of one collected batch (postpaid legs stay out).
         sa.Index("ix_call_leg_prepaid_rated", "rated_at",
                  postgresql_where=sa.text("prepaid"), sqlite_where=sa.text("prepaid")),
