@@ -55,10 +55,12 @@ from core.models import (  # noqa: E402
     VendorRateEntry,
 )
 from core.secrets import secret_box  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from core.sip_proxies import database_key, shown_url  # noqa: E402
 from core.usage import usage_summary  # noqa: E402
 from core.viewer import Grant, Viewer  # noqa: E402
 from routing_export.tables import DDL, create_tables  # noqa: E402
+from workers import context  # noqa: E402
 from workers.call_records import collect_database  # noqa: E402
 
 BOX = secret_box([b"b" * 32])
@@ -175,6 +177,9 @@ def main() -> None:
     control, proxy_db, baseline_db = (make_database(kind) for kind in
                                       ("calls", "proxy", "copy"))
     engine = make_sync_engine(control)
+    # A committed session hands its queued jobs (the new proxy's routing export) to the
+    # broker and marks them sent in the workers' database: this one.
+    context.configure(Settings(database_url=control))
     try:
         migrations.upgrade(engine)
         isp_id, customer_id, carrier = seed(engine)

@@ -50,9 +50,10 @@ def rerate_period(session: Session, viewer: Viewer, customer_id: uuid.UUID | Non
     rows = session.execute(
         select(CallLeg, col(CallRecord.carrier_id))
         .join(CallRecord, col(CallRecord.id) == CallLeg.call_record_id)
-        .where(col(CallLeg.customer_id) == customer.id, col(CallLeg.setup_at) >= start,
-               col(CallLeg.setup_at) < end)
-        .order_by(col(CallLeg.setup_at))).all()
+        # Through the calls' (customer, setup) index: the legs have none (core.usage).
+        .where(col(CallRecord.customer_id) == customer.id, col(CallRecord.setup_at) >= start,
+               col(CallRecord.setup_at) < end)
+        .order_by(col(CallRecord.setup_at), col(CallLeg.id))).all()
     now, changed = utcnow(), 0
     replaced: list[dict[str, object]] = []
     replacing: list[dict[str, object]] = []

@@ -106,8 +106,8 @@ class CallLeg(IdMixin, table=True):
     __tablename__ = "call_leg"
     __table_args__ = (
         sa.UniqueConstraint("call_record_id", "side"),
-        # usageSummary: one customer's legs of a period, by type and destination.
-        sa.Index("ix_call_leg_customer_setup", "customer_id", "setup_at"),
+        # No (customer, setup) index: a customer's legs of a period are found through
+        # their calls' (core.usage, core.rerating); collection writes two legs a call.
         # core.prepaid: the prepaid legs of one collected batch (postpaid legs stay out).
         sa.Index("ix_call_leg_prepaid_rated", "rated_at",
                  postgresql_where=sa.text("prepaid"), sqlite_where=sa.text("prepaid")),
@@ -119,8 +119,9 @@ class CallLeg(IdMixin, table=True):
     side: CallLegSide = Field(sa_type=enum_type(CallLegSide, "call_leg_side"))
     leg_type: Service = Field(sa_type=enum_type(Service, "service"))
     direction: CallDirection = Field(sa_type=enum_type(CallDirection, "call_direction"))
-    # Copied from the call (which holds the constraint): the period and scope filters and
-    # the usage summary read legs alone.
+    # Copied from the call: the legs' scope rule (core.scoping) and the daily totals
+    # read them without the call. A customer's legs of a period are found through their
+    # calls all the same: no index here (see __table_args__).
     isp_id: uuid.UUID
     customer_id: uuid.UUID | None = None
     tenant_id: uuid.UUID | None = None
