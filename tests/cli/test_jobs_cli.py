@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session
 
+from core import jobs
 from core.database import make_sync_engine, session_scope
 from core.models import Job, JobStatus
 from core.selftest import start_selftest
@@ -23,10 +24,15 @@ def _database(tmp_path: Path) -> str:
 def _queued_selftest(url: str, steps: int, step_seconds: float) -> uuid.UUID:
     """A job committed but never handed to a broker, as if the process died right after."""
     engine = make_sync_engine(url)
-    with session_scope(engine) as session:
-        job = start_selftest(session, steps=steps, step_seconds=step_seconds,
-                             requested_by_id=None, subject=str(uuid.uuid4())).job
-    engine.dispose()
+    # This test process has no broker of the service's: nothing sends the job.
+    previous = jobs.set_dispatcher(None)
+    try:
+        with session_scope(engine) as session:
+            job = start_selftest(session, steps=steps, step_seconds=step_seconds,
+                                 requested_by_id=None, subject=str(uuid.uuid4())).job
+    finally:
+        jobs.set_dispatcher(previous)
+        engine.dispose()
     return job.id
 
 
