@@ -128,9 +128,10 @@ class RoutedPlatform:
         while True:
             status = await self.routing_status()
             proxies = status["proxies"]
+            # inStep: every proxy reloaded its own database's generation (with a database
+            # each, their generations differ; status["generation"] is the highest).
             if (status["inStep"] and status["lastError"] is None and proxies
-                    and all(proxy["appliedGeneration"] == status["generation"]
-                            and proxy["lastError"] is None for proxy in proxies)
+                    and all(proxy["lastError"] is None for proxy in proxies)
                     and (previous_generation is None
                          or status["generation"] > previous_generation)):
                 self.generation = status["generation"]
